@@ -1,0 +1,32 @@
+"""genart: a plugin-based generative-art framework.
+
+The public plugin API lives here: ``hookimpl`` for hook implementations, ``param`` and
+``DatasetParams`` for typed parameters, and the errors to raise for bad input. Heavy modules
+(torch) load only when a component is built, so ``genart --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from .errors import GenartError, PluginError, TrainingDiverged, UsageError
+from .hookspecs import hookimpl
+from .params import DatasetParams, param
+from .protocols import BuildContext
+from .registry import DATASET, LOSS, MODEL, POST
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DATASET",
+    "LOSS",
+    "MODEL",
+    "POST",
+    "BuildContext",
+    "DatasetParams",
+    "GenartError",
+    "PluginError",
+    "TrainingDiverged",
+    "UsageError",
+    "__version__",
+    "hookimpl",
+    "param",
+]

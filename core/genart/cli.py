@@ -1,0 +1,63 @@
+"""The ``genart`` command group.
+
+Only click is imported at start-up; torch and the plugins' heavy modules load inside commands, so
+``genart --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from .errors import GenartError
+from .plugins import App
+
+
+class _Failure(click.ClickException):
+    """A GenartError shown as one line with the error's own exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"genart: error: {self.format_message()}", err=True)
+
+
+class GenartGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GenartError as error:
+            raise _Failure(str(error), error.exit_code) from None
+
+
+def make_cli(app: App) -> click.Group:
+    """The command group for one plugin ``App`` (tests build their own App and group)."""
+    from . import cli_inspect, cli_jobs
+
+    @click.group(cls=GenartGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(package_name="genart", prog_name="genart")
+    @click.pass_context
+    def cli(ctx: click.Context) -> None:
+        """genart: train generative models on images, sample them, and post-process the results.
+
+        Start with:  genart run --model vae --post restore
+        """
+        ctx.obj = app
+
+    for command in (*cli_jobs.COMMANDS, *cli_inspect.COMMANDS):
+        cli.add_command(command)
+    app.add_commands(cli)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    app = App.from_entry_points()
+    make_cli(app).main(args=argv, prog_name="genart")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""Commands that do work: run, train, sample, post."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import apply_config, read_config
+from .errors import UsageError
+from .jobs import DEFAULT_DATA, DEFAULT_MODEL, RunSettings, echo, load_run_model, make_context, train_job
+
+DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
+
+
+def device_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--precision", default="auto", show_default=True,
+                        type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+                        help="numeric precision for training and inference")(func)
+    return click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)(func)
+
+
+def post_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--post", "post", multiple=True, metavar="SPEC",
+                        help="post-processor, e.g. restore or upsample:scale=2; repeat to chain, "
+                             "applied in the order given")(func)
+
+
+def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("-c", "--config", type=click.Path(dir_okay=False), help="TOML file with these settings"),
+        click.option("--model", default=DEFAULT_MODEL, show_default=True, metavar="SPEC",
+                      help="model, e.g. vae or gan:loss=hinge"),
+        click.option("--data", default=DEFAULT_DATA, show_default=True, metavar="SPEC",
+                      help="dataset, e.g. shapes, folder:path=DIR or mnist:path=DIR"),
+        click.option("--steps", type=click.IntRange(min=0), help="training steps [default: the model's]"),
+        click.option("--batch-size", type=click.IntRange(min=1), help="batch size [default: the model's]"),
+        click.option("--seed", default=0, show_default=True, type=int, help="random seed"),
+        click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
+                     help="folder in which a new run folder is created"),
+        click.option("--name", help="label for the run folder [default: the model name]"),
+        click.option("--resume", type=click.Path(exists=True, file_okay=False),
+                     help="continue the run in this folder from its last checkpoint"),
+        click.option("--checkpoint-every", default=200, show_default=True, type=click.IntRange(min=0),
+                     help="write a checkpoint every N steps (0: only at the end)"),
+        click.option("-q", "--quiet", is_flag=True, help="no progress bar"),
+        device_options,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def with_config(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(app: Any, **values: Any) -> Any:
+        ctx = click.get_current_context()
+        if values.get("config"):
+            values = apply_config(ctx, values, read_config(values["config"]))
+        return func(app, **values)
+
+    return wrapper
+
+
+def settings_from(values: dict[str, Any]) -> RunSettings:
+    return RunSettings(
+        model=values["model"], data=values["data"], post=tuple(values.get("post") or ()),
+        steps=values["steps"], batch_size=values["batch_size"],
+        num_samples=values.get("num_samples", 16), seed=values["seed"], device=values["device"],
+        precision=values["precision"], out=values["out"], checkpoint_every=values["checkpoint_every"],
+        progress=not values["quiet"], name=values["name"],
+    )
+
+
+@click.command()
+@training_options
+@post_option
+@click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1),
+              help="images to sample")
+@click.option("--checkpoint", "weights", type=click.Path(exists=True),
+              help="skip training: load this run folder's (or file's) checkpoint")
+@click.pass_obj
+@with_config
+def run(app: Any, **values: Any) -> None:
+    """Train a model (or load --checkpoint), sample it, apply the --post chain, write a run folder."""
+    if values["resume"] and values["weights"]:
+        raise UsageError("--resume and --checkpoint cannot be combined")
+    train_job(app, settings_from(values), resume=_path(values["resume"]), weights=_path(values["weights"]))
+
+
+@click.command("train")
+@training_options
+@click.pass_obj
+@with_config
+def train_command(app: Any, **values: Any) -> None:
+    """Train a model into a new run folder (checkpoint and manifest), without sampling."""
+    train_job(app, settings_from(values), resume=_path(values["resume"]), sample_after=False)
+
+
+@click.command("sample")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@post_option
+@click.option("--out", type=click.Path(file_okay=False), help="output folder [default: RUN_DIR/sample-seedS]")
+@click.option("--overwrite", is_flag=True, help="replace files in an existing output folder")
+@device_options
+@click.pass_obj
+def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tuple[str, ...], out: str | None,
+                   overwrite: bool, device: str, precision: str) -> None:
+    """Draw new samples from a trained run (optionally through a --post chain)."""
+    from .jobs import write_samples
+    from .pipeline import build_chain
+
+    model, context, _ = load_run_model(app, Path(run_dir), device, precision)
+    chain = build_chain(context, post)
+    target = Path(out) if out else Path(run_dir) / f"sample-seed{seed}"
+    if target.exists() and any(target.iterdir()) and not overwrite:
+        raise UsageError(f"{target} already exists and is not empty (use --overwrite or another --out)")
+    write_samples(target, model, chain, num_samples, seed, context.device, overwrite=True)
+    echo(f"wrote {num_samples} samples to {target}")
+
+
+@click.command("post")
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
+@post_option
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="folder for the results")
+@click.option("--overwrite", is_flag=True, help="replace existing files in --out")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+@device_options
+@click.pass_obj
+def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: str, overwrite: bool,
+                 quiet: bool, device: str, precision: str) -> None:
+    """Apply a --post chain to existing image files (folders are searched recursively)."""
+    from tqdm.auto import tqdm
+
+    from .images import ImageError, is_image_path, load_image, save_image
+    from .pipeline import apply_chain, build_chain
+
+    if not post:
+        raise UsageError("give at least one --post SPEC")
+    context = make_context(app, device, precision)
+    chain = build_chain(context, post)
+    files = _expand_images(images, is_image_path)
+    if not files:
+        raise UsageError("no image files found in the given paths")
+    target = Path(out)
+    planned = {file: target / (file.stem + ".png") for file in files}
+    if len(set(planned.values())) != len(planned):
+        raise UsageError("two inputs share a file name; process them into separate --out folders")
+    clashes = [p for p in planned.values() if p.exists()]
+    if clashes and not overwrite:
+        raise UsageError(f"{clashes[0]} already exists (use --overwrite to replace it)")
+    failed = 0
+    for file, destination in tqdm(planned.items(), disable=quiet, unit="img"):
+        try:
+            image = load_image(file)
+        except ImageError as error:
+            echo(f"skipped: {error}")
+            failed += 1
+            continue
+        result = apply_chain(chain, image[None], context.device, batch_size=1)[0]
+        save_image(result, destination, overwrite=True)
+    echo(f"wrote {len(planned) - failed} image(s) to {target}" + (f"; {failed} unreadable" if failed else ""))
+    if failed == len(planned):
+        raise UsageError("none of the images could be read")
+
+
+def _expand_images(paths: tuple[str, ...], is_image: Callable[[Path], bool]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_image(p)))
+        else:
+            files.append(path)
+    return files
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+COMMANDS = [run, train_command, sample_command, post_command]

@@ -1,0 +1,185 @@
+"""The one training loop every model uses.
+
+It owns what every model would otherwise get subtly wrong: seeding, batch order, autocast,
+progress, atomic checkpoints, exact resume, Ctrl-C, and stopping on a NaN loss with the last good
+checkpoint kept. The model owns only its ``train_step`` (and so its optimisers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import GenartError, TrainingDiverged
+from .runs import load_checkpoint, save_checkpoint
+
+
+@dataclass
+class TrainConfig:
+    steps: int
+    batch_size: int
+    seed: int = 0
+    checkpoint_every: int = 200
+    progress: bool = True
+    #: autocast dtype (torch.bfloat16/float16) or None for fp32
+    precision: Any = None
+
+
+@dataclass
+class TrainResult:
+    step: int
+    losses: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    images_per_second: float = 0.0
+    interrupted: bool = False
+
+
+def batch_indices(step: int, n: int, batch_size: int, seed: int) -> Any:
+    """Indices of the batch used at ``step``: a fresh permutation each epoch, a pure function of
+    (seed, step), so resuming needs no data-loader state and gives exactly the same batches."""
+    import torch
+
+    if n <= 0:
+        raise GenartError("the dataset is empty")
+    per_epoch = max(1, n // batch_size)
+    epoch, position = divmod(step, per_epoch)
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = torch.randperm(n, generator=generator)
+    if n < batch_size:
+        order = order.repeat(math.ceil(batch_size / n))
+    return order[position * batch_size:(position + 1) * batch_size]
+
+
+def rng_state() -> dict[str, Any]:
+    import torch
+
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = list(torch.cuda.get_rng_state_all())
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    import torch
+
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def checkpoint_state(model: Any, step: int, seed: int) -> dict[str, Any]:
+    return {"model": model.state_dict(), "loop": {"step": step, "seed": seed, "rng": rng_state()}}
+
+
+def restore_checkpoint(model: Any, path: str | Path) -> int:
+    """Load model and loop state from ``path``; returns the step to continue from."""
+    state, _ = load_checkpoint(path)
+    if not isinstance(state, dict) or "model" not in state or "loop" not in state:
+        raise GenartError(f"{path} is not a genart training checkpoint")
+    model.load_state_dict(state["model"])
+    set_rng_state(state["loop"]["rng"])
+    return int(state["loop"]["step"])
+
+
+@contextlib.contextmanager
+def _graceful_interrupt() -> Iterator[Callable[[], bool]]:
+    """First Ctrl-C asks the loop to stop after the current step; a second one aborts at once."""
+    requested = {"stop": False}
+    previous = None
+
+    def handler(signum: int, frame: Any) -> None:
+        if requested["stop"]:
+            raise KeyboardInterrupt
+        requested["stop"] = True
+        print("\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to abort)",
+              file=sys.stderr)
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not in the main thread: leave default handling
+        previous = None
+    try:
+        yield lambda: requested["stop"]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint_path: str | Path | None,
+          start_step: int = 0, on_checkpoint: Callable[[int], None] | None = None) -> TrainResult:
+    """Train ``model`` on ``data`` (uint8 ``[N, C, H, W]``) from ``start_step`` to ``config.steps``.
+
+    The caller has already restored the model (and RNG) when ``start_step`` > 0, and seeded torch
+    otherwise. Checkpoints go to ``checkpoint_path`` every ``checkpoint_every`` steps and at the end.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    if config.steps < 0 or config.batch_size < 1:
+        raise GenartError("steps must be >= 0 and batch size >= 1")
+    data = data.to(device) if data.device != device and _fits_on_device(data, device) else data
+    autocast = (torch.autocast(device.type, dtype=config.precision) if config.precision is not None
+                else contextlib.nullcontext())
+    window: dict[str, list[float]] = {}
+    result = TrainResult(step=start_step)
+    last_saved = start_step
+    started = time.perf_counter()
+    bar = tqdm(total=config.steps, initial=start_step, disable=not config.progress, unit="step",
+               dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
+
+    def save(step: int) -> None:
+        nonlocal last_saved
+        if checkpoint_path is not None:
+            save_checkpoint(checkpoint_path, checkpoint_state(model, step, config.seed))
+            last_saved = step
+            if on_checkpoint is not None:
+                on_checkpoint(step)
+
+    with _graceful_interrupt() as stop_requested:
+        step = start_step
+        while step < config.steps:
+            index = batch_indices(step, data.shape[0], config.batch_size, config.seed)
+            batch = data[index.to(data.device)].to(device, non_blocking=True).float().div_(255)
+            with autocast:
+                losses = model.train_step(batch)
+            for name, value in losses.items():
+                value = float(value)
+                if not math.isfinite(value):
+                    where = f"; last good checkpoint: {checkpoint_path} (step {last_saved})" \
+                        if checkpoint_path is not None and last_saved > 0 else ""
+                    raise TrainingDiverged(f"loss {name!r} became {value} at step {step + 1}{where}; "
+                                           "try a lower learning rate or another loss")
+                window.setdefault(name, []).append(value)
+                del window[name][:-50]
+            step += 1
+            result.step = step
+            bar.update(1)
+            if step % 10 == 0 or step == config.steps:
+                elapsed = time.perf_counter() - started
+                rate = (step - start_step) * config.batch_size / max(elapsed, 1e-9)
+                bar.set_postfix({**{k: f"{sum(v) / len(v):.4g}" for k, v in window.items()},
+                                 "img/s": f"{rate:.0f}"}, refresh=False)
+            if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.steps:
+                save(step)
+            if stop_requested():
+                result.interrupted = True
+                break
+    bar.close()
+    if step != last_saved or checkpoint_path is not None and not Path(checkpoint_path).exists():
+        save(step)
+    result.seconds = time.perf_counter() - started
+    result.images_per_second = (step - start_step) * config.batch_size / max(result.seconds, 1e-9)
+    result.losses = {k: sum(v) / len(v) for k, v in window.items()}
+    return result
+
+
+def _fits_on_device(data: Any, device: Any) -> bool:
+    """Keep the whole (uint8) dataset on an accelerator when it is small, so batches never wait."""
+    return device.type != "cpu" and data.numel() < 2**31

@@ -1,0 +1,1 @@
+"""Built-in datasets: procedural shapes (the default), image folders and MNIST IDX files."""

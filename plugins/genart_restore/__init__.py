@@ -1,0 +1,1 @@
+"""Built-in image restoration post-processors."""

@@ -1,0 +1,1 @@
+"""Built-in upsampling post-processors."""

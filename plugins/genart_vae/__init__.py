@@ -1,0 +1,1 @@
+"""Built-in VAE models and the reconstruction likelihoods they train with."""
