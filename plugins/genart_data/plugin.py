@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import genart
 from genart import DatasetParams, param
@@ -25,6 +25,45 @@ class ShapesParams(DatasetParams):
             raise ValueError("need 1 <= min_shapes <= max_shapes")
 
 
+@dataclass
+class FolderParams(DatasetParams):
+    """Every image file under a folder (recursively), sorted by path; unreadable files are skipped and counted."""
+
+    path: str = param("", "folder of images (searched recursively)")
+    fit: Literal["crop", "pad"] = param("crop", "crop: centre-crop to a square; pad: fit inside and pad with white")
+
+    def validate(self) -> None:
+        if not self.path:
+            raise ValueError("needs path=DIR")
+
+
+@dataclass
+class MNISTParams(DatasetParams):
+    """MNIST-format IDX files (``*-images-idx3-ubyte[.gz]``), e.g. the original MNIST or Fashion-MNIST."""
+
+    path: str = param("", "folder holding the IDX files")
+    which: Literal["auto", "train", "t10k"] = param("auto", "which file set: train, t10k, or auto (train if present)")
+    limit: int = param(0, "use only the first N images (0: all)")
+
+    def validate(self) -> None:
+        if not self.path:
+            raise ValueError("needs path=DIR")
+        if self.limit < 0:
+            raise ValueError("limit must be >= 0")
+
+
+def build_folder(params: FolderParams, context: Any) -> Any:
+    from .folder import FolderDataset
+
+    return FolderDataset(params)
+
+
+def build_mnist(params: MNISTParams, context: Any) -> Any:
+    from .mnist import MNISTDataset
+
+    return MNISTDataset(params)
+
+
 def build_shapes(params: ShapesParams, context: Any) -> Any:
     from .shapes import ShapesDataset
 
@@ -34,4 +73,7 @@ def build_shapes(params: ShapesParams, context: Any) -> Any:
 @genart.hookimpl
 def register_datasets(register: Any) -> None:
     register("shapes", build_shapes, params=ShapesParams,
-             description="procedural coloured shapes on soft backgrounds (embedded default, no files needed)")
+             description="procedural coloured shapes (the embedded default; needs no files)")
+    register("folder", build_folder, params=FolderParams,
+             description="a folder of image files (recursive; EXIF, grey, alpha, 16-bit and CMYK handled)")
+    register("mnist", build_mnist, params=MNISTParams, description="MNIST-format IDX files, gzipped or not")

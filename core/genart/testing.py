@@ -1,0 +1,156 @@
+"""pytest plugin for genart plugin authors (loaded automatically through the ``pytest11`` entry point).
+
+Fixtures:
+    genart_app        a fresh App with no plugins loaded (add yours with ``register_plugin``)
+    builtin_app       a fresh App with the installed entry-point plugins loaded
+    register_plugin   ``register_plugin(module_or_object, name)`` for one test; always unregistered
+    genart_cli        ``genart_cli(args, app=None)`` runs the CLI in-process, returns click's Result
+    tiny_images       ``tiny_images(n=4, channels=3, size=16, seed=0)`` -> float [N,C,H,W] in [0,1]
+
+Contract checks (plain functions, call them from your tests):
+    check_post_processor, check_model, check_dataset
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from .plugins import App
+
+
+@pytest.fixture
+def genart_app() -> App:
+    return App()
+
+
+@pytest.fixture
+def builtin_app() -> App:
+    return App.from_entry_points(only=None)
+
+
+@pytest.fixture
+def register_plugin(genart_app: App) -> Iterator[Callable[..., Any]]:
+    names: list[str] = []
+
+    def register(plugin: Any, name: str | None = None, app: App | None = None) -> Any:
+        target = app or genart_app
+        label = name or getattr(plugin, "__name__", type(plugin).__name__)
+        record = target.register(plugin, label)
+        names.append((target, label))
+        return record
+
+    yield register
+    for target, label in names:
+        target.unregister(label)
+
+
+@pytest.fixture
+def genart_cli(genart_app: App) -> Callable[..., Any]:
+    from click.testing import CliRunner
+
+    from .cli import make_cli
+
+    def invoke(args: list[str], app: App | None = None, **kwargs: Any) -> Any:
+        runner = CliRunner()
+        return runner.invoke(make_cli(app or genart_app), args, catch_exceptions=False, **kwargs)
+
+    return invoke
+
+
+@pytest.fixture
+def tiny_images() -> Callable[..., Any]:
+    return make_tiny_images
+
+
+def make_tiny_images(n: int = 4, channels: int = 3, size: int | tuple[int, int] = 16, seed: int = 0) -> Any:
+    """Smooth random images with edges (not white noise), so filters have something to work on."""
+    import torch
+    import torch.nn.functional as F
+
+    h, w = (size, size) if isinstance(size, int) else size
+    generator = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, channels, max(2, h // 4), max(2, w // 4), generator=generator)
+    images = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+    ramp = torch.linspace(0, 1, w).view(1, 1, 1, w)
+    images = torch.where(images > 0.5, images, images * ramp)
+    if channels in (2, 4):
+        images[:, -1:] = (torch.rand(n, 1, h, w, generator=generator) > 0.3).float()
+    return images.clamp(0, 1)
+
+
+def build_context(app: App, device: str = "cpu") -> Any:
+    import torch
+
+    from .protocols import BuildContext
+
+    return BuildContext(registry=app.registry, device=torch.device(device))
+
+
+# -- contract checks ------------------------------------------------------------------------------
+def check_post_processor(processor: Callable[[Any], Any], channels: tuple[int, ...] = (1, 3, 4),
+                         sizes: tuple[tuple[int, int], ...] = ((16, 16), (7, 13), (1, 1), (33, 20))) -> None:
+    """A post-processor keeps values in [0, 1], accepts any size and channel count it claims, keeps the
+    batch size, and is deterministic."""
+    import torch
+
+    for c in channels:
+        for h, w in sizes:
+            images = make_tiny_images(2, c, (h, w), seed=h * 31 + w)
+            out = processor(images.clone())
+            assert isinstance(out, torch.Tensor), f"returned {type(out).__name__} for {c}x{h}x{w}"
+            assert out.dim() == 4 and out.shape[0] == 2, f"bad output shape {tuple(out.shape)} for {c}x{h}x{w}"
+            assert torch.isfinite(out).all(), f"non-finite output for {c}x{h}x{w}"
+            assert out.min() >= 0 and out.max() <= 1, f"values outside [0,1] for {c}x{h}x{w}"
+            again = processor(images.clone())
+            assert torch.equal(out, again), f"not deterministic for {c}x{h}x{w}"
+            if c in (2, 4):
+                assert out.shape[1] == c, "alpha channel lost"
+
+
+def check_model(model: Any, steps: int = 2, batch_size: int = 4) -> None:
+    """A model trains (finite scalar losses), samples in [0, 1] at its image shape, samples
+    deterministically, and survives a checkpoint round trip (same state -> same samples)."""
+    import math
+    import tempfile
+    from pathlib import Path
+
+    import torch
+
+    from .runs import load_checkpoint, save_checkpoint
+
+    c, h, w = model.image_shape
+    batch = make_tiny_images(batch_size, c, (h, w), seed=1)
+    for _ in range(steps):
+        losses = model.train_step(batch)
+        assert isinstance(losses, dict) and losses, "train_step must return a non-empty dict"
+        assert all(math.isfinite(float(v)) for v in losses.values()), f"non-finite losses {losses}"
+    with torch.inference_mode():
+        first = model.sample(3, torch.Generator().manual_seed(5))
+        second = model.sample(3, torch.Generator().manual_seed(5))
+    assert tuple(first.shape) == (3, c, h, w), f"sample shape {tuple(first.shape)} != {(3, c, h, w)}"
+    assert first.min() >= 0 and first.max() <= 1, "samples outside [0,1]"
+    assert torch.equal(first, second), "samples differ for the same generator seed"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "state.safetensors"
+        save_checkpoint(path, model.state_dict())
+        model.train_step(batch)  # move away from the saved state
+        state, _ = load_checkpoint(path)
+        model.load_state_dict(state)
+    with torch.inference_mode():
+        restored = model.sample(3, torch.Generator().manual_seed(5))
+    assert torch.allclose(first, restored, atol=1e-6), "load_state_dict did not restore the model"
+
+
+def check_dataset(dataset: Any, size: int = 16, channels: int = 3) -> None:
+    """A dataset yields uint8 [N, C, size, size] for each channel count, the same on every call."""
+    import torch
+
+    for c in sorted({channels, 1, 3}):
+        images = dataset.load(size, c)
+        assert isinstance(images, torch.Tensor) and images.dtype == torch.uint8, "load must return uint8"
+        assert images.dim() == 4 and tuple(images.shape[1:]) == (c, size, size), f"bad shape {tuple(images.shape)}"
+        assert images.shape[0] > 0, "dataset is empty"
+        assert torch.equal(images, dataset.load(size, c)), "load is not deterministic"
