@@ -47,7 +47,7 @@ def apply_config(ctx: click.Context, values: dict[str, Any], config: dict[str, A
         try:
             if getattr(param, "multiple", False):
                 items = raw if isinstance(raw, list) else [raw]
-                merged[key] = tuple(param.type_cast_value(ctx, item) for item in items)
+                merged[key] = tuple(param.type_cast_value(ctx, items))
             else:
                 merged[key] = param.type_cast_value(ctx, raw)
         except click.BadParameter as error:

@@ -80,15 +80,17 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
         run_dir = runs.find_run_dir(resume)
         settings = settings_from_manifest(runs.read_json(run_dir / runs.MANIFEST), settings)
     context = make_context(app, settings.device, settings.precision)
+    # Seed before building so weight initialisation is reproducible too.
+    torch.manual_seed(settings.seed)
     # Build everything first so a typo in the last --post fails before minutes of training.
     model = build_model(context, settings.model)
     chain = build_chain(context, settings.post)
-    data_params = resolve_params(context, DATASET, settings.data)
+    data_params = resolve_params(context, DATASET, settings.data) if weights is None else None
     steps = settings.steps if settings.steps is not None else int(getattr(model, "default_steps", 1000))
     batch_size = settings.batch_size or int(getattr(model, "default_batch_size", 64))
     if resume is None:
         run_dir = runs.new_run_dir(settings.out, settings.name or split_spec(settings.model).name)
-    manifest = base_manifest(app, context, settings, steps, batch_size, data_params)
+    manifest = base_manifest(app, context, settings, steps, batch_size, data_params, trains=weights is None)
     manifest_path = run_dir / runs.MANIFEST
     checkpoint = run_dir / runs.CHECKPOINT
     timings: dict[str, float] = {}
@@ -111,8 +113,6 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
         if resume is not None and checkpoint.exists():
             start_step = restore_checkpoint(model, checkpoint)
             echo(f"resuming at step {start_step}")
-        else:
-            torch.manual_seed(settings.seed)
         runs.write_json_atomic(manifest_path, manifest)
         config = TrainConfig(steps=steps, batch_size=batch_size, seed=settings.seed,
                              checkpoint_every=settings.checkpoint_every, progress=settings.progress,
@@ -144,7 +144,7 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
 
 
 def base_manifest(app: App, context: BuildContext, settings: RunSettings, steps: int, batch_size: int,
-                  data_params: Any) -> dict[str, Any]:
+                  data_params: Any, trains: bool = True) -> dict[str, Any]:
     model_params = resolve_params(context, MODEL, settings.model)
     return {
         "format": "genart-run-1",
@@ -156,8 +156,8 @@ def base_manifest(app: App, context: BuildContext, settings: RunSettings, steps:
         "precision": settings.precision,
         "model": {"spec": settings.model, "name": split_spec(settings.model).name,
                   "params": params_to_dict(model_params)},
-        "data": {"spec": settings.data, "name": split_spec(settings.data).name,
-                 "params": params_to_dict(data_params)},
+        "data": ({"spec": settings.data, "name": split_spec(settings.data).name,
+                  "params": params_to_dict(data_params)} if trains else {"spec": None}),
         "post": list(settings.post),
         "num_samples": settings.num_samples,
         "train": {"steps": steps, "batch_size": batch_size, "checkpoint_every": settings.checkpoint_every},
@@ -173,7 +173,7 @@ def settings_from_manifest(manifest: dict[str, Any], overrides: RunSettings) -> 
     return dataclasses.replace(
         overrides,
         model=manifest["model"]["spec"],
-        data=manifest["data"]["spec"],
+        data=manifest["data"].get("spec") or overrides.data,
         post=tuple(overrides.post) or tuple(manifest.get("post", ())),
         steps=steps,
         batch_size=train_info.get("batch_size"),

@@ -1,0 +1,1 @@
+"""genart's built-in GAN plugin: a data-efficient convolutional GAN and its adversarial losses."""

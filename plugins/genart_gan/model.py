@@ -1,0 +1,132 @@
+"""The ``gan`` model: alternates one D step and one G step per batch, keeps an EMA of G for sampling."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from genart import UsageError
+
+from .augment import augment
+from .networks import Discriminator, Generator
+from .plugin import augment_policy
+
+
+class GAN:
+    """Owns G, D, their Adam optimisers, the EMA generator and the adversarial loss object.
+
+    Sampling and ``decode`` use the EMA generator (in eval mode), which averages out the last steps'
+    oscillation and gives clearly better samples than the raw G for the same training.
+    """
+
+    default_steps = 2000
+    default_batch_size = 64
+
+    def __init__(self, params: Any, context: Any) -> None:
+        self.params = params
+        self.device = context.device
+        self.image_shape = (params.channels, params.image_size, params.image_size)
+        self.latent_shape = (params.latent,)
+        self.policy = augment_policy(params.augment)
+        self.loss = context.build("loss", params.loss)
+        if not (callable(getattr(self.loss, "d_loss", None)) and callable(getattr(self.loss, "g_loss", None))):
+            raise UsageError(f"loss {params.loss!r} is not an adversarial loss (it needs d_loss(d, real, fake) "
+                             "and g_loss(d, fake)); try ns, hinge, lsgan or wgan-gp")
+        self.g = Generator(params.latent, params.width, params.image_size, params.channels).to(self.device)
+        self.d = Discriminator(params.width, params.image_size, params.channels, params.spectral_norm).to(self.device)
+        self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
+        betas = (params.beta1, params.beta2)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=params.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=params.lr_d, betas=betas)
+        self.step = 0
+
+    # -- training --------------------------------------------------------------------------------
+    def discriminate(self, images: torch.Tensor) -> torch.Tensor:
+        """D on augmented images: what every loss sees, for real and fake alike."""
+        return self.d(augment(images, self.policy) if self.policy else images)
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, *self.latent_shape, device=self.device)
+
+    def train_step(self, batch: torch.Tensor) -> dict[str, float]:
+        p = self.params
+        self.g.train()
+        self.d.train()
+        real = batch.to(self.device) * 2 - 1
+        n = real.shape[0]
+        logs: dict[str, float] = {}
+
+        # discriminator
+        self.d.requires_grad_(True)
+        with torch.no_grad():
+            fake = self.g(self.noise(n))
+        d_loss = self.loss.d_loss(self.discriminate, real, fake)
+        logs["d_loss"] = float(d_loss.detach())
+        if p.r1_gamma > 0 and self.step % p.r1_every == 0:
+            r1 = self.r1_penalty(real)
+            logs["r1"] = float(r1.detach())
+            d_loss = d_loss + 0.5 * p.r1_gamma * p.r1_every * r1
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+
+        # generator (D frozen so its weights collect no gradient)
+        self.d.requires_grad_(False)
+        g_loss = self.loss.g_loss(self.discriminate, self.g(self.noise(n)))
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        self.d.requires_grad_(True)
+        logs["g_loss"] = float(g_loss.detach())
+
+        self.step += 1
+        self.update_ema()
+        return logs
+
+    def r1_penalty(self, real: torch.Tensor) -> torch.Tensor:
+        """Mean squared gradient norm of D at the real images (Mescheder et al. 2018)."""
+        real = real.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(self.discriminate(real).float().sum(), real, create_graph=True)
+        return grad.float().pow(2).flatten(1).sum(1).mean()
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        decay = self.params.ema if self.step > self.params.ema_warmup else 0.0
+        for ema_param, param in zip(self.g_ema.parameters(), self.g.parameters(), strict=True):
+            ema_param.lerp_(param.detach(), 1 - decay)
+        for ema_buffer, buffer in zip(self.g_ema.buffers(), self.g.buffers(), strict=True):
+            ema_buffer.copy_(buffer)
+
+    # -- sampling ---------------------------------------------------------------------------------
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents ``[N, latent]`` to images in [0, 1] with the EMA generator."""
+        self.g_ema.eval()
+        with torch.no_grad():
+            out = self.g_ema(z.to(self.device, torch.float32))
+        return ((out.float() + 1) / 2).clamp(0, 1)
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self.decode(torch.randn(n, *self.latent_shape, generator=generator))
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "g": self.g.state_dict(),
+            "d": self.d.state_dict(),
+            "g_ema": self.g_ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            # DiffAugment draws from the global RNG, which the training loop checkpoints; the policy is
+            # kept so a checkpoint says how it was trained.
+            "augment": {"policy": "+".join(self.policy) or "none"},
+            "counters": {"step": self.step},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.g.load_state_dict(state["g"])
+        self.d.load_state_dict(state["d"])
+        self.g_ema.load_state_dict(state["g_ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step = int(state["counters"]["step"])

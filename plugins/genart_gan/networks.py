@@ -1,0 +1,70 @@
+"""Generator and discriminator: DCGAN-shaped convolutional stacks sized for 28-128 px.
+
+The spatial pyramid halves the image until it is 4-11 px (``levels``), doubling the channels up to
+8x ``width``, so one pair of classes covers MNIST's 28 px, 32 px and 64/128 px art.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as _sn
+
+
+def levels_for(size: int) -> int:
+    """Number of 2x steps between the base grid (>= 4 px) and ``size`` (a multiple of 4)."""
+    levels = 0
+    while size % 2 ** (levels + 1) == 0 and size // 2 ** (levels + 1) >= 4:
+        levels += 1
+    return levels
+
+
+def channels_at(width: int, level: int) -> int:
+    return width * min(2**level, 8)
+
+
+class Generator(nn.Module):
+    def __init__(self, latent: int, width: int, size: int, channels: int) -> None:
+        super().__init__()
+        self.levels = levels_for(size)
+        self.base = size // 2**self.levels
+        top = channels_at(width, self.levels)
+        self.top = top
+        self.project = nn.Sequential(nn.Linear(latent, top * self.base**2), nn.Unflatten(1, (top, self.base, self.base)),
+                                     nn.BatchNorm2d(top), nn.LeakyReLU(0.2))
+        layers: list[nn.Module] = []
+        for level in reversed(range(self.levels)):
+            c_in, c_out = channels_at(width, level + 1), channels_at(width, level)
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)]
+        layers += [nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh()]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(self.project(z))
+
+
+class MinibatchStd(nn.Module):
+    """Appends the batch's mean feature standard deviation as a channel, so D can see a collapse."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        std = x.float().std(dim=0, unbiased=False).mean() if x.shape[0] > 1 else x.new_zeros(())
+        return torch.cat([x, std.to(x.dtype).expand(x.shape[0], 1, *x.shape[2:])], dim=1)
+
+
+class Discriminator(nn.Module):
+    def __init__(self, width: int, size: int, channels: int, spectral_norm: bool) -> None:
+        super().__init__()
+        wrap = _sn if spectral_norm else (lambda module: module)
+        self.levels = levels_for(size)
+        base = size // 2**self.levels
+        layers: list[nn.Module] = [wrap(nn.Conv2d(channels, width, 3, 1, 1)), nn.LeakyReLU(0.2)]
+        for level in range(self.levels):
+            c_in, c_out = channels_at(width, level), channels_at(width, level + 1)
+            layers += [wrap(nn.Conv2d(c_in, c_out, 4, 2, 1)), nn.LeakyReLU(0.2)]
+        top = channels_at(width, self.levels)
+        layers += [MinibatchStd(), wrap(nn.Conv2d(top + 1, top, 3, 1, 1)), nn.LeakyReLU(0.2), nn.Flatten(),
+                   wrap(nn.Linear(top * base * base, 1))]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x).squeeze(1)

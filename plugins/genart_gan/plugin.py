@@ -1,0 +1,98 @@
+"""Registers the ``gan`` model and the adversarial losses (light: torch loads in the factories)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import genart
+from genart import param
+
+AUGMENTATIONS = ("color", "translation", "cutout")
+
+
+@dataclass
+class GANParams:
+    """A convolutional GAN with the modern stabilisers: spectral norm, lazy R1, EMA of G, DiffAugment."""
+
+    image_size: int = param(32, "side of the square images: a multiple of 4 from 28 to 128")
+    channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
+    latent: int = param(64, "latent dimensions (z ~ N(0, I))")
+    width: int = param(32, "channels at full resolution; each halving of the size doubles them (max 8x)")
+    loss: str = param("ns", "adversarial loss (a registered loss: ns, hinge, lsgan, wgan-gp, or a plugin's)")
+    spectral_norm: bool = param(True, "spectral normalisation of the discriminator's layers")
+    r1_gamma: float = param(0.2, "weight of the R1 gradient penalty on real images (0: off)")
+    r1_every: int = param(16, "lazy R1: apply the penalty every k discriminator steps (scaled by k)")
+    augment: str = param("color+translation+cutout",
+                         "DiffAugment policy applied to real and fake alike: '+'-joined color, translation, "
+                         "cutout; or 'none'")
+    ema: float = param(0.999, "decay of the exponential moving average of G used for sampling (0: off)")
+    ema_warmup: int = param(100, "steps before the EMA starts (until then it copies G)")
+    lr_g: float = param(2e-4, "generator Adam learning rate")
+    lr_d: float = param(2e-4, "discriminator Adam learning rate")
+    beta1: float = param(0.0, "Adam beta1 (both networks)")
+    beta2: float = param(0.99, "Adam beta2 (both networks)")
+
+    def validate(self) -> None:
+        if not 28 <= self.image_size <= 128 or self.image_size % 4:
+            raise ValueError("image_size must be a multiple of 4 from 28 to 128")
+        if self.channels not in (1, 3):
+            raise ValueError("channels must be 1 or 3")
+        if self.latent < 1 or self.width < 1:
+            raise ValueError("latent and width must be positive")
+        if self.r1_gamma < 0 or self.r1_every < 1:
+            raise ValueError("r1_gamma must be >= 0 and r1_every >= 1")
+        if not 0 <= self.ema < 1:
+            raise ValueError("ema must be in [0, 1)")
+        if self.ema_warmup < 0:
+            raise ValueError("ema_warmup must be >= 0")
+        if self.lr_g <= 0 or self.lr_d <= 0:
+            raise ValueError("learning rates must be positive")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ValueError("beta1 and beta2 must be in [0, 1)")
+        augment_policy(self.augment)
+
+
+def augment_policy(text: str) -> tuple[str, ...]:
+    """The augmentations named in ``text`` ('none' or '' for none); ValueError for unknown names."""
+    names = tuple(part.strip().lower() for part in text.replace(",", "+").split("+") if part.strip())
+    if names in ((), ("none",), ("off",)):
+        return ()
+    unknown = [name for name in names if name not in AUGMENTATIONS]
+    if unknown:
+        raise ValueError(f"unknown augmentation {unknown[0]!r}; use {', '.join(AUGMENTATIONS)} joined by '+', "
+                         "or none")
+    return names
+
+
+def build_gan(params: GANParams, context: Any) -> Any:
+    from .model import GAN
+
+    return GAN(params, context)
+
+
+def _loss_factory(name: str) -> Any:
+    def build(params: None, context: Any) -> Any:
+        from . import losses
+
+        return losses.LOSSES[name]()
+
+    return build
+
+
+@genart.hookimpl
+def register_models(register: Any) -> None:
+    register("gan", build_gan, params=GANParams,
+             description="data-efficient conv GAN (spectral norm, lazy R1, EMA of G, DiffAugment; sharp samples)")
+
+
+@genart.hookimpl
+def register_losses(register: Any) -> None:
+    register("ns", _loss_factory("ns"), description="non-saturating GAN loss (binary cross-entropy on logits)",
+             tags=("gan",))
+    register("hinge", _loss_factory("hinge"), description="hinge GAN loss (as in SNGAN / BigGAN)", tags=("gan",))
+    register("lsgan", _loss_factory("lsgan"), description="least-squares GAN loss (targets 1 real, 0 fake)",
+             tags=("gan",))
+    register("wgan-gp", _loss_factory("wgan-gp"),
+             description="Wasserstein loss with gradient penalty on real/fake interpolates (weight 10)",
+             tags=("gan",))

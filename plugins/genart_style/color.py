@@ -1,0 +1,107 @@
+"""Learning-free colour transfers, and the colour helpers style transfer uses for ``preserve_colors``.
+
+All functions take RGB batches ``[N, 3, H, W]`` in [0, 1]. Lab conversions are kornia's (sRGB, D65),
+with L in [0, 100] and a*, b* roughly in [-128, 127].
+"""
+
+from __future__ import annotations
+
+import kornia
+import torch
+
+
+def lab_stats(lab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image, per-channel mean and standard deviation of ``[N, 3, H, W]`` -> two ``[N, 3, 1, 1]``."""
+    flat = lab.flatten(2)
+    mean = flat.mean(2)
+    std = flat.std(2, unbiased=False)
+    return mean[..., None, None], std[..., None, None]
+
+
+def reinhard_lab(content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor) -> torch.Tensor:
+    """Reinhard et al. (2001): shift and scale each Lab channel of ``content`` to the style's statistics.
+
+    Returns Lab before conversion back to RGB (and before any clipping), so its statistics match the
+    style's exactly up to rounding.
+    """
+    lab = kornia.color.rgb_to_lab(content)
+    mean, std = lab_stats(lab)
+    return (lab - mean) / std.clamp_min(1e-6) * style_std + style_mean
+
+
+def reinhard(content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor,
+             clip: bool = True) -> torch.Tensor:
+    """Reinhard colour transfer to RGB; ``clip=False`` leaves out-of-gamut values for measurement."""
+    rgb = kornia.color.lab_to_rgb(reinhard_lab(content, style_mean, style_std), clip=False)
+    return rgb.clamp(0, 1) if clip else rgb
+
+
+def match_histograms(content: torch.Tensor, style_sorted: torch.Tensor) -> torch.Tensor:
+    """Per-channel histogram matching: each pixel takes the style value at its own quantile.
+
+    ``style_sorted`` is ``[C, M]``, each channel's style values sorted. Ties in the content keep a
+    stable order, so the mapping is deterministic.
+    """
+    n, c, h, w = content.shape
+    flat = content.reshape(n, c, h * w)
+    m = style_sorted.shape[1]
+    out = torch.empty_like(flat)
+    ranks = torch.empty_like(flat)
+    order = torch.argsort(flat, dim=2, stable=True)
+    positions = torch.arange(h * w, dtype=flat.dtype, device=flat.device).expand(n, c, h * w)
+    ranks.scatter_(2, order, positions)
+    # quantile of each pixel -> fractional index into the sorted style values (linear interpolation)
+    index = ranks * ((m - 1) / max(1, h * w - 1)) if h * w > 1 else ranks + (m - 1) / 2
+    low = index.floor().long().clamp(0, m - 1)
+    high = (low + 1).clamp(max=m - 1)
+    frac = index - low.to(index.dtype)
+    table = style_sorted.to(flat.dtype).unsqueeze(0).expand(n, c, m)
+    out = torch.lerp(torch.gather(table, 2, low), torch.gather(table, 2, high), frac)
+    return out.reshape(n, c, h, w)
+
+
+def luminance(rgb: torch.Tensor) -> torch.Tensor:
+    """Lab lightness scaled to [0, 1], as ``[N, 1, H, W]``."""
+    return kornia.color.rgb_to_lab(rgb)[:, :1] / 100.0
+
+
+def with_chroma_of(lightness: torch.Tensor, colour_source: torch.Tensor) -> torch.Tensor:
+    """RGB from ``lightness`` ([0, 1], ``[N, 1, H, W]``) and the a*, b* of ``colour_source`` (RGB)."""
+    lab = kornia.color.rgb_to_lab(colour_source)
+    lab = torch.cat([lightness.clamp(0, 1) * 100.0, lab[:, 1:]], 1)
+    return kornia.color.lab_to_rgb(lab, clip=True)
+
+
+def match_luminance(style_l: torch.Tensor, content_l: torch.Tensor) -> torch.Tensor:
+    """Shift and scale the style's lightness to the content's mean and spread (Gatys et al. 2016)."""
+    sm, ss = style_l.mean(), style_l.std(unbiased=False)
+    cm, cs = content_l.mean(), content_l.std(unbiased=False)
+    return ((style_l - sm) / ss.clamp_min(1e-6) * cs + cm).clamp(0, 1)
+
+
+def match_color_moments(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Linear colour transform giving the style the content's RGB mean and covariance.
+
+    This is the "colour histogram matching" variant of Gatys et al. (2016): the style keeps its
+    strokes and contrast structure but is painted in the content's colours before transfer.
+    """
+    def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        flat = x.reshape(3, -1).double()
+        mean = flat.mean(1, keepdim=True)
+        centred = flat - mean
+        cov = centred @ centred.T / max(1, flat.shape[1]) + torch.eye(3, dtype=flat.dtype) * 1e-5
+        return mean, cov
+
+    def sqrtm(cov: torch.Tensor, inverse: bool = False) -> torch.Tensor:
+        values, vectors = torch.linalg.eigh(cov)
+        values = values.clamp_min(1e-8).sqrt()
+        if inverse:
+            values = 1 / values
+        return vectors @ torch.diag(values) @ vectors.T
+
+    sm, scov = moments(style)
+    cm, ccov = moments(content)
+    transform = sqrtm(ccov) @ sqrtm(scov, inverse=True)
+    flat = style.reshape(3, -1).double()
+    out = transform @ (flat - sm) + cm
+    return out.reshape(style.shape).to(style.dtype).clamp(0, 1)

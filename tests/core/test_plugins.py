@@ -1,0 +1,111 @@
+"""Plugin loading: isolation of broken plugins, GENART_LOAD_PLUGINS, registration errors."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import genart
+import genart_toy_plugin
+import pytest
+from genart.errors import UsageError
+from genart.plugins import App
+
+
+def make_module(name: str, **hooks: Any) -> types.ModuleType:
+    module = types.ModuleType(name)
+    for hook_name, function in hooks.items():
+        function.__name__ = hook_name
+        setattr(module, hook_name, genart.hookimpl(function))
+    return module
+
+
+def test_builtin_plugins_load_from_entry_points() -> None:
+    app = App.from_entry_points(only=None)
+    assert app.records["data"].status == "loaded"
+    assert "shapes" in app.registry.names("dataset")
+    assert "vae" in app.registry.names("model")
+
+
+def test_load_plugins_env_limits_and_empty_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENART_LOAD_PLUGINS", "data")
+    app = App.from_entry_points()
+    assert app.records["data"].status == "loaded"
+    assert app.records["vae"].status == "disabled"
+    assert app.registry.names("model") == []
+    monkeypatch.setenv("GENART_LOAD_PLUGINS", "")
+    assert all(r.status == "disabled" for r in App.from_entry_points().records.values())
+
+
+def test_register_hook_that_raises_marks_only_that_plugin_failed(toy_app: App) -> None:
+    def register_models(register: Any) -> None:
+        register("fine", lambda p, c: None, description="registered before the failure")
+        raise RuntimeError("boom")
+
+    toy_app.register(make_module("bad", register_models=register_models), "bad")
+    registry = toy_app.registry
+    assert toy_app.records["bad"].status == "failed"
+    assert "RuntimeError: boom" in toy_app.records["bad"].error
+    assert "fine" not in registry.names("model"), "partial registrations are rolled back"
+    assert "toy" in registry.names("model")
+    with pytest.raises(UsageError, match="plugin 'bad' failed to load: RuntimeError: boom"):
+        registry.get("model", "missing")
+
+
+def test_duplicate_registration_fails_the_second_plugin(toy_app: App) -> None:
+    def register_models(register: Any) -> None:
+        register("toy", lambda p, c: None, description="a clash")
+
+    toy_app.register(make_module("clash", register_models=register_models), "clash")
+    registry = toy_app.registry
+    assert toy_app.records["clash"].status == "failed"
+    assert "'toy'" in toy_app.records["clash"].error and "'clash'" in toy_app.records["clash"].error
+    with pytest.raises(UsageError, match="registered by plugins 'toy' and 'clash'"):
+        registry.get("model", "toy")
+
+
+def test_bad_hook_signature_is_recorded_not_raised(toy_app: App) -> None:
+    def register_models(register: Any, unexpected: Any) -> None:  # not in the hookspec
+        pass
+
+    record = toy_app.register(make_module("sig", register_models=register_models), "sig")
+    assert record.status == "failed"
+    assert toy_app.registry.get("model", "toy")
+
+
+def test_unregister_removes_components(toy_app: App) -> None:
+    assert "toy" in toy_app.registry.names("model")
+    toy_app.unregister("toy")
+    assert toy_app.registry.names("model") == []
+
+
+def test_register_plugin_fixture_scopes_to_one_test(register_plugin: Any, genart_app: App) -> None:
+    register_plugin(genart_toy_plugin, "toy")
+    assert genart_app.registry.names("model") == ["toy"]
+
+
+def test_register_components_hook_adds_other_kinds(genart_app: App) -> None:
+    def register_components(register: Any) -> None:
+        register("style-encoder", "plain", lambda p, c: "encoder", description="an encoder")
+
+    genart_app.register(make_module("enc", register_components=register_components), "enc")
+    assert genart_app.registry.get("style-encoder", "plain").plugin == "enc"
+
+
+def test_broken_entry_point_plugin_is_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A third-party entry point whose module raises at import shows as failed; others still load."""
+    from importlib import metadata
+
+    real = metadata.entry_points
+
+    def fake_entry_points(group: str | None = None, **kwargs: Any) -> Any:
+        found = list(real(group=group, **kwargs))
+        if group == "genart":
+            found.append(metadata.EntryPoint("broken", "genart_definitely_missing_module.plugin", "genart"))
+        return found
+
+    monkeypatch.setattr(metadata, "entry_points", fake_entry_points)
+    app = App.from_entry_points(only=None)
+    assert app.records["broken"].status == "failed"
+    assert "ModuleNotFoundError" in app.records["broken"].error
+    assert "vae" in app.registry.names("model")
