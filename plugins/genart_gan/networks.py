@@ -30,8 +30,9 @@ class Generator(nn.Module):
         self.base = size // 2**self.levels
         top = channels_at(width, self.levels)
         self.top = top
-        self.project = nn.Sequential(nn.Linear(latent, top * self.base**2), nn.Unflatten(1, (top, self.base, self.base)),
-                                     nn.BatchNorm2d(top), nn.LeakyReLU(0.2))
+        self.project = nn.Sequential(nn.Linear(latent, top * self.base**2),
+                                     nn.Unflatten(1, (top, self.base, self.base)), nn.BatchNorm2d(top),
+                                     nn.LeakyReLU(0.2))
         layers: list[nn.Module] = []
         for level in reversed(range(self.levels)):
             c_in, c_out = channels_at(width, level + 1), channels_at(width, level)
@@ -62,8 +63,7 @@ class Discriminator(nn.Module):
             c_in, c_out = channels_at(width, level), channels_at(width, level + 1)
             layers += [wrap(nn.Conv2d(c_in, c_out, 4, 2, 1)), nn.LeakyReLU(0.2)]
         top = channels_at(width, self.levels)
-        layers += [MinibatchStd(), wrap(nn.Conv2d(top + 1, top, 3, 1, 1)), nn.LeakyReLU(0.2), nn.Flatten(),
-                   wrap(nn.Linear(top * base * base, 1))]
+        layers += [MinibatchStd(), nn.Flatten(), wrap(nn.Linear((top + 1) * base * base, 1))]
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ class GANParams:
     image_size: int = param(32, "side of the square images: a multiple of 4 from 28 to 128")
     channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
     latent: int = param(64, "latent dimensions (z ~ N(0, I))")
-    width: int = param(32, "channels at full resolution; each halving of the size doubles them (max 8x)")
+    width: int = param(16, "channels at full resolution; each halving of the size doubles them (max 8x)")
     loss: str = param("ns", "adversarial loss (a registered loss: ns, hinge, lsgan, wgan-gp, or a plugin's)")
     spectral_norm: bool = param(True, "spectral normalisation of the discriminator's layers")
     r1_gamma: float = param(0.2, "weight of the R1 gradient penalty on real images (0: off)")

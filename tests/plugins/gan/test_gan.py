@@ -1,0 +1,208 @@
+"""The gan model and adversarial losses: contracts, stabilisers, exact resume, third-party losses, CLI errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import genart
+import pytest
+import torch
+from genart.plugins import App
+from genart.runs import save_checkpoint
+from genart.testing import build_context, check_model, make_tiny_images
+from genart.train import TrainConfig, checkpoint_state, restore_checkpoint, train
+
+TINY = "gan:image_size=28,channels=1,width=4,latent=8"
+
+
+def build(app: App, spec: str) -> Any:
+    torch.manual_seed(0)
+    return build_context(app).build("model", spec)
+
+
+def tiny_data(n: int = 8, channels: int = 1, size: int = 28) -> torch.Tensor:
+    return (make_tiny_images(n, channels, size, seed=3) * 255).round().to(torch.uint8)
+
+
+@pytest.mark.parametrize("loss", ["ns", "hinge", "lsgan", "wgan-gp"])
+def test_contract_every_loss(builtin_app: App, loss: str) -> None:
+    check_model(build(builtin_app, f"{TINY},loss={loss},r1_every=1"), steps=2, batch_size=4)
+
+
+@pytest.mark.parametrize("options", ["augment=none,spectral_norm=false", "augment=color,spectral_norm=true",
+                                     "augment=translation+cutout,spectral_norm=false,r1_gamma=0,ema=0"])
+def test_contract_stabilisers_on_and_off(builtin_app: App, options: str) -> None:
+    check_model(build(builtin_app, f"{TINY},{options}"), steps=2, batch_size=4)
+
+
+def test_contract_colour_and_sizes(builtin_app: App) -> None:
+    model = build(builtin_app, "gan:image_size=32,channels=3,width=4,latent=8")
+    assert model.image_shape == (3, 32, 32)
+    check_model(model, steps=1, batch_size=4)
+    for size in (28, 44, 64, 128):
+        model = build(builtin_app, f"gan:image_size={size},channels=3,width=2,latent=4")
+        out = model.sample(2, torch.Generator().manual_seed(0))
+        assert out.shape == (2, 3, size, size)
+        model.train_step(torch.rand(2, 3, size, size))
+
+
+def test_lazy_r1_runs_every_k_steps(builtin_app: App) -> None:
+    model = build(builtin_app, f"{TINY},r1_every=3,r1_gamma=1")
+    batch = make_tiny_images(4, 1, 28)
+    with_r1 = ["r1" in model.train_step(batch) for _ in range(7)]
+    assert with_r1 == [True, False, False, True, False, False, True]
+    off = build(builtin_app, f"{TINY},r1_gamma=0")
+    assert not any("r1" in off.train_step(batch) for _ in range(3))
+
+
+def test_r1_penalty_is_the_squared_gradient_norm(builtin_app: App) -> None:
+    model = build(builtin_app, f"{TINY},augment=none")
+    model.d.eval()  # no power iteration between the two calls
+    real = make_tiny_images(3, 1, 28) * 2 - 1
+    x = real.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model.d(x).sum(), x)
+    assert torch.allclose(model.r1_penalty(real), grad.pow(2).flatten(1).sum(1).mean(), rtol=1e-4)
+
+
+def test_ema_differs_from_g_and_is_what_sample_uses(builtin_app: App) -> None:
+    model = build(builtin_app, f"{TINY},ema=0.9,ema_warmup=1")
+    batch = make_tiny_images(4, 1, 28)
+    for _ in range(4):
+        model.train_step(batch)
+    g = torch.nn.utils.parameters_to_vector(model.g.parameters())
+    ema = torch.nn.utils.parameters_to_vector(model.g_ema.parameters())
+    assert not torch.allclose(g, ema), "EMA should lag behind G"
+    z = torch.randn(3, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        from_ema = (model.g_ema.eval()(z) + 1) / 2
+        from_g = (model.g.eval()(z) + 1) / 2
+    sampled = model.sample(3, torch.Generator().manual_seed(1))
+    assert torch.allclose(sampled, from_ema.clamp(0, 1))
+    assert not torch.allclose(sampled, from_g.clamp(0, 1))
+    assert torch.equal(model.decode(z), sampled)
+
+
+def test_sampling_is_deterministic_and_seed_dependent(builtin_app: App) -> None:
+    model = build(builtin_app, TINY)
+    model.train_step(make_tiny_images(4, 1, 28))
+    a = model.sample(4, torch.Generator().manual_seed(7))
+    b = model.sample(4, torch.Generator().manual_seed(7))
+    c = model.sample(4, torch.Generator().manual_seed(8))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert model.latent_shape == (8,) and model.decode(torch.zeros(2, 8)).shape == (2, 1, 28, 28)
+
+
+def test_augmentation_is_applied_to_real_and_fake_alike() -> None:
+    from genart_gan.augment import augment, cutout, translation
+
+    x = torch.rand(6, 3, 16, 16) * 2 - 1
+    torch.manual_seed(0)
+    out = augment(x, ("color", "translation", "cutout"))
+    assert out.shape == x.shape and not torch.equal(out, x)
+    shifted = translation(x)
+    assert shifted.shape == x.shape
+    holes = (cutout(torch.ones(4, 1, 16, 16)) == 0).flatten(1).sum(1)
+    assert (holes > 0).all() and (holes <= 64).all()
+    x.requires_grad_(True)
+    augment(x, ("color", "translation", "cutout")).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_resume_is_exact(builtin_app: App, tmp_path: Path) -> None:
+    spec = f"{TINY},r1_every=2,ema_warmup=1"
+    data = tiny_data(8)
+    config = TrainConfig(steps=6, batch_size=4, seed=5, checkpoint_every=0, progress=False)
+    device = torch.device("cpu")
+
+    straight = build(builtin_app, spec)
+    torch.manual_seed(5)
+    train(straight, data, config, device=device, checkpoint_path=None)
+
+    first = build(builtin_app, spec)
+    torch.manual_seed(5)
+    half = TrainConfig(steps=3, batch_size=4, seed=5, checkpoint_every=0, progress=False)
+    train(first, data, half, device=device, checkpoint_path=tmp_path / "a.safetensors")
+    torch.manual_seed(123)  # disturb the RNG: the checkpoint must restore it
+    resumed = build(builtin_app, spec)
+    step = restore_checkpoint(resumed, tmp_path / "a.safetensors")
+    assert step == 3
+    train(resumed, data, config, device=device, checkpoint_path=None, start_step=step)
+
+    for key, value in straight.state_dict()["g_ema"].items():
+        assert torch.equal(value, resumed.state_dict()["g_ema"][key]), key
+    for part in ("g", "d"):
+        for key, value in straight.state_dict()[part].items():
+            assert torch.equal(value, resumed.state_dict()[part][key]), f"{part}.{key}"
+    assert resumed.step == straight.step == 6
+
+
+def test_checkpoint_holds_every_part(builtin_app: App, tmp_path: Path) -> None:
+    model = build(builtin_app, TINY)
+    model.train_step(make_tiny_images(4, 1, 28))
+    state = model.state_dict()
+    assert {"g", "d", "g_ema", "opt_g", "opt_d", "augment", "counters"} <= set(state)
+    save_checkpoint(tmp_path / "c.safetensors", checkpoint_state(model, 1, 0))
+
+
+class CountingLoss:
+    """A third party's adversarial loss: least absolute deviation, counting its calls."""
+
+    def __init__(self) -> None:
+        self.calls = {"d": 0, "g": 0}
+
+    def d_loss(self, d: Any, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        self.calls["d"] += 1
+        return (d(real) - 1).abs().mean() + (d(fake) + 1).abs().mean()
+
+    def g_loss(self, d: Any, fake: torch.Tensor) -> torch.Tensor:
+        self.calls["g"] += 1
+        return (d(fake) - 1).abs().mean()
+
+
+def test_third_party_loss_works_with_builtin_gan(builtin_app: App, register_plugin: Any) -> None:
+    made: list[CountingLoss] = []
+
+    class ThirdParty:
+        @genart.hookimpl
+        def register_losses(self, register: Any) -> None:
+            def factory(params: None, context: Any) -> CountingLoss:
+                made.append(CountingLoss())
+                return made[-1]
+
+            register("lad", factory, description="least absolute deviation (test)", tags=("gan",))
+
+    register_plugin(ThirdParty(), "third-party-loss", app=builtin_app)
+    model = build(builtin_app, f"{TINY},loss=lad")
+    check_model(model, steps=2, batch_size=4)
+    assert made and made[0].calls["d"] >= 2 and made[0].calls["g"] >= 2
+
+
+def test_cli_trains_and_samples_a_gan(genart_cli: Any, builtin_app: App, tmp_path: Path) -> None:
+    result = genart_cli(["run", "--model", "gan:image_size=28,width=4,latent=8", "--data", "shapes:count=16",
+                         "--steps", "3", "--batch-size", "4", "-n", "4", "--out", str(tmp_path), "-q",
+                         "--device", "cpu"], app=builtin_app)
+    assert result.exit_code == 0, result.output
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert (run / "grid.png").is_file() and (run / "checkpoint.safetensors").is_file()
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("gan:image_size=30", "multiple of 4"),
+    ("gan:image_size=256", "multiple of 4 from 28 to 128"),
+    ("gan:channels=2", "channels must be 1 or 3"),
+    ("gan:loss=nope", "nope"),
+    ("gan:loss=bce", "not an adversarial loss"),
+    ("gan:augment=flip", "unknown augmentation 'flip'"),
+    ("gan:r1_every=0", "r1_every"),
+    ("gan:ema=1.5", "ema must be in"),
+    ("gan:widht=3", "width"),
+])
+def test_bad_params_give_one_line_errors(genart_cli: Any, builtin_app: App, tmp_path: Path, spec: str,
+                                         message: str) -> None:
+    result = genart_cli(["run", "--model", spec, "--steps", "1", "--out", str(tmp_path), "-q", "--device", "cpu"],
+                        app=builtin_app)
+    assert result.exit_code == 2, result.output
+    text = result.output.strip()
+    assert message in text and "Traceback" not in text
+    assert len(text.splitlines()) == 1, text
