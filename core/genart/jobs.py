@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from . import runs
+from . import distributed, runs
 from .components import resolve_params
 from .device import describe_device, resolve_device, resolve_precision
 from .errors import GenartError, UsageError
@@ -50,8 +50,12 @@ class RunSettings:
 
 
 def make_context(app: App, device: str, precision: str) -> BuildContext:
-    dev = resolve_device(device)
-    return BuildContext(registry=app.registry, device=dev, precision=resolve_precision(precision, dev))
+    from . import distributed
+
+    dev = distributed.local_device(resolve_device(device), distributed.from_environment())
+    dtype = resolve_precision(precision, dev)
+    return BuildContext(registry=app.registry, device=dev, precision=dtype,
+                        channels_last=dtype is not None and dev.type in ("cpu", "cuda"))
 
 
 def versions(app: App) -> dict[str, Any]:
@@ -74,12 +78,21 @@ def echo(message: str) -> None:
 def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sample_after: bool = True,
               weights: Path | None = None) -> Path:
     """Train (or resume, or load ``weights``), then sample and post-process. Returns the run folder."""
+    try:
+        return _train_job(app, settings, resume=resume, sample_after=sample_after, weights=weights)
+    finally:
+        distributed.shutdown()
+
+
+def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_after: bool,
+               weights: Path | None) -> Path:
     import torch
 
     if resume is not None:
         run_dir = runs.find_run_dir(resume)
         settings = settings_from_manifest(runs.read_json(run_dir / runs.MANIFEST), settings)
     context = make_context(app, settings.device, settings.precision)
+    world = distributed.init(context.device)
     # Seed before building so weight initialisation is reproducible too.
     torch.manual_seed(settings.seed)
     # Build everything first so a typo in the last --post fails before minutes of training.
@@ -89,18 +102,25 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
     steps = settings.steps if settings.steps is not None else int(getattr(model, "default_steps", 1000))
     batch_size = settings.batch_size or int(getattr(model, "default_batch_size", 64))
     if resume is None:
-        run_dir = runs.new_run_dir(settings.out, settings.name or split_spec(settings.model).name)
+        label = settings.name or split_spec(settings.model).name
+        run_dir = distributed.broadcast_object(
+            runs.new_run_dir(settings.out, label) if world.is_main else None, world)
     manifest = base_manifest(app, context, settings, steps, batch_size, data_params, trains=weights is None)
     manifest_path = run_dir / runs.MANIFEST
     checkpoint = run_dir / runs.CHECKPOINT
     timings: dict[str, float] = {}
-    echo(f"run folder: {run_dir}")
-    echo(f"device: {describe_device(context.device)}")
+    say = echo if world.is_main else (lambda message: None)
+    say(f"run folder: {run_dir}")
+    say(f"device: {describe_device(context.device)}, precision: {precision_label(context)}"
+        + (f", {world.size} processes" if world.distributed else ""))
+    manifest["world_size"] = world.size
+    write_manifest = (lambda: runs.write_json_atomic(manifest_path, manifest)) if world.is_main else (lambda: None)
 
     if weights is not None:
         restore_checkpoint(model, find_checkpoint(weights))
         manifest["weights_from"] = str(weights)
-        runs.save_checkpoint(checkpoint, runs.load_checkpoint(find_checkpoint(weights))[0])
+        if world.is_main:
+            runs.save_checkpoint(checkpoint, runs.load_checkpoint(find_checkpoint(weights))[0])
         manifest["status"] = "trained"
     else:
         started = time.perf_counter()
@@ -108,15 +128,16 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
         data = load_data(context, settings.data, size, channels)
         timings["load_data_s"] = round(time.perf_counter() - started, 3)
         manifest["data"]["images"] = int(data.shape[0])
-        echo(f"data: {settings.data} ({data.shape[0]} images of {channels}x{size}x{size})")
+        say(f"data: {settings.data} ({data.shape[0]} images of {channels}x{size}x{size})")
         start_step = 0
         if resume is not None and checkpoint.exists():
             start_step = restore_checkpoint(model, checkpoint)
-            echo(f"resuming at step {start_step}")
-        runs.write_json_atomic(manifest_path, manifest)
+            say(f"resuming at step {start_step}")
+        write_manifest()
+        distributed.attach(model, world)
         config = TrainConfig(steps=steps, batch_size=batch_size, seed=settings.seed,
                              checkpoint_every=settings.checkpoint_every, progress=settings.progress,
-                             precision=context.precision)
+                             precision=context.precision, channels_last=context.channels_last)
         result = train(model, data, config, device=context.device, checkpoint_path=checkpoint,
                        start_step=start_step)
         timings["train_s"] = round(result.seconds, 3)
@@ -126,21 +147,27 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
         if result.interrupted:
             manifest["status"] = "interrupted"
             manifest["timings"] = timings
-            runs.write_json_atomic(manifest_path, manifest)
+            write_manifest()
             raise GenartError(f"interrupted at step {result.step}; checkpoint saved. "
                               f"Continue with: genart run --resume {run_dir}")
         manifest["status"] = "trained"
     manifest["timings"] = timings
-    runs.write_json_atomic(manifest_path, manifest)
-    if sample_after:
+    write_manifest()
+    if sample_after and world.is_main:
         started = time.perf_counter()
         write_samples(run_dir, model, chain, settings.num_samples, settings.seed, context.device)
         timings["sample_and_post_s"] = round(time.perf_counter() - started, 3)
         manifest["status"] = "complete"
         manifest["timings"] = timings
-        runs.write_json_atomic(manifest_path, manifest)
-    echo(f"done: {run_dir}")
+        write_manifest()
+    say(f"done: {run_dir}")
     return run_dir
+
+
+def precision_label(context: BuildContext) -> str:
+    import torch
+
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}.get(context.precision, str(context.precision))
 
 
 def base_manifest(app: App, context: BuildContext, settings: RunSettings, steps: int, batch_size: int,
@@ -153,7 +180,7 @@ def base_manifest(app: App, context: BuildContext, settings: RunSettings, steps:
         "command": " ".join(["genart", *sys.argv[1:]]) if sys.argv else "",
         "seed": settings.seed,
         "device": str(context.device),
-        "precision": settings.precision,
+        "precision": precision_label(context),
         "model": {"spec": settings.model, "name": split_spec(settings.model).name,
                   "params": params_to_dict(model_params)},
         "data": ({"spec": settings.data, "name": split_spec(settings.data).name,

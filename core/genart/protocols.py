@@ -25,7 +25,16 @@ class BuildContext:
     device: torch.device
     #: autocast dtype for training/inference on this device, or None for plain fp32
     precision: Any = None
+    #: convolutions run faster in channels_last layout under bf16; batches arrive in this layout
+    channels_last: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def prepare(self, module: Any) -> Any:
+        """Move a network to this run's device and memory layout; models call it on each network."""
+        import torch
+
+        module = module.to(self.device)
+        return module.to(memory_format=torch.channels_last) if self.channels_last else module
 
     def build(self, kind: str, spec: str | Any) -> Any:
         """Build another component by spec, e.g. a model building the loss its params name."""

@@ -30,6 +30,8 @@ class TrainConfig:
     progress: bool = True
     #: autocast dtype (torch.bfloat16/float16) or None for fp32
     precision: Any = None
+    #: hand batches to the model in channels_last layout (faster convolutions under bf16)
+    channels_last: bool = False
 
 
 @dataclass
@@ -122,8 +124,16 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
     import torch
     from tqdm.auto import tqdm
 
+    from . import distributed
+
+    world = distributed.current()
     if config.steps < 0 or config.batch_size < 1:
         raise GenartError("steps must be >= 0 and batch size >= 1")
+    if config.batch_size % world.size:
+        raise GenartError(f"batch size {config.batch_size} is not divisible by the {world.size} processes")
+    if world.distributed:  # distinct noise per rank; weights stay identical through averaged gradients
+        torch.manual_seed(config.seed * 1_000_003 + start_step * 7919 + world.rank)
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     data = data.to(device) if data.device != device and _fits_on_device(data, device) else data
     autocast = (torch.autocast(device.type, dtype=config.precision) if config.precision is not None
                 else contextlib.nullcontext())
@@ -131,12 +141,12 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
     result = TrainResult(step=start_step)
     last_saved = start_step
     started = time.perf_counter()
-    bar = tqdm(total=config.steps, initial=start_step, disable=not config.progress, unit="step",
+    bar = tqdm(total=config.steps, initial=start_step, disable=not config.progress or not world.is_main, unit="step",
                dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
 
     def save(step: int) -> None:
         nonlocal last_saved
-        if checkpoint_path is not None:
+        if checkpoint_path is not None and world.is_main:
             save_checkpoint(checkpoint_path, checkpoint_state(model, step, config.seed))
             last_saved = step
             if on_checkpoint is not None:
@@ -145,10 +155,12 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
     with _graceful_interrupt() as stop_requested:
         step = start_step
         while step < config.steps:
-            index = batch_indices(step, data.shape[0], config.batch_size, config.seed)
+            index = batch_indices(step, data.shape[0], config.batch_size, config.seed)[world.rank::world.size]
             batch = data[index.to(data.device)].to(device, non_blocking=True).float().div_(255)
+            batch = batch.contiguous(memory_format=memory_format)
             with autocast:
                 losses = model.train_step(batch)
+            losses = distributed.average_scalars({k: float(v) for k, v in losses.items()}, world)
             for name, value in losses.items():
                 value = float(value)
                 if not math.isfinite(value):
@@ -172,7 +184,7 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
                 result.interrupted = True
                 break
     bar.close()
-    if step != last_saved or checkpoint_path is not None and not Path(checkpoint_path).exists():
+    if step != last_saved or checkpoint_path is not None and world.is_main and not Path(checkpoint_path).exists():
         save(step)
     result.seconds = time.perf_counter() - started
     result.images_per_second = (step - start_step) * config.batch_size / max(result.seconds, 1e-9)

@@ -17,6 +17,7 @@ class ToyModelParams:
     channels: int = param(3, "channels")
     lr: float = param(0.1, "learning rate")
     blowup: int = param(0, "make the loss NaN at this step (0: never), to test divergence handling")
+    deterministic: bool = param(False, "derive z from the batch instead of noise (for distributed tests)")
 
 
 @dataclass
@@ -52,7 +53,10 @@ class ToyModel:
         import torch
 
         self.steps += 1
-        z = torch.randn(batch.shape[0], 4, device=batch.device)
+        if self.params.deterministic:
+            z = batch.flatten(1)[:, :4] * 2 - 1
+        else:
+            z = torch.randn(batch.shape[0], 4, device=batch.device)
         out = torch.sigmoid(self.net(z)).view_as(batch)
         loss = (out - batch).pow(2).mean()
         if self.params.blowup and self.steps >= self.params.blowup:

@@ -1,0 +1,110 @@
+"""Tiled inference for learned post-processors.
+
+A convolutional network run on a 4096x4096 image would need gigabytes of activations; run tile by
+tile it needs only what one tile needs. Each tile is cut with a margin of ``overlap`` pixels on
+every side that is not an image border and only its centre is kept, so as long as ``overlap`` is at
+least the network's receptive-field radius the stitched result equals the untiled one (up to float
+rounding). :func:`run_learned` wraps the chores every learned post-processor shares: premultiplied
+alpha, greyscale, padding to the network's stride, tiling, channel-mean preservation and clamping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def _starts(length: int, tile: int) -> list[int]:
+    return list(range(0, length, tile)) if length > 0 else [0]
+
+
+def tiled(fn: Callable[[Any], Any], images: Any, *, tile: int = 512, overlap: int = 32, scale: int = 1,
+          multiple: int = 1) -> Any:
+    """Apply ``fn`` (``[N, C, h, w] -> [N, C', h*scale, w*scale]``) to ``images`` tile by tile.
+
+    ``multiple`` is the network's stride (e.g. 4 after pixel-unshuffle and one strided conv): tile
+    corners and margins are kept on multiples of it so every tile sees the same pixel grid as the
+    whole image would. ``images`` must already be padded to a multiple of ``multiple``.
+    """
+    import torch
+
+    n, _, h, w = images.shape
+    if h % multiple or w % multiple:
+        raise ValueError(f"image size {h}x{w} is not a multiple of {multiple}; pad it first")
+    tile = max(multiple, tile - tile % multiple)
+    overlap = -(-overlap // multiple) * multiple
+    if h <= tile and w <= tile:
+        return fn(images)
+    out = None
+    for top in _starts(h, tile):
+        for left in _starts(w, tile):
+            bottom, right = min(h, top + tile), min(w, left + tile)
+            y0, x0 = max(0, top - overlap), max(0, left - overlap)
+            y1, x1 = min(h, bottom + overlap), min(w, right + overlap)
+            result = fn(images[:, :, y0:y1, x0:x1])
+            if out is None:
+                out = torch.empty(n, result.shape[1], h * scale, w * scale, dtype=result.dtype,
+                                  device=result.device)
+            out[:, :, top * scale:bottom * scale, left * scale:right * scale] = result[
+                :, :, (top - y0) * scale:(bottom - y0) * scale, (left - x0) * scale:(right - x0) * scale]
+            del result
+    return out
+
+
+def pad_to_multiple(images: Any, multiple: int) -> Any:
+    """Replicate-pad the bottom and right edges up to a multiple of ``multiple`` (any size, even 1x1)."""
+    import torch.nn.functional as F
+
+    h, w = images.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if not ph and not pw:
+        return images
+    # replicate padding cannot grow a dimension by more than its size in one call on some backends
+    while ph or pw:
+        step_h, step_w = min(ph, images.shape[-2]), min(pw, images.shape[-1])
+        images = F.pad(images, (0, step_w, 0, step_h), mode="replicate")
+        ph, pw = ph - step_h, pw - step_w
+    return images
+
+
+def run_learned(fn: Callable[[Any], Any], images: Any, *, scale: int = 1, multiple: int = 1, tile: int = 512,
+                overlap: int = 32, keep_mean: bool = True, extra: Any = None,
+                resize_alpha: Callable[[Any, tuple[int, int]], Any] | None = None) -> Any:
+    """Run an RGB network ``fn`` on any image batch in [0, 1], the way users expect.
+
+    - grey images go through the RGB network as three equal channels and come back grey;
+    - alpha is handled premultiplied (a transparent pixel's colour is meaningless and must not bleed),
+      and transparent areas stay transparent; with ``scale`` > 1 alpha is resized by ``resize_alpha``;
+    - ``extra`` (``[N, E, H, W]``, e.g. an inpainting mask) is appended to the channels so it is cut
+      into the same tiles; ``fn`` receives ``[N, 3 + E, h, w]``;
+    - with ``keep_mean`` each output channel's mean is moved back to the input's, so there is no colour
+      shift (the network's residual should be zero-mean anyway; this makes it exact up to clamping).
+    """
+    import torch
+
+    images = images.float()
+    c = images.shape[1]
+    if c not in (1, 2, 3, 4):
+        raise ValueError(f"expected 1 to 4 channels, got {c}")
+    alpha = images[:, c - 1:] if c in (2, 4) else None
+    colour = images[:, : c - 1] if alpha is not None else images
+    grey = colour.shape[1] == 1
+    if grey:
+        colour = colour.expand(-1, 3, -1, -1)
+    if alpha is not None:
+        colour = colour * alpha
+    n, _, h, w = colour.shape
+    stacked = colour if extra is None else torch.cat([colour, extra.to(colour)], 1)
+    padded = pad_to_multiple(stacked, multiple)
+    out = tiled(fn, padded, tile=tile, overlap=overlap, scale=scale, multiple=multiple)
+    out = out[:, :, : h * scale, : w * scale]
+    if keep_mean:
+        out = out + (colour.mean((2, 3), keepdim=True) - out.mean((2, 3), keepdim=True))
+    if alpha is not None:
+        new_alpha = alpha if scale == 1 else resize_alpha(alpha, (h * scale, w * scale)).clamp(0, 1)
+        out = torch.minimum(out.clamp_min(0), new_alpha)
+        out = torch.where(new_alpha > 1e-6, out / new_alpha.clamp_min(1e-6), torch.zeros_like(out))
+    out = out.clamp(0, 1)
+    if grey:
+        out = out.mean(1, keepdim=True)
+    return torch.cat([out, new_alpha], 1) if alpha is not None else out
