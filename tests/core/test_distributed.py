@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from genart.runs import load_checkpoint
 
 SCRIPT = """
