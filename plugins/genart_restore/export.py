@@ -1,0 +1,58 @@
+"""``genart export-weights``: turn a trainer's run folder into a small, self-describing weights file.
+
+The shipped weights are made exactly this way, so anyone can check how they were made: the file's
+safetensors metadata carries the training command, seed, steps, data and the trainer's parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def export_run(app: Any, run_dir: Path, out: Path, overwrite: bool = False) -> dict[str, str]:
+    from genart.errors import UsageError
+    from genart.jobs import load_run_model
+    from genart.runs import atomic_path
+    from safetensors.torch import save_file
+
+    if out.exists() and not overwrite:
+        raise UsageError(f"{out} already exists (use --overwrite to replace it)")
+    model, _, manifest = load_run_model(app, run_dir, "cpu")
+    if not hasattr(model, "export"):
+        raise UsageError(f"model {manifest['model']['name']!r} has no exportable weights "
+                         "(export works for sr-trainer and restorer-trainer runs)")
+    tensors, meta = model.export()
+    train = manifest.get("train", {})
+    meta = {
+        **meta,
+        "genart.command": manifest.get("command", ""),
+        "genart.model": manifest["model"]["spec"],
+        "genart.model_params": json.dumps(manifest["model"].get("params", {})),
+        "genart.data": manifest["data"]["spec"],
+        "genart.seed": str(manifest.get("seed", 0)),
+        "genart.steps": str(train.get("steps_done", train.get("steps", ""))),
+        "genart.batch_size": str(train.get("batch_size", "")),
+        "genart.created": manifest.get("created", ""),
+        "genart.versions": json.dumps(manifest.get("versions", {})),
+        "genart.losses": json.dumps(manifest.get("losses", {})),
+    }
+    with atomic_path(out) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+    return meta
+
+
+@click.command("export-weights")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="replace OUT if it exists")
+@click.pass_obj
+def export_weights(app: Any, run_dir: str, out: str, overwrite: bool) -> None:
+    """Write the network of an sr-trainer / restorer-trainer run to OUT (fp16 safetensors with provenance)."""
+    meta = export_run(app, Path(run_dir), Path(out), overwrite)
+    size = Path(out).stat().st_size
+    click.echo(f"wrote {out} ({size / 1024:.0f} KiB) from {meta['genart.model']} trained "
+               f"{meta['genart.steps']} steps on {meta['genart.data']}", err=True)
