@@ -98,11 +98,21 @@ def run_learned(fn: Callable[[Any], Any], images: Any, *, scale: int = 1, multip
     padded = pad_to_multiple(stacked, multiple)
     out = tiled(fn, padded, tile=tile, overlap=overlap, scale=scale, multiple=multiple)
     out = out[:, :, : h * scale, : w * scale]
-    if keep_mean:
-        out = out + (colour.mean((2, 3), keepdim=True) - out.mean((2, 3), keepdim=True))
+    new_alpha = None
     if alpha is not None:
         new_alpha = alpha if scale == 1 else resize_alpha(alpha, (h * scale, w * scale)).clamp(0, 1)
-        out = torch.minimum(out.clamp_min(0), new_alpha)
+    out = out.contiguous()
+    target = colour.mean((2, 3), keepdim=True)
+    # Clamping to the valid range moves the mean again (on tiny or saturated images), so shift and clamp
+    # a few times: each pass puts the lost mass back on the pixels that still have room. In place, so a
+    # huge output is never copied.
+    for _ in range(6 if keep_mean else 1):
+        if keep_mean:
+            out.add_(target - out.mean((2, 3), keepdim=True))
+        out.clamp_(0, 1)
+        if new_alpha is not None:  # premultiplied colour cannot exceed alpha
+            torch.minimum(out, new_alpha, out=out)
+    if new_alpha is not None:
         out = torch.where(new_alpha > 1e-6, out / new_alpha.clamp_min(1e-6), torch.zeros_like(out))
     out = out.clamp(0, 1)
     if grey:

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import genart_toy_plugin
 import pytest
+
+import genart_toy_plugin
 from genart.plugins import App
 
 

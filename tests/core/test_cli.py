@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import torch
+
 from genart.images import load_image
 from genart.plugins import App
 

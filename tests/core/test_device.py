@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from genart.device import resolve_device, resolve_precision
 from genart.errors import UsageError
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from genart.runs import load_checkpoint
 
 SCRIPT = """

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
+
 from genart import images
 from genart.errors import GenartError
-from PIL import Image
 
 
 def test_modes_are_read_into_sensible_channels(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+
 from genart import param
 from genart.errors import UsageError
 from genart.params import build_params, coerce, describe_params, split_spec

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from genart.errors import GenartError
 from genart.pipeline import apply_chain, build_chain, load_data, sample
 from genart.plugins import App

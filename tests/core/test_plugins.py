@@ -5,9 +5,10 @@ from __future__ import annotations
 import types
 from typing import Any
 
+import pytest
+
 import genart
 import genart_toy_plugin
-import pytest
 from genart.errors import UsageError
 from genart.plugins import App
 

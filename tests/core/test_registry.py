@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+
 from genart.errors import PluginError, UsageError
 from genart.registry import ComponentSpec, Registry, make_spec
 

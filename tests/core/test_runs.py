@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from genart import runs
 from genart.errors import GenartError, UsageError
 

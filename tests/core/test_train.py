@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from genart.errors import TrainingDiverged
 from genart.pipeline import build_model, load_data
 from genart.plugins import App

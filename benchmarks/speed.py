@@ -1,0 +1,170 @@
+"""Training and post-processing speed: genart's loop against a plain PyTorch loop, fp32 and bf16.
+
+    python benchmarks/speed.py                 # full table (about 5-8 minutes on 2 cores)
+    python benchmarks/speed.py --steps 10      # quicker, noisier
+
+For each model (the default `vae` and `gan`, default batch sizes, on `shapes`):
+- plain fp32: a bare loop `batch = data[idx].float() / 255; model.train_step(batch)` — what a user
+  would write around the same network and step, with no framework;
+- genart fp32 / bf16: genart.train.train (batch order, loss checks, checkpoint at the end) with
+  --precision fp32 and bf16 (bf16 = autocast + channels_last, what `auto` picks on CPUs with
+  native bf16).
+Each configuration runs in its own process (clean peak memory), twice, interleaved; the best rate
+counts. Achieved GFLOP/s = FLOPs of one train_step (torch.utils.flop_counter) x steps / time,
+shown against a 2048x2048 matmul probe of the same machine and dtype.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MODELS = ["vae", "gan"]
+CONFIGS = [("plain", "fp32"), ("genart", "fp32"), ("genart", "bf16")]
+
+
+def matmul_probe(dtype_name: str, n: int = 2048, reps: int = 8) -> float:
+    import torch
+
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype_name]
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def one(model_spec: str, loop: str, precision: str, steps: int, warmup: int) -> dict:
+    """Run one configuration in this process and return its figures."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from genart.jobs import make_context
+    from genart.pipeline import build_model, load_data
+    from genart.plugins import App
+    from genart.train import TrainConfig, batch_indices, train
+
+    app = App.from_entry_points()
+    context = make_context(app, "cpu", precision)
+    torch.manual_seed(0)
+    model = build_model(context, model_spec)
+    batch_size = int(getattr(model, "default_batch_size", 64))
+    channels, size, _ = model.image_shape
+    data = load_data(context, "shapes:count=1024", size, channels)
+    autocast = torch.autocast("cpu", dtype=context.precision, enabled=context.precision is not None)
+
+    sample = data[:batch_size].float() / 255
+    with FlopCounterMode(display=False) as counter, autocast:
+        model.train_step(sample)
+    flops_per_step = counter.get_total_flops()
+
+    if loop == "plain":
+        for step in range(warmup):
+            model.train_step(data[batch_indices(step, len(data), batch_size, 0)].float() / 255)
+        start = time.perf_counter()
+        for step in range(warmup, warmup + steps):
+            batch = data[batch_indices(step, len(data), batch_size, 0)].float() / 255
+            model.train_step(batch)
+        seconds = time.perf_counter() - start
+    else:
+        import tempfile
+
+        config = TrainConfig(steps=warmup, batch_size=batch_size, checkpoint_every=0, progress=False,
+                             precision=context.precision, channels_last=context.channels_last)
+        train(model, data, config, device=context.device, checkpoint_path=None)
+        with tempfile.TemporaryDirectory() as folder:
+            config.steps = warmup + steps
+            start = time.perf_counter()
+            train(model, data, config, device=context.device, checkpoint_path=Path(folder) / "c.safetensors",
+                  start_step=warmup)
+            seconds = time.perf_counter() - start
+    return {"images_per_s": steps * batch_size / seconds, "gflops": flops_per_step * steps / seconds / 1e9,
+            "batch": batch_size, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def post_throughput(spec: str, size: int = 256, n: int = 8) -> float:
+    import torch
+
+    from genart.jobs import make_context
+    from genart.pipeline import apply_chain, build_chain
+    from genart.plugins import App
+
+    context = make_context(App.from_entry_points(), "cpu", "fp32")
+    chain = build_chain(context, [spec])
+    images = torch.rand(n, 3, size, size)
+    apply_chain(chain, images[:1], context.device)
+    start = time.perf_counter()
+    apply_chain(chain, images, context.device, batch_size=4)
+    return n * size * size / (time.perf_counter() - start) / 1e6
+
+
+def default_job_seconds(precision: str, out: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(["genart", "run", "--model", "vae", "--post", "restore", "--precision", precision, "-q",
+                    "--out", out], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=25)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--skip-default-job", action="store_true")
+    parser.add_argument("--one", nargs=3, metavar=("MODEL", "LOOP", "PRECISION"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(*args.one, steps=args.steps, warmup=args.warmup)))
+        return
+
+    import torch
+
+    probe = {p: matmul_probe(p) for p in ("fp32", "bf16")}
+    print(f"machine: torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"matmul probe 2048^2: fp32 {probe['fp32']:.0f} GFLOP/s, bf16 {probe['bf16']:.0f} GFLOP/s")
+    print("data: shapes (procedural, 1024 images), seed 0; model defaults; best of "
+          f"{args.repeats} interleaved runs of {args.steps} steps\n")
+    rows = {}
+    for model in args.models.split(","):
+        for _ in range(args.repeats):
+            for loop, precision in CONFIGS:
+                result = json.loads(subprocess.run(
+                    [sys.executable, __file__, "--one", model, loop, precision, "--steps", str(args.steps),
+                     "--warmup", str(args.warmup)], check=True, capture_output=True, text=True).stdout)
+                key = (model, loop, precision)
+                if key not in rows or result["images_per_s"] > rows[key]["images_per_s"]:
+                    rows[key] = result
+    print(f"{'model':<6} {'loop':<7} {'precision':<9} {'batch':>5} {'img/s':>8} {'GFLOP/s':>8} "
+          f"{'% probe':>8} {'peak MB':>8} {'vs plain fp32':>14}")
+    for (model, loop, precision), r in rows.items():
+        base = rows[(model, "plain", "fp32")]["images_per_s"]
+        share = 100 * r["gflops"] / probe[precision]
+        print(f"{model:<6} {loop:<7} {precision:<9} {r['batch']:>5} {r['images_per_s']:>8.0f} {r['gflops']:>8.1f} "
+              f"{share:>7.1f}% {r['peak_mb']:>8.0f} {r['images_per_s'] / base:>13.2f}x")
+
+    print("\npost-processing throughput (fp32, 8 images of 256x256, batches of 4):")
+    for spec in ("restore", "upsample:scale=4", "upsample:scale=4,method=bicubic"):
+        try:
+            print(f"  {spec:<34} {post_throughput(spec):6.2f} input MP/s")
+        except Exception as error:  # a plugin may be missing in a partial install
+            print(f"  {spec:<34} unavailable ({error})")
+
+    if not args.skip_default_job:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            fp32 = default_job_seconds("fp32", folder)
+            auto = default_job_seconds("auto", folder)
+        print(f"\ndefault job `genart run --model vae --post restore`: fp32 {fp32:.1f} s, auto {auto:.1f} s "
+              f"({fp32 / auto:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
