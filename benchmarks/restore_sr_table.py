@@ -118,6 +118,7 @@ def sr_section(quick: bool) -> list[str]:
 
 def denoise_section(quick: bool) -> list[str]:
     import torch
+
     from genart.images import load_image
 
     folder = DATA / "Kodak24"
@@ -155,6 +156,7 @@ def denoise_section(quick: bool) -> list[str]:
 
 def speed_section() -> list[str]:
     import torch
+
     from genart.testing import make_tiny_images
 
     image = make_tiny_images(1, 3, (512, 512), seed=SEED)

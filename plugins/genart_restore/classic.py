@@ -6,6 +6,7 @@ from typing import Any
 
 import kornia
 import torch
+
 from genart.images import split_alpha
 
 

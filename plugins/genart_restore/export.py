@@ -13,11 +13,12 @@ from typing import Any
 import click
 
 
-def export_run(app: Any, run_dir: Path, out: Path, overwrite: bool = False) -> dict[str, str]:
+def export_run(app: Any, run_dir: Path, out: Path, overwrite: bool = False, command: str = "") -> dict[str, str]:
+    from safetensors.torch import save_file
+
     from genart.errors import UsageError
     from genart.jobs import load_run_model
     from genart.runs import atomic_path
-    from safetensors.torch import save_file
 
     if out.exists() and not overwrite:
         raise UsageError(f"{out} already exists (use --overwrite to replace it)")
@@ -29,7 +30,7 @@ def export_run(app: Any, run_dir: Path, out: Path, overwrite: bool = False) -> d
     train = manifest.get("train", {})
     meta = {
         **meta,
-        "genart.command": manifest.get("command", ""),
+        "genart.command": command or manifest.get("command", ""),
         "genart.model": manifest["model"]["spec"],
         "genart.model_params": json.dumps(manifest["model"].get("params", {})),
         "genart.data": manifest["data"]["spec"],
@@ -49,10 +50,12 @@ def export_run(app: Any, run_dir: Path, out: Path, overwrite: bool = False) -> d
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--overwrite", is_flag=True, help="replace OUT if it exists")
+@click.option("--command", default="", help="training command to record [default: the run's last command; "
+              "give the original one when the run was continued with --resume]")
 @click.pass_obj
-def export_weights(app: Any, run_dir: str, out: str, overwrite: bool) -> None:
+def export_weights(app: Any, run_dir: str, out: str, overwrite: bool, command: str) -> None:
     """Write the network of an sr-trainer / restorer-trainer run to OUT (fp16 safetensors with provenance)."""
-    meta = export_run(app, Path(run_dir), Path(out), overwrite)
+    meta = export_run(app, Path(run_dir), Path(out), overwrite, command)
     size = Path(out).stat().st_size
     click.echo(f"wrote {out} ({size / 1024:.0f} KiB) from {meta['genart.model']} trained "
                f"{meta['genart.steps']} steps on {meta['genart.data']}", err=True)

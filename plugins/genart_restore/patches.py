@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from genart.errors import GenartError
 from genart.images import ImageError, convert_channels, is_image_path, open_pil, pil_to_tensor
 

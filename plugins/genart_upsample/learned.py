@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
 from genart.errors import UsageError
 from genart.runs import load_checkpoint
 from genart.tiling import run_learned
