@@ -1,102 +1,144 @@
-"""The convolutional VAE."""
+"""The convolutional VAE: training on the ELBO, sampling from the prior, and likelihood evaluation."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
-from torch import nn
+
+from .likelihoods import Likelihood
+from .nets import VAENet
+
+#: latents decoded at once during importance sampling (bounds memory: images x samples per chunk)
+IS_CHUNK = 2048
 
 
-def _encoder(channels: int, width: int, levels: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    c_in = channels
-    for level in range(levels):
-        c_out = width * 2**level
-        layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.GroupNorm(min(8, c_out), c_out), nn.SiLU(),
-                   nn.Conv2d(c_out, c_out, 3, 1, 1), nn.SiLU()]
-        c_in = c_out
-    return nn.Sequential(*layers)
+def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(q(z|x) || N(0, I)) per latent dimension, ``[N, latent]``."""
+    mean, log_var = mean.float(), log_var.float()
+    return 0.5 * (mean.pow(2) + log_var.exp() - 1 - log_var)
 
 
-def _decoder(channels: int, width: int, levels: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for level in reversed(range(levels)):
-        c_in = width * 2**level
-        c_out = width * 2 ** max(level - 1, 0)
-        layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.GroupNorm(min(8, c_out), c_out), nn.SiLU(),
-                   nn.Conv2d(c_out, c_out, 3, 1, 1), nn.SiLU()]
-    layers.append(nn.Conv2d(width, channels, 3, 1, 1))
-    return nn.Sequential(*layers)
-
-
-class VAENet(nn.Module):
-    def __init__(self, channels: int, size: int, latent: int, width: int) -> None:
-        super().__init__()
-        self.levels = 3 if size % 8 == 0 else 2
-        self.base = size // 2**self.levels
-        self.top = width * 2 ** (self.levels - 1)
-        self.encoder = _encoder(channels, width, self.levels)
-        flat = self.top * self.base * self.base
-        self.to_stats = nn.Linear(flat, 2 * latent)
-        self.from_latent = nn.Linear(latent, flat)
-        self.decoder = _decoder(channels, width, self.levels)
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mean, log_var = self.to_stats(self.encoder(x).flatten(1)).chunk(2, dim=1)
-        return mean, log_var.clamp(-12, 8)
-
-    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.from_latent(z).view(-1, self.top, self.base, self.base)
-        return self.decoder(torch.nn.functional.silu(h))
+def log_normal(z: torch.Tensor, mean: torch.Tensor | float = 0.0, log_var: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """log N(z; mean, exp(log_var)) summed over the last dimension."""
+    log_var_t = torch.as_tensor(log_var, dtype=z.dtype, device=z.device)
+    return -0.5 * (math.log(2 * math.pi) + log_var_t + (z - mean).pow(2) * torch.exp(-log_var_t)).sum(-1)
 
 
 class VAE:
-    """Trains by maximising the ELBO; samples by decoding draws from the standard normal prior."""
+    """Trains by maximising the ELBO (with optional beta, KL warm-up and free bits); samples by
+    decoding draws from the standard normal prior; reports held-out likelihoods via ``evaluate``."""
 
     default_steps = 1000
     default_batch_size = 64
+    #: the prior of ``latent_shape`` (walks interpolate spherically between Gaussian draws)
+    latent_prior = "gaussian"
 
     def __init__(self, params: Any, context: Any) -> None:
         self.params = params
         self.device = context.device
         self.image_shape = (params.channels, params.image_size, params.image_size)
         self.latent_shape = (params.latent,)
-        self.net = VAENet(params.channels, params.image_size, params.latent, params.width).to(self.device)
-        self.recon_nll = context.build("loss", params.loss)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=params.lr)
+        likelihood = context.build("loss", params.loss)
+        if not isinstance(likelihood, Likelihood):
+            from genart import UsageError
 
-    def elbo_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mean, log_var = self.net.encode(x)
-        z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
-        recon = self.recon_nll(self.net.decode_logits(z), x)
-        kl = 0.5 * (mean.float().pow(2) + log_var.float().exp() - 1 - log_var.float()).sum(1)
-        return recon, kl
+            raise UsageError(f"loss {params.loss!r} is not a VAE likelihood (use bernoulli, logistic, gaussian, "
+                             "bce or mse)")
+        self.likelihood = likelihood.to(self.device)
+        self.net = context.prepare(VAENet(params.channels, params.image_size, params.latent, params.width,
+                                          self.likelihood.out_channels(params.channels), params.blocks))
+        self.optimizer = torch.optim.Adam([*self.net.parameters(), *self.likelihood.parameters()], lr=params.lr)
+        self.step = 0
+
+    # -- training ---------------------------------------------------------------------------------
+    def kl_weight(self) -> float:
+        """beta, ramped up linearly over the first ``warmup`` steps (KL warm-up)."""
+        if self.params.warmup <= 0:
+            return self.params.beta
+        return self.params.beta * min(1.0, (self.step + 1) / self.params.warmup)
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         self.net.train()
-        recon, kl = self.elbo_terms(batch)
-        loss = (recon + self.params.beta * kl).mean()
+        x = self.likelihood.prepare(batch)
+        mean, log_var = self.net.encode(x)
+        z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
+        recon = self.likelihood.nll(self.net.decode(z), x)
+        kl_dims = gaussian_kl(mean, log_var)
+        kl = kl_dims.sum(1)
+        if self.params.free_bits > 0:
+            # Free bits (Kingma et al. 2016): no pressure on a dimension below its allowance of nats.
+            kl_term = kl_dims.mean(0).clamp(min=self.params.free_bits).sum()
+        else:
+            kl_term = kl.mean()
+        loss = recon.mean() + self.kl_weight() * kl_term
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return {"loss": loss.item(), "recon": recon.mean().item(), "kl": kl.mean().item()}
+        self.step += 1
+        return {"loss": loss.item(), "nelbo": (recon + kl).mean().item(), "kl": kl.mean().item()}
 
+    # -- latent interface -------------------------------------------------------------------------
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         self.net.eval()
-        return torch.sigmoid(self.net.decode_logits(z.to(self.device)).float())
+        with torch.no_grad():
+            return self.likelihood.mean(self.net.decode(z.to(self.device).float()))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The posterior mean of ``x`` (images in [0, 1])."""
         self.net.eval()
-        return self.net.encode(x.to(self.device))[0]
+        with torch.no_grad():
+            return self.net.encode(x.to(self.device).float())[0]
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        z = torch.randn(n, *self.latent_shape, generator=generator)
-        return self.decode(z)
+        z = torch.randn(n, *self.latent_shape, generator=generator) * self.params.temperature
+        return self.decode(z).cpu()
 
+    # -- likelihood -------------------------------------------------------------------------------
+    def evaluate(self, images: torch.Tensor, k: int, generator: torch.Generator) -> dict[str, float]:
+        """Held-out figures per image, averaged over ``images``: negative ELBO and the importance-
+        sampled NLL with ``k`` samples (Burda et al. 2016; the same ``k`` draws give both, so
+        NLL <= negative ELBO per image), in nats; bits per dimension for discrete likelihoods."""
+        self.net.eval()
+        k = max(1, int(k))
+        totals = {"nelbo": 0.0, "nll": 0.0}
+        with torch.no_grad():
+            x = self.likelihood.prepare(images.float().clamp(0, 1), generator).to(self.device)
+            mean, log_var = self.net.encode(x)
+            per_chunk = max(1, IS_CHUNK // k)
+            for start in range(0, x.shape[0], per_chunk):
+                log_w = self._log_weights(x[start:start + per_chunk], mean[start:start + per_chunk],
+                                          log_var[start:start + per_chunk], k, generator)
+                totals["nelbo"] -= log_w.mean(1).sum().item()
+                totals["nll"] -= (torch.logsumexp(log_w, 1) - math.log(k)).sum().item()
+        n = x.shape[0]
+        result = {"nelbo_nats": totals["nelbo"] / n, "nll_is_nats": totals["nll"] / n}
+        if self.likelihood.levels is not None:
+            result["bits_per_dim"] = result["nll_is_nats"] / (x[0].numel() * math.log(2))
+        return result
+
+    def _log_weights(self, x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor, k: int,
+                     generator: torch.Generator) -> torch.Tensor:
+        """log p(x, z_i) - log q(z_i | x) for k posterior draws per image, ``[n, k]``."""
+        n, latent = mean.shape
+        noise = torch.randn(n, k, latent, generator=generator).to(self.device)
+        std = (0.5 * log_var).exp().float()
+        z = mean.float()[:, None] + std[:, None] * noise
+        log_q = log_normal(z, mean.float()[:, None], log_var.float()[:, None])
+        log_prior = log_normal(z)
+        out = self.net.decode(z.reshape(n * k, latent))
+        target = x[:, None].expand(n, k, *x.shape[1:]).reshape(n * k, *x.shape[1:])
+        log_px = -self.likelihood.nll(out, target).view(n, k)
+        return log_px + log_prior - log_q
+
+    # -- state ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
+        return {"net": self.net.state_dict(), "likelihood": self.likelihood.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "step": self.step}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.net.load_state_dict(state["net"])
+        self.likelihood.load_state_dict(state.get("likelihood", {}))
         self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state.get("step", 0))

@@ -1,33 +1,71 @@
-"""Registers the VAE model and its reconstruction losses (light: torch loads in the factories)."""
+"""Registers the VAE model and its likelihoods (light: torch loads in the factories)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import genart
 from genart import param
 
+LIKELIHOOD_TAG = "vae-likelihood"
+
 
 @dataclass
 class VAEParams:
-    """A convolutional VAE: encoder and decoder of strided convolutions around a Gaussian latent."""
+    """A convolutional VAE: strided convolutions around a Gaussian latent, trained on the ELBO."""
 
-    image_size: int = param(32, "side of the square images, a multiple of 8 (e.g. 28 via padding is not allowed)")
+    image_size: int = param(32, "side of the square images (e.g. 32; 28 for MNIST)")
     channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
     latent: int = param(32, "latent dimensions")
     width: int = param(32, "channels of the first convolution (doubles per level)")
-    beta: float = param(1.0, "weight of the KL term (beta-VAE)")
-    loss: str = param("bce", "reconstruction loss (a registered loss, e.g. bce, mse)")
+    blocks: int = param(0, "residual blocks per resolution level (0: plain strided convolutions)")
+    loss: str = param("logistic", "likelihood p(x|z), a registered VAE loss: logistic, gaussian, bernoulli, "
+                                  "bce, mse (quote options: loss=\"bernoulli:binarize=true\")")
+    beta: float = param(1.0, "weight of the KL term (beta-VAE; 1 is the true ELBO)")
+    warmup: int = param(0, "KL warm-up: steps over which the KL weight ramps from 0 to beta")
+    free_bits: float = param(0.0, "free bits: nats per latent dimension (batch average) not penalised")
     lr: float = param(2e-3, "Adam learning rate")
+    temperature: float = param(1.0, "standard deviation of the prior draws decoded by sample")
 
     def validate(self) -> None:
-        if self.image_size < 8 or self.image_size % 4:
-            raise ValueError("image_size must be a multiple of 4 and at least 8")
+        if self.image_size < 4:
+            raise ValueError("image_size must be at least 4")
         if self.channels not in (1, 3):
             raise ValueError("channels must be 1 or 3")
-        if self.latent < 1 or self.width < 1:
-            raise ValueError("latent and width must be positive")
+        if self.latent < 1 or self.width < 1 or self.blocks < 0:
+            raise ValueError("latent and width must be positive, blocks >= 0")
+        if self.beta < 0 or self.warmup < 0 or self.free_bits < 0:
+            raise ValueError("beta, warmup and free_bits must be >= 0")
+        if self.lr <= 0 or self.temperature <= 0:
+            raise ValueError("lr and temperature must be > 0")
+
+
+@dataclass
+class BernoulliParams:
+    """Independent Bernoulli pixels (binary data such as MNIST)."""
+
+    binarize: bool = param(True, "dynamic binarisation: redraw each pixel as 0/1 with its grey level as "
+                                 "probability every time it is seen (the standard MNIST likelihood protocol)")
+
+
+@dataclass
+class DiscretizedParams:
+    """A location-scale distribution discretised to 256 levels, with a learned scale."""
+
+    scale: Literal["pixel", "channel"] = param("pixel", "learned scale: per pixel (predicted by the decoder) "
+                                                        "or one per channel")
+
+
+@dataclass
+class FixedGaussianParams:
+    """Gaussian pixels with a fixed standard deviation."""
+
+    sigma: float = param(0.1, "standard deviation in [0,1] pixel units (smaller weighs reconstruction more)")
+
+    def validate(self) -> None:
+        if self.sigma <= 0:
+            raise ValueError("sigma must be > 0")
 
 
 def build_vae(params: VAEParams, context: Any) -> Any:
@@ -36,16 +74,14 @@ def build_vae(params: VAEParams, context: Any) -> Any:
     return VAE(params, context)
 
 
-def build_bce(params: None, context: Any) -> Any:
-    from .losses import bernoulli_nll
+def _likelihood_factory(name: str) -> Any:
+    def factory(params: Any, context: Any) -> Any:
+        from .likelihoods import build_likelihood
 
-    return bernoulli_nll
+        return build_likelihood(name, params)
 
-
-def build_mse(params: None, context: Any) -> Any:
-    from .losses import gaussian_nll_fixed
-
-    return gaussian_nll_fixed
+    factory.__name__ = f"build_{name}"
+    return factory
 
 
 @genart.hookimpl
@@ -56,7 +92,14 @@ def register_models(register: Any) -> None:
 
 @genart.hookimpl
 def register_losses(register: Any) -> None:
-    register("bce", build_bce, description="Bernoulli likelihood (binary cross-entropy), summed per image",
-             tags=("vae-likelihood",))
-    register("mse", build_mse, description="Gaussian likelihood with fixed variance (scaled squared error)",
-             tags=("vae-likelihood",))
+    tags = (LIKELIHOOD_TAG,)
+    register("logistic", _likelihood_factory("logistic"), params=DiscretizedParams, tags=tags,
+             description="VAE likelihood: discretised logistic over 256 levels with learned scale (colour)")
+    register("gaussian", _likelihood_factory("gaussian"), params=DiscretizedParams, tags=tags,
+             description="VAE likelihood: discretised Gaussian over 256 levels with learned variance (colour)")
+    register("bernoulli", _likelihood_factory("bernoulli"), params=BernoulliParams, tags=tags,
+             description="VAE likelihood: Bernoulli pixels with dynamic binarisation (binary data, MNIST)")
+    register("bce", _likelihood_factory("bce"), tags=tags,
+             description="VAE likelihood: binary cross-entropy on grey levels (no binarisation; a density only)")
+    register("mse", _likelihood_factory("mse"), params=FixedGaussianParams, tags=tags,
+             description="VAE likelihood: Gaussian with fixed sigma, i.e. scaled squared error (a density only)")

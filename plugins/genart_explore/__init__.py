@@ -1,0 +1,1 @@
+"""genart's built-in explore plugin: ``genart eval``, ``genart walk`` and ``genart reconstruct``."""

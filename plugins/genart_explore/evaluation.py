@@ -1,0 +1,107 @@
+"""``genart eval``: held-out likelihood figures for any model that implements ``evaluate``.
+
+The optional model method is ``evaluate(images, k, generator) -> dict[str, float]``: per-image
+averages over ``images`` (float ``[N, C, H, W]`` in [0, 1]). We call it batch by batch and average
+the batches weighted by their size, so models need not manage memory for large held-out sets.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from genart import GenartError
+from genart.components import resolve_params
+from genart.jobs import load_run_model
+from genart.params import params_to_dict, split_spec
+from genart.pipeline import load_data
+from genart.runs import MANIFEST, read_json, write_json_atomic
+
+LABELS = {
+    "nelbo_nats": "negative ELBO (nats/image)",
+    "nll_is_nats": "IS NLL, k={k} (nats/image)",
+    "bits_per_dim": "bits/dim (from IS NLL)",
+}
+
+
+def evaluate_run(app: Any, run_dir: Path, data_spec: str, *, k: int, batch_size: int, seed: int, progress: bool,
+                 device: str) -> dict[str, Any] | None:
+    """Evaluate a run on ``data_spec``, record the figures in its manifest, print a table."""
+    import torch
+    from tqdm.auto import tqdm
+
+    model, context, manifest = load_run_model(app, run_dir, device)
+    name = manifest["model"]["name"]
+    evaluate = getattr(model, "evaluate", None)
+    if not callable(evaluate):
+        click.echo(f"model {name!r} reports no likelihood (it has no evaluate method): "
+                   "nothing to compute for negative ELBO, NLL or bits/dim")
+        return None
+    channels, size, _ = model.image_shape
+    data_params = resolve_params(context, "dataset", data_spec)
+    for warning in overlap_warnings(manifest, split_spec(data_spec).name, data_params):
+        click.echo(f"warning: {warning}", err=True)
+    images = load_data(context, data_spec, size, channels)
+    generator = torch.Generator().manual_seed(seed)
+    sums: dict[str, float] = {}
+    started = time.perf_counter()
+    bar = tqdm(total=images.shape[0], disable=not progress, unit="img", desc="eval")
+    with torch.inference_mode():
+        for start in range(0, images.shape[0], batch_size):
+            batch = images[start:start + batch_size].float().div_(255)
+            figures = evaluate(batch, k, generator)
+            for key, value in figures.items():
+                value = float(value)
+                if not math.isfinite(value):
+                    raise GenartError(f"model {name!r} returned a non-finite {key} ({value}) on {data_spec}")
+                sums[key] = sums.get(key, 0.0) + value * batch.shape[0]
+            bar.update(batch.shape[0])
+    bar.close()
+    n = int(images.shape[0])
+    results = {key: total / n for key, total in sums.items() if key != "k"}
+    record = {"data": data_spec, "images": n, "k": k, "seed": seed, **{key: round(v, 6) for key, v in results.items()},
+              "seconds": round(time.perf_counter() - started, 2), "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    save_metrics(run_dir, data_spec, record)
+    click.echo(format_table(name, data_spec, n, k, results))
+    return record
+
+
+def overlap_warnings(manifest: dict[str, Any], name: str, params: Any) -> list[str]:
+    """Say when the evaluation images are not held out from the run's training images."""
+    warnings = []
+    split = getattr(params, "split", "all")
+    holdout = getattr(params, "holdout", 0)
+    if split != "test":
+        warnings.append(f"evaluating on split={split}, not a held-out split (use split=test,holdout=N)")
+    trained = manifest.get("data", {})
+    if trained.get("name") != name:
+        return warnings
+    shared = {k: v for k, v in params_to_dict(params).items() if k not in ("split", "holdout")}
+    trained_params = trained.get("params", {})
+    if any(trained_params.get(k) != v for k, v in shared.items()):
+        return warnings  # a different dataset (other path, seed, ...): no overlap to report
+    train_split, train_holdout = trained_params.get("split", "all"), trained_params.get("holdout", 0)
+    if split == "test" and not (train_split == "train" and train_holdout >= holdout):
+        warnings.append(f"the run trained on {trained.get('spec')!r}, which includes these images "
+                        f"(train with split=train,holdout={holdout} to keep them out)")
+    return warnings
+
+
+def save_metrics(run_dir: Path, data_spec: str, record: dict[str, Any]) -> None:
+    """Add the figures under metrics.eval[data spec], re-reading the manifest just before writing."""
+    path = run_dir / MANIFEST
+    manifest = read_json(path)
+    manifest.setdefault("metrics", {}).setdefault("eval", {})[data_spec] = record
+    write_json_atomic(path, manifest)
+
+
+def format_table(name: str, data_spec: str, n: int, k: int, results: dict[str, float]) -> str:
+    rows = [(LABELS.get(key, key).format(k=k), f"{value:.4f}" if key == "bits_per_dim" else f"{value:.2f}")
+            for key, value in results.items()]
+    rows.append(("images", str(n)))
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{name} on {data_spec}"] + [f"  {label:<{width}}  {value:>10}" for label, value in rows]
+    return "\n".join(lines)

@@ -1,0 +1,15 @@
+"""Registers the explore commands (light: the commands import torch only when they run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import genart
+
+
+@genart.hookimpl
+def register_commands(cli: Any) -> None:
+    from .commands import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)

@@ -1,0 +1,153 @@
+"""Decoder likelihoods p(x | z): what the VAE's reconstruction term measures, in nats per image.
+
+Each likelihood tells the decoder how many output channels it needs (a per-pixel scale doubles
+them), turns decoder output into a log-likelihood of the target, and into the image to show (the
+distribution's mean). Discrete likelihoods (``levels`` set) are proper probabilities of 8-bit or
+binary pixels, so their nats convert to bits per dimension and compare with the literature;
+continuous ones (``mse``, ``bce`` on grey levels) are training objectives only.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+class Likelihood(nn.Module):
+    """Base class: a (possibly learnable) module the VAE owns and trains with its decoder."""
+
+    #: number of values each pixel channel takes (2: binary, 256: 8-bit), None for a density
+    levels: int | None = None
+
+    def out_channels(self, channels: int) -> int:
+        return channels
+
+    def prepare(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The target the likelihood scores (e.g. a binarised draw); identity by default."""
+        return x
+
+    def nll(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood of ``x`` (``[N, C, H, W]`` in [0, 1]) per image, in nats."""
+        raise NotImplementedError
+
+    def mean(self, out: torch.Tensor) -> torch.Tensor:
+        """The image to show for decoder output ``out``: the likelihood's mean, in [0, 1]."""
+        raise NotImplementedError
+
+
+class Bernoulli(Likelihood):
+    """Independent Bernoulli pixels. With ``binarize`` each target pixel is redrawn as 0/1 with
+    probability equal to its grey level every time it is seen (dynamic binarisation), the standard
+    protocol for MNIST likelihoods; without it this is the usual BCE on grey levels."""
+
+    def __init__(self, binarize: bool) -> None:
+        super().__init__()
+        self.binarize = binarize
+        self.levels = 2 if binarize else None
+
+    def prepare(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        if not self.binarize:
+            return x
+        if generator is None:
+            return torch.bernoulli(x.float().clamp(0, 1))
+        noise = torch.rand(x.shape, generator=generator, device=generator.device).to(x.device)
+        return (noise < x.float()).float()
+
+    def nll(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(out.float(), x.float(), reduction="none").flatten(1).sum(1)
+
+    def mean(self, out: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(out.float())
+
+
+class FixedGaussian(Likelihood):
+    """Gaussian with a fixed standard deviation: a scaled squared error (continuous density)."""
+
+    def __init__(self, sigma: float) -> None:
+        super().__init__()
+        self.sigma = sigma
+
+    def nll(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        mean = torch.sigmoid(out.float())
+        squared = (mean - x.float()).pow(2).flatten(1).sum(1)
+        dims = x[0].numel()
+        return 0.5 * squared / self.sigma**2 + dims * (math.log(self.sigma) + 0.5 * LOG_2PI)
+
+    def mean(self, out: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(out.float())
+
+
+class Discretized(Likelihood):
+    """A location-scale distribution (logistic or Gaussian) discretised to the 256 levels of 8-bit
+    pixels, as in PixelCNN++: each level owns a bin of width 2/255 on [-1, 1] and the two extreme
+    levels take the tails. The scale is learned, per pixel (the decoder predicts it) or per channel
+    (one parameter each), so the model calibrates its own noise instead of us guessing a beta."""
+
+    levels = 256
+
+    def __init__(self, family: str, scale: str, min_log_scale: float = -7.0) -> None:
+        super().__init__()
+        self.family = family
+        self.per_pixel = scale == "pixel"
+        self.min_log_scale = min_log_scale
+        self.log_scale = None if self.per_pixel else nn.Parameter(torch.full((4,), -2.0))
+
+    def out_channels(self, channels: int) -> int:
+        return 2 * channels if self.per_pixel else channels
+
+    def _params(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = out.float()
+        if self.per_pixel:
+            mean, log_scale = out.chunk(2, dim=1)
+        else:
+            mean = out
+            log_scale = self.log_scale[: out.shape[1]].view(1, -1, 1, 1).expand_as(out)
+        return mean, log_scale.clamp(min=self.min_log_scale)
+
+    def _log_cdf_terms(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """log F(t), log (1 - F(t)) and F(t) for the standardised variable t."""
+        if self.family == "logistic":
+            return -F.softplus(-t), -F.softplus(t), torch.sigmoid(t)
+        return torch.special.log_ndtr(t), torch.special.log_ndtr(-t), torch.special.ndtr(t)
+
+    def _log_pdf(self, t: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
+        if self.family == "logistic":
+            return t - log_scale - 2 * F.softplus(t)
+        return -0.5 * t * t - log_scale - 0.5 * LOG_2PI
+
+    def nll(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        mean, log_scale = self._params(out)
+        # Snap targets to the 8-bit grid so the likelihood is a proper pmf over 256 levels.
+        x = (x.float().clamp(0, 1) * 255).round() / 127.5 - 1
+        inv_scale = torch.exp(-log_scale)
+        centred = x - mean
+        upper = (centred + 1 / 255) * inv_scale
+        lower = (centred - 1 / 255) * inv_scale
+        log_cdf_upper, _, cdf_upper = self._log_cdf_terms(upper)
+        _, log_sf_lower, cdf_lower = self._log_cdf_terms(lower)
+        delta = cdf_upper - cdf_lower
+        # Far in a tail the CDF difference underflows: use the density times the bin width there.
+        log_mid = self._log_pdf(centred * inv_scale, log_scale) + math.log(2 / 255)
+        interior = torch.where(delta > 1e-5, torch.log(delta.clamp(min=1e-12)), log_mid)
+        log_prob = torch.where(x < -0.999, log_cdf_upper, torch.where(x > 0.999, log_sf_lower, interior))
+        return -log_prob.flatten(1).sum(1)
+
+    def mean(self, out: torch.Tensor) -> torch.Tensor:
+        mean, _ = self._params(out)
+        return ((mean + 1) / 2).clamp(0, 1)
+
+
+def build_likelihood(name: str, params: Any) -> Likelihood:
+    if name == "bernoulli":
+        return Bernoulli(binarize=params.binarize)
+    if name == "bce":
+        return Bernoulli(binarize=False)
+    if name == "mse":
+        return FixedGaussian(params.sigma)
+    return Discretized(name, params.scale)

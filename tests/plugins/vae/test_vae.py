@@ -1,0 +1,150 @@
+"""The vae model and its likelihoods: contracts, proper likelihoods, evaluate(), binarisation, KL options."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from genart.plugins import App
+from genart.testing import build_context, check_model, make_tiny_images
+
+TINY = "vae:image_size=8,width=4,latent=3"
+LOSSES = ["logistic", "gaussian", '"logistic:scale=channel"', '"gaussian:scale=channel"', "bernoulli",
+          '"bernoulli:binarize=false"', "bce", "mse", '"mse:sigma=0.3"']
+
+
+def build(app: App, spec: str) -> Any:
+    torch.manual_seed(0)
+    return build_context(app).build("model", spec)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_contract_every_likelihood(builtin_app: App, loss: str) -> None:
+    check_model(build(builtin_app, f"{TINY},loss={loss}"), steps=2, batch_size=4)
+
+
+@pytest.mark.parametrize("spec", ["vae:image_size=28,channels=1,width=4,latent=2,loss=bernoulli",
+                                  "vae:image_size=32,width=4,latent=2,blocks=1",
+                                  "vae:image_size=12,width=4,latent=2,warmup=5,free_bits=0.5,beta=0.5"])
+def test_contract_sizes_and_options(builtin_app: App, spec: str) -> None:
+    model = build(builtin_app, spec)
+    check_model(model, steps=2, batch_size=4)
+    assert model.latent_shape == (model.params.latent,)
+
+
+def test_latent_interface(builtin_app: App) -> None:
+    model = build(builtin_app, TINY)
+    x = make_tiny_images(5, 3, 8)
+    z = model.encode(x)
+    assert z.shape == (5, 3)
+    assert torch.equal(z, model.net.encode(x)[0]), "encode must return the posterior mean"
+    assert torch.equal(z, model.encode(x)), "encode must be deterministic"
+    images = model.decode(z)
+    assert images.shape == (5, 3, 8, 8) and images.min() >= 0 and images.max() <= 1
+
+
+@pytest.mark.parametrize("loss", ["logistic", "gaussian"])
+def test_discretised_likelihood_is_a_distribution_over_256_levels(builtin_app: App, loss: str) -> None:
+    likelihood = build_context(builtin_app).build("loss", loss)
+    levels = torch.arange(256, dtype=torch.float32) / 255
+    for mean, log_scale in [(0.3, -3.0), (-0.95, -5.0), (0.99, -1.0), (0.0, -6.5), (2.0, 0.5)]:
+        out = torch.tensor([mean, log_scale]).view(1, 2, 1, 1).expand(256, 2, 1, 1)
+        probabilities = torch.exp(-likelihood.nll(out, levels.view(256, 1, 1, 1)))
+        assert torch.isfinite(probabilities).all()
+        assert abs(float(probabilities.sum()) - 1) < 2e-3, (mean, log_scale, float(probabilities.sum()))
+
+
+def test_dynamic_binarisation(builtin_app: App) -> None:
+    likelihood = build_context(builtin_app).build("loss", "bernoulli")
+    grey = torch.full((2000, 1, 2, 2), 0.3)
+    draws = likelihood.prepare(grey)
+    assert set(draws.unique().tolist()) <= {0.0, 1.0}
+    assert abs(float(draws.mean()) - 0.3) < 0.02
+    assert not torch.equal(draws, likelihood.prepare(grey)), "binarisation must be redrawn each time"
+    seeded = [likelihood.prepare(grey, torch.Generator().manual_seed(4)) for _ in range(2)]
+    assert torch.equal(*seeded), "a seeded generator must give the same draw"
+    plain = build_context(builtin_app).build("loss", "bernoulli:binarize=false")
+    assert torch.equal(plain.prepare(grey), grey)
+
+
+def test_bernoulli_model_trains_on_binarised_targets(builtin_app: App) -> None:
+    model = build(builtin_app, "vae:image_size=8,channels=1,width=4,latent=2,loss=bernoulli")
+    seen = []
+    original = model.likelihood.nll
+    model.likelihood.nll = lambda out, x: seen.append(x.clone()) or original(out, x)
+    model.train_step(torch.full((4, 1, 8, 8), 0.5))
+    assert set(seen[0].unique().tolist()) == {0.0, 1.0}
+
+
+@pytest.mark.parametrize("loss", ["logistic", "bernoulli", "mse"])
+def test_evaluate_bounds(builtin_app: App, loss: str) -> None:
+    channels = 1 if loss == "bernoulli" else 3
+    model = build(builtin_app, f"vae:image_size=8,channels={channels},width=4,latent=3,loss={loss}")
+    data = make_tiny_images(8, channels, 8, seed=2)
+    for _ in range(5):
+        model.train_step(data)
+    one = model.evaluate(data, 1, torch.Generator().manual_seed(0))
+    assert math.isclose(one["nll_is_nats"], one["nelbo_nats"], rel_tol=1e-5), "k=1 IS is the ELBO"
+    many = model.evaluate(data, 64, torch.Generator().manual_seed(0))
+    assert all(math.isfinite(v) for v in many.values())
+    assert many["nll_is_nats"] <= many["nelbo_nats"]
+    assert many["nelbo_nats"] > 0
+    if loss == "mse":
+        assert "bits_per_dim" not in many, "a density has no bits/dim"
+    else:
+        dims = channels * 64
+        assert math.isclose(many["bits_per_dim"], many["nll_is_nats"] / (dims * math.log(2)), rel_tol=1e-6)
+    again = model.evaluate(data, 64, torch.Generator().manual_seed(0))
+    assert again == many, "evaluate must be reproducible for a seeded generator"
+
+
+def test_free_bits_and_warmup(builtin_app: App) -> None:
+    batch = make_tiny_images(4, 3, 8)
+    model = build(builtin_app, f"{TINY},free_bits=10")
+    losses = model.train_step(batch)
+    # Each of the 3 dimensions has far less than 10 nats at initialisation: the KL term is 3 x 10.
+    assert math.isclose(losses["loss"] - (losses["nelbo"] - losses["kl"]), 30.0, rel_tol=1e-4)
+    model = build(builtin_app, f"{TINY},warmup=4,beta=2")
+    weights = []
+    for _ in range(6):
+        weights.append(model.kl_weight())
+        model.train_step(batch)
+    assert weights == [0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
+    state = model.state_dict()
+    fresh = build(builtin_app, f"{TINY},warmup=4,beta=2")
+    fresh.load_state_dict(state)
+    assert fresh.step == 6, "the warm-up position must survive a checkpoint"
+
+
+def test_temperature_scales_the_prior(builtin_app: App) -> None:
+    model = build(builtin_app, f"{TINY},temperature=0.0001")
+    centre = model.decode(torch.zeros(1, 3))
+    drawn = model.sample(2, torch.Generator().manual_seed(0))
+    assert torch.allclose(drawn, centre.expand_as(drawn), atol=1e-3)
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("vae:channels=2", "channels must be 1 or 3"),
+    ("vae:loss=nope", "unknown loss 'nope'"),
+    ('vae:loss="bernoulli:binarize=maybe"', "not a boolean"),
+    ('vae:loss="logistic:scale=global"', "not one of pixel, channel"),
+    ("vae:free_bits=-1", "must be >= 0"),
+])
+def test_bad_parameters_are_one_line_errors(genart_cli: Any, builtin_app: App, tmp_path: Path, spec: str,
+                                            message: str) -> None:
+    result = genart_cli(["run", "--model", spec, "--steps", "1", "--out", str(tmp_path), "-q"], app=builtin_app)
+    assert result.exit_code == 2
+    assert message in result.output, result.output
+    assert "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if "error" in line.lower()]) == 1
+
+
+def test_a_non_likelihood_loss_is_refused(genart_cli: Any, builtin_app: App, tmp_path: Path) -> None:
+    if "hinge" not in builtin_app.registry.names("loss"):
+        pytest.skip("no GAN losses installed")
+    result = genart_cli(["run", "--model", "vae:loss=hinge", "--out", str(tmp_path), "-q"], app=builtin_app)
+    assert result.exit_code == 2 and "not a VAE likelihood" in result.output
