@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import torch
+
 from genart import UsageError
 
 from .augment import augment
@@ -33,8 +34,9 @@ class GAN:
         if not (callable(getattr(self.loss, "d_loss", None)) and callable(getattr(self.loss, "g_loss", None))):
             raise UsageError(f"loss {params.loss!r} is not an adversarial loss (it needs d_loss(d, real, fake) "
                              "and g_loss(d, fake)); try ns, hinge, lsgan or wgan-gp")
-        self.g = Generator(params.latent, params.width, params.image_size, params.channels).to(self.device)
-        self.d = Discriminator(params.width, params.image_size, params.channels, params.spectral_norm).to(self.device)
+        prepare = getattr(context, "prepare", lambda module: module.to(self.device))  # device + memory layout
+        self.g = prepare(Generator(params.latent, params.width, params.image_size, params.channels))
+        self.d = prepare(Discriminator(params.width, params.image_size, params.channels, params.spectral_norm))
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
         betas = (params.beta1, params.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=params.lr_g, betas=betas)
@@ -92,7 +94,10 @@ class GAN:
 
     @torch.no_grad()
     def update_ema(self) -> None:
-        decay = self.params.ema if self.step > self.params.ema_warmup else 0.0
+        # The decay ramps up as (1 + t) / (10 + t) to its cap, so the average never reaches back to the
+        # noise of the first steps: with a fixed 0.999 a short CPU run would sample a blur of early G's.
+        t = self.step - self.params.ema_warmup
+        decay = min(self.params.ema, (1 + t) / (10 + t)) if t > 0 else 0.0
         for ema_param, param in zip(self.g_ema.parameters(), self.g.parameters(), strict=True):
             ema_param.lerp_(param.detach(), 1 - decay)
         for ema_buffer, buffer in zip(self.g_ema.buffers(), self.g.buffers(), strict=True):

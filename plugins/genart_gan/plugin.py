@@ -27,7 +27,8 @@ class GANParams:
                          "DiffAugment policy applied to real and fake alike: '+'-joined color, translation, "
                          "cutout; or 'none'")
     ema: float = param(0.999, "decay of the exponential moving average of G used for sampling (0: off)")
-    ema_warmup: int = param(100, "steps before the EMA starts (until then it copies G)")
+    ema_warmup: int = param(0, "steps before the EMA starts (until then it copies G); its decay then ramps up "
+                                "as (1+t)/(10+t) to the cap 'ema'")
     lr_g: float = param(2e-4, "generator Adam learning rate")
     lr_d: float = param(2e-4, "discriminator Adam learning rate")
     beta1: float = param(0.0, "Adam beta1 (both networks)")

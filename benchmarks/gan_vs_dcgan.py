@@ -1,0 +1,249 @@
+"""Side by side, in one run: the classic DCGAN recipe (plain PyTorch loop) vs genart's default ``gan``.
+
+Both train on the same MNIST images (../shared/data/mnist, t10k: 10 000 digits at 28 px, 1 channel) for
+the same wall-clock budget on this machine, then draw 5000 samples each, scored by the MNIST classifier
+of mnist_eval.py (FD in its feature space, classifier Inception Score, share of each digit class).
+
+* DCGAN: the recipe most tutorials copy - transposed-conv G with BatchNorm + ReLU, conv D with BatchNorm
+  + LeakyReLU, BCE, Adam lr 2e-4 beta1 0.5, z of 100, N(0, 0.02) init, no augmentation, no EMA.
+* genart: ``gan:image_size=28,channels=1`` (everything else default) trained through genart's own
+  training loop (genart.train.train), sampled from its EMA generator.
+
+Modes:
+  python benchmarks/gan_vs_dcgan.py --budget 200                       DCGAN vs genart (seed 0)
+  python benchmarks/gan_vs_dcgan.py --mode augment --subset 500        genart augment on vs off, 500 images
+  python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 0+1+2         genart default over several seeds
+Grids are written to --out (default /tmp/genart-bench-gan). Run under the shared lock:
+  flock /tmp/genart-heavy.lock python benchmarks/gan_vs_dcgan.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mnist_eval import Evaluator, mnist_folder  # noqa: E402
+
+GENART_SPEC = "gan:image_size=28,channels=1"
+BATCH = 64
+
+
+# -- the classic recipe, as a plain loop ------------------------------------------------------------
+class DCGANGenerator(nn.Module):
+    def __init__(self, nz: int = 100, ngf: int = 64) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 4, 7, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, 1, 4, 2, 1, bias=False), nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], -1, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, ndf: int = 64) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 2, 1, 7, 1, 0, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).view(-1)
+
+
+def dcgan_init(module: nn.Module) -> None:
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def train_dcgan(data: torch.Tensor, budget: float, seed: int) -> dict[str, Any]:
+    torch.manual_seed(seed)
+    g, d = DCGANGenerator(), DCGANDiscriminator()
+    g.apply(dcgan_init)
+    d.apply(dcgan_init)
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    n, steps = data.shape[0], 0
+    started = time.perf_counter()
+    order = torch.randperm(n)
+    while time.perf_counter() - started < budget:
+        position = (steps * BATCH) % max(n - BATCH + 1, 1)
+        if position < BATCH:
+            order = torch.randperm(n)
+        real = data[order[position:position + BATCH]].float() / 127.5 - 1
+        fake = g(torch.randn(real.shape[0], 100))
+        ones, zeros = torch.ones(real.shape[0]), torch.zeros(real.shape[0])
+        d_loss = bce(d(real), ones) + bce(d(fake.detach()), zeros)
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = bce(d(fake), ones)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        steps += 1
+    seconds = time.perf_counter() - started
+    return {"g": g, "steps": steps, "seconds": seconds, "images_per_s": steps * BATCH / seconds,
+            "losses": f"d {d_loss.item():.3f} g {g_loss.item():.3f}",
+            "params": sum(p.numel() for p in g.parameters()) + sum(p.numel() for p in d.parameters())}
+
+
+@torch.no_grad()
+def sample_dcgan(g: DCGANGenerator, n: int, seed: int, train_mode_bn: bool) -> torch.Tensor:
+    """The PyTorch DCGAN example samples with G left in train mode (batch statistics); both are scored."""
+    g.train(train_mode_bn)
+    generator = torch.Generator().manual_seed(seed)
+    chunks = [g(torch.randn(min(500, n - s), 100, generator=generator)) for s in range(0, n, 500)]
+    g.eval()
+    return (torch.cat(chunks) + 1) / 2
+
+
+# -- genart's default, through the core loop --------------------------------------------------------
+def genart_context() -> Any:
+    from genart.jobs import make_context
+    from genart.plugins import App
+
+    return make_context(App.from_entry_points(only=None), "cpu", "fp32")
+
+
+def train_genart(context: Any, data: torch.Tensor, budget: float, seed: int, spec: str = GENART_SPEC,
+                 chunk: int = 20) -> dict[str, Any]:
+    from genart.pipeline import build_model
+    from genart.train import TrainConfig, train
+
+    torch.manual_seed(seed)
+    model = build_model(context, spec)
+    torch.manual_seed(seed)
+    steps, seconds, losses = 0, 0.0, {}
+    while seconds < budget:
+        config = TrainConfig(steps=steps + chunk, batch_size=BATCH, seed=seed, checkpoint_every=0, progress=False)
+        result = train(model, data, config, device=context.device, checkpoint_path=None, start_step=steps)
+        steps, seconds, losses = result.step, seconds + result.seconds, result.losses
+    params = sum(p.numel() for p in model.g.parameters()) + sum(p.numel() for p in model.d.parameters())
+    return {"model": model, "steps": steps, "seconds": seconds, "images_per_s": steps * BATCH / seconds,
+            "losses": " ".join(f"{k} {v:.3f}" for k, v in losses.items()), "params": params}
+
+
+def sample_genart(model: Any, n: int, seed: int) -> torch.Tensor:
+    from genart.pipeline import sample
+
+    return sample(model, n, seed)
+
+
+# -- reporting --------------------------------------------------------------------------------------
+def save_grid(images: torch.Tensor, path: Path) -> None:
+    from genart.images import make_grid, save_image
+
+    save_image(make_grid(images[:64], nrow=8), path, overwrite=True)
+
+
+def row(name: str, run: dict[str, Any], score: dict[str, Any]) -> str:
+    shares = " ".join(f"{100 * s:.0f}" for s in score["shares"])
+    return (f"{name:<26}{score['fd']:>9.2f}{score['is']:>7.2f}{100 * score['min_share']:>7.1f}"
+            f"{100 * score['max_share']:>7.1f}{run['images_per_s']:>9.0f}{run['steps']:>7}{run['params']:>10}  "
+            f"[{shares}]")
+
+
+HEADER = f"{'model':<26}{'FD':>9}{'IS':>7}{'min%':>7}{'max%':>7}{'img/s':>9}{'steps':>7}{'params':>10}  class % 0..9"
+
+
+def healthy(score: dict[str, Any]) -> bool:
+    return math.isfinite(score["fd"]) and score["min_share"] >= 0.02
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mode", choices=["compare", "augment", "seeds"], default="compare")
+    parser.add_argument("--budget", type=float, default=200, help="training seconds per model")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0+1+2", help="seeds for --mode seeds, '+'-joined")
+    parser.add_argument("--subset", type=int, default=0, help="train on the first N images only (0: all)")
+    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/genart-bench-gan"))
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    args = parser.parse_args()
+
+    folder = mnist_folder()
+    if folder is None:
+        print("MNIST not found (../shared/data/mnist; set GENART_DATA); nothing to do.")
+        return 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    evaluator = Evaluator.load(folder)
+    context = genart_context()
+    from genart.pipeline import load_data
+
+    subset = args.subset or (500 if args.mode == "augment" else 0)
+    data_spec = f"mnist:path={folder},which=t10k" + (f",limit={subset}" if subset else "")
+    data = load_data(context, data_spec, 28, 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"data: {data_spec} ({data.shape[0]} images, 1x28x28); budget {args.budget:.0f} s per model; "
+          f"batch {BATCH}; {args.samples} samples each; torch threads {torch.get_num_threads()}; "
+          f"classifier accuracy {evaluator.accuracy:.4f}")
+    real = evaluator.score(data.float()[: args.samples] / 255)
+    lines, scores = [], {}
+
+    def add(name: str, run: dict[str, Any], images: torch.Tensor) -> None:
+        score = evaluator.score(images)
+        scores[name] = score
+        lines.append(row(name, run, score))
+        save_grid(images, args.out / f"{name.replace(' ', '_').replace('=', '-')}.png")
+        print(lines[-1], f"(losses: {run['losses']})", file=sys.stderr, flush=True)
+
+    if args.mode == "compare":
+        dc = train_dcgan(data, args.budget, args.seed)
+        train_bn = sample_dcgan(dc["g"], args.samples, args.seed, train_mode_bn=True)
+        eval_bn = sample_dcgan(dc["g"], args.samples, args.seed, train_mode_bn=False)
+        add("dcgan (BN batch stats)", dc, train_bn)
+        add("dcgan (BN running stats)", dc, eval_bn)
+        ours = train_genart(context, data, args.budget, args.seed)
+        add("genart gan (default)", ours, sample_genart(ours["model"], args.samples, args.seed))
+    elif args.mode == "augment":
+        for policy in ("color+translation+cutout", "none"):
+            run = train_genart(context, data, args.budget, args.seed, spec=f"{GENART_SPEC},augment={policy}")
+            add(f"genart augment={policy}", run, sample_genart(run["model"], args.samples, args.seed))
+    else:
+        for seed in (int(s) for s in args.seeds.split("+")):
+            run = train_genart(context, data, args.budget, seed)
+            add(f"genart seed={seed}", run, sample_genart(run["model"], args.samples, seed))
+
+    print()
+    print(HEADER)
+    print(row("real data (reference)", {"images_per_s": 0, "steps": 0, "params": 0}, real))
+    for line in lines:
+        print(line)
+    print()
+    if args.mode == "compare":
+        best_dc = min(scores["dcgan (BN batch stats)"]["fd"], scores["dcgan (BN running stats)"]["fd"])
+        ours = scores["genart gan (default)"]
+        print(f"FD ratio genart / best DCGAN: {ours['fd'] / best_dc:.3f} (target <= 0.5); genart IS {ours['is']:.2f} "
+              f"(target >= 8.5); class shares {100 * ours['min_share']:.1f}-{100 * ours['max_share']:.1f} % "
+              "(target 5-15 %)")
+    elif args.mode == "augment":
+        on, off = scores["genart augment=color+translation+cutout"], scores["genart augment=none"]
+        print(f"FD augment on / off: {on['fd']:.2f} / {off['fd']:.2f} = {on['fd'] / off['fd']:.3f} "
+              "(target < 1)")
+    else:
+        fds = [s["fd"] for s in scores.values()]
+        print(f"FD per seed: {', '.join(f'{f:.2f}' for f in fds)}; all healthy (finite, every class >= 2 %): "
+              f"{all(healthy(s) for s in scores.values())}")
+    print(f"grids: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
