@@ -65,11 +65,20 @@ def luminance(rgb: torch.Tensor) -> torch.Tensor:
     return kornia.color.rgb_to_lab(rgb)[:, :1] / 100.0
 
 
-def with_chroma_of(lightness: torch.Tensor, colour_source: torch.Tensor) -> torch.Tensor:
-    """RGB from ``lightness`` ([0, 1], ``[N, 1, H, W]``) and the a*, b* of ``colour_source`` (RGB)."""
-    lab = kornia.color.rgb_to_lab(colour_source)
-    lab = torch.cat([lightness.clamp(0, 1) * 100.0, lab[:, 1:]], 1)
-    return kornia.color.lab_to_rgb(lab, clip=True)
+def with_chroma_of(lightness: torch.Tensor, colour_source: torch.Tensor, rounds: int = 4) -> torch.Tensor:
+    """RGB from ``lightness`` ([0, 1], ``[N, 1, H, W]``) and the a*, b* of ``colour_source`` (RGB).
+
+    New lightness under old chroma often leaves the RGB gamut, and clipping shifts the colours; a few
+    rounds of correcting the mean a*, b* by what clipping took away keep the content's colour balance.
+    """
+    source = kornia.color.rgb_to_lab(colour_source)[:, 1:]
+    target = source.mean((2, 3), keepdim=True)
+    chroma = source
+    for _ in range(rounds):
+        rgb = kornia.color.lab_to_rgb(torch.cat([lightness.clamp(0, 1) * 100.0, chroma], 1), clip=True)
+        got = kornia.color.rgb_to_lab(rgb)[:, 1:].mean((2, 3), keepdim=True)
+        chroma = chroma + (target - got)
+    return rgb
 
 
 def match_luminance(style_l: torch.Tensor, content_l: torch.Tensor) -> torch.Tensor:

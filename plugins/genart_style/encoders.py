@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
 from genart import GenartError, UsageError
 
 VGG19_ENV = "GENART_VGG19_WEIGHTS"
@@ -32,9 +33,16 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def half_size(x: torch.Tensor) -> torch.Tensor:
-    """Halve height and width (area average); never below one pixel, so any image size works."""
+    """Halve height and width with an antialiased (triangle-filter) resize: one Gaussian-pyramid step.
+
+    A plain 2x2 average leaves its block grid in the gradients, which the optimisation then paints
+    into the picture; the smooth filter does not. Never below one pixel, so any image size works.
+    """
     h, w = x.shape[-2:]
-    return F.adaptive_avg_pool2d(x, (max(1, math.ceil(h / 2)), max(1, math.ceil(w / 2))))
+    if h < 2 and w < 2:
+        return x
+    return F.interpolate(x, size=(max(1, math.ceil(h / 2)), max(1, math.ceil(w / 2))), mode="bilinear",
+                         align_corners=False, antialias=True)
 
 
 class RandomEncoder(torch.nn.Module):
@@ -42,36 +50,33 @@ class RandomEncoder(torch.nn.Module):
 
     Each level sees the image at half the previous resolution, so the same small filters cover
     ever larger neighbourhoods (brush strokes, then swirls, then blobs of colour) at little cost.
-    A second random layer on the coarser levels adds some non-linear structure where it is cheap.
-    Filters come from a fixed seed: same seed, same encoder, same output.
+    The finest level, the costly one, gets the fewest filters; from level 2 on, where it is cheap, a
+    second random layer adds non-linear structure. Filters come from a fixed seed: same seed, same
+    encoder, same output.
     """
 
-    def __init__(self, channels: int = 64, kernel: int = 5, scales: int = 5, content_scale: int = 2,
+    def __init__(self, channels: int = 32, kernel: int = 5, scales: int = 5, content_scale: int = 2,
                  seed: int = 0) -> None:
         super().__init__()
         generator = torch.Generator().manual_seed(seed)
-        self.kernel, self.scales, self.content_scale = kernel, scales, min(content_scale, scales - 1)
-        first, second = [], []
+        self.scales, self.content_scale = scales, min(content_scale, scales - 1)
+        self.deep_from = 2
         for level in range(scales):
             width = channels if level == 0 else channels * 2
             weight = torch.randn(width, 3, kernel, kernel, generator=generator) / math.sqrt(3 * kernel * kernel)
             bias = (torch.rand(width, generator=generator) - 0.5) * 0.2
-            first.append((weight, bias))
-            if level >= 1:
-                w2 = torch.randn(width, width, 3, 3, generator=generator) / math.sqrt(width * 9)
-                second.append((w2, torch.zeros(width)))
-            else:
-                second.append(None)
-        for level, (weight, bias) in enumerate(first):
             self.register_buffer(f"w{level}", weight)
             self.register_buffer(f"b{level}", bias)
-            if second[level] is not None:
-                self.register_buffer(f"v{level}", second[level][0])
+            if level >= self.deep_from:
+                deep = torch.randn(width, width, 3, 3, generator=generator) / math.sqrt(width * 9)
+                self.register_buffer(f"v{level}", deep)
         self.requires_grad_(False)
 
-    def _conv(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    @staticmethod
+    def _conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         pad = weight.shape[-1] // 2
-        return F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="replicate"), weight, bias)
+        mode = "reflect" if min(x.shape[-2:]) > pad else "replicate"  # reflect leaves no dark frame
+        return F.conv2d(F.pad(x, (pad, pad, pad, pad), mode=mode), weight, bias)
 
     def forward(self, image: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         x = (image - 0.45) / 0.25
@@ -80,10 +85,9 @@ class RandomEncoder(torch.nn.Module):
             if level:
                 x = half_size(x)
             feats = F.relu(self._conv(x, getattr(self, f"w{level}"), getattr(self, f"b{level}")))
-            style.append(feats)
-            if level >= 1:
-                deeper = F.relu(self._conv(feats, getattr(self, f"v{level}"), None))
-                style.append(deeper)
+            style += [x, feats]  # the pixels' own Gram pins the palette: colour means and covariances
+            if level >= self.deep_from:
+                style.append(F.relu(self._conv(feats, getattr(self, f"v{level}"), None)))
             if level == self.content_scale:
                 content.append(feats)
         return style, content

@@ -1,0 +1,152 @@
+"""Registers style transfer, colour transfers, the style encoders and ``genart stylize``.
+
+Kept light: torch and kornia load inside the factories and the command, so ``genart --help`` is fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import genart
+from genart import param
+
+ENCODER_KIND = "style-encoder"
+
+
+@dataclass
+class StyleParams:
+    """Optimisation-based style transfer (content + Gram style + total-variation terms), coarse to fine."""
+
+    image: list[Path] = param([], "style image(s); several joined with '+' (a.jpg+b.jpg)")
+    weights: list[float] = param([], "blend weight per style image, joined with '+' (default: equal)")
+    encoder: str = param("random", "feature encoder (a style-encoder component): random (no download) or vgg19")
+    encoder_weights: Path | None = param(None, "weights file for the encoder (vgg19: torchvision state dict)")
+    size: int = param(0, "long edge of the output in pixels (0: the input's own size)")
+    max_size: int = param(1024, "refuse to work above this long edge (memory and time grow with pixels)")
+    steps: int = param(40, "optimiser iterations per pyramid stage")
+    levels: int = param(3, "coarse-to-fine stages (each halves the size; stages under 64 px are skipped)")
+    optimizer: Literal["lbfgs", "adam"] = param("lbfgs", "optimiser: lbfgs (fewer steps) or adam")
+    lr: float = param(0.0, "learning rate (0: 1.0 for lbfgs, 0.02 for adam)")
+    content_weight: float = param(1.0, "weight of the content term")
+    style_weight: float = param(30.0, "weight of the style (Gram) term")
+    tv_weight: float = param(1.0, "weight of the total-variation (smoothness) term")
+    style_scale: float = param(1.0, "style image long edge relative to the content's (smaller: finer strokes)")
+    init: Literal["content", "noise"] = param("content", "start from the content image or from noise")
+    seed: int = param(0, "seed for init=noise (same inputs and seed: same output)")
+    preserve_colors: Literal["none", "luminance", "match"] = param(
+        "none", "keep the content's colours: luminance (transfer lightness only) or match (recolour the style first)")
+    progress: bool = param(True, "show a progress bar for long runs")
+
+    def validate(self) -> None:
+        if not self.image:
+            raise ValueError("needs image=PATH (a style image; several joined with '+')")
+        if self.weights and len(self.weights) != len(self.image):
+            raise ValueError(f"{len(self.image)} style image(s) but {len(self.weights)} weight(s)")
+        if any(w < 0 for w in self.weights) or (self.weights and sum(self.weights) <= 0):
+            raise ValueError("style weights must be >= 0 and not all 0")
+        if self.size < 0 or self.max_size < 1:
+            raise ValueError("size must be >= 0 and max_size >= 1")
+        if self.steps < 0 or self.levels < 1:
+            raise ValueError("steps must be >= 0 and levels >= 1")
+        if min(self.content_weight, self.style_weight, self.tv_weight, self.lr) < 0:
+            raise ValueError("weights and lr must be >= 0")
+        if self.style_scale <= 0:
+            raise ValueError("style_scale must be > 0")
+
+
+@dataclass
+class ColorParams:
+    """A colour transfer from one reference image."""
+
+    image: Path | None = param(None, "reference image whose colours to take")
+
+    def validate(self) -> None:
+        if self.image is None:
+            raise ValueError("needs image=PATH (the image whose colours to take)")
+
+
+@dataclass
+class RandomEncoderParams:
+    """Random filters + ReLU over an image pyramid: deterministic, needs no weights."""
+
+    channels: int = param(32, "filters at the finest level (coarser levels get twice as many)")
+    kernel: int = param(5, "filter size in pixels at each level")
+    scales: int = param(5, "pyramid levels the encoder looks at (receptive field doubles per level)")
+    content_scale: int = param(2, "pyramid level whose features make the content term (0 = finest)")
+    seed: int = param(0, "seed of the random filters")
+
+    def validate(self) -> None:
+        if self.channels < 1 or self.kernel < 1 or self.kernel % 2 == 0 or self.scales < 1 or self.content_scale < 0:
+            raise ValueError("need channels >= 1, an odd kernel >= 1, scales >= 1, content_scale >= 0")
+
+
+@dataclass
+class VGGParams:
+    """torchvision-format VGG-19 weights from a local file (never downloaded)."""
+
+    weights: Path | None = param(None, "VGG-19 state dict (.pth or .safetensors); default $GENART_VGG19_WEIGHTS")
+    pool: Literal["max", "avg"] = param("max", "pooling between blocks (avg gives smoother results)")
+
+
+def build_style(params: StyleParams, context: Any) -> Any:
+    from .processors import load_style_image
+    from .transfer import StyleTransfer
+
+    spec = params.encoder
+    if params.encoder_weights is not None:
+        spec += ("," if ":" in spec else ":") + f'weights="{params.encoder_weights}"'
+    encoder = context.build(ENCODER_KIND, spec)
+    styles = [load_style_image(path) for path in params.image]
+    weights = params.weights or [1.0] * len(styles)
+    return StyleTransfer(params, encoder, styles, weights, context.device)
+
+
+def build_colortransfer(params: ColorParams, context: Any) -> Any:
+    from .processors import ColorTransfer, load_style_image
+
+    return ColorTransfer(load_style_image(params.image))
+
+
+def build_histmatch(params: ColorParams, context: Any) -> Any:
+    from .processors import HistogramMatch, load_style_image
+
+    return HistogramMatch(load_style_image(params.image))
+
+
+def build_random_encoder(params: RandomEncoderParams, context: Any) -> Any:
+    from .encoders import build_random
+
+    return build_random(params, context)
+
+
+def build_vgg19_encoder(params: VGGParams, context: Any) -> Any:
+    from .encoders import build_vgg19
+
+    return build_vgg19(params, context)
+
+
+@genart.hookimpl
+def register_post_processors(register: Any) -> None:
+    register("style", build_style, params=StyleParams,
+             description="neural style transfer from one or more style images (offline; image=PATH)")
+    register("colortransfer", build_colortransfer, params=ColorParams,
+             description="Reinhard colour transfer: Lab mean and spread of a reference image (image=PATH)")
+    register("histmatch", build_histmatch, params=ColorParams,
+             description="per-channel histogram matching to a reference image (image=PATH)")
+
+
+@genart.hookimpl
+def register_components(register: Any) -> None:
+    register(ENCODER_KIND, "random", build_random_encoder, params=RandomEncoderParams,
+             description="random filters + ReLU over an image pyramid (no weights needed)")
+    register(ENCODER_KIND, "vgg19", build_vgg19_encoder, params=VGGParams,
+             description="VGG-19 from a local torchvision state dict (weights=PATH or $GENART_VGG19_WEIGHTS)")
+
+
+@genart.hookimpl
+def register_commands(cli: Any) -> None:
+    from .command import stylize
+
+    cli.add_command(stylize)
