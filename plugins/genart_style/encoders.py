@@ -151,7 +151,8 @@ def find_vgg19_weights(path: Path | None) -> Path:
         env = os.environ.get(VGG19_ENV, "").strip()
         if not env:
             raise UsageError(f"encoder vgg19 needs a torchvision VGG-19 state dict ({VGG19_FILE} or a .safetensors "
-                             f"copy): pass weights=PATH or set {VGG19_ENV}; genart never downloads weights")
+                             "copy): pass its path (style: encoder_weights=PATH; stylize: --weights PATH) "
+                             f"or set {VGG19_ENV}; genart never downloads weights")
         path = Path(env).expanduser()
     if not path.is_file():
         raise UsageError(f"VGG-19 weights not found at {path} (expected a torchvision VGG-19 state dict such as "

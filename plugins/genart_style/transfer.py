@@ -211,7 +211,7 @@ class StyleTransfer:
         p = self.params
         x = x.detach().clone().requires_grad_(True)
         if p.optimizer == "lbfgs":
-            opt: torch.optim.Optimizer = torch.optim.LBFGS([x], lr=p.lr or 1.0, max_iter=1, history_size=20,
+            opt: torch.optim.Optimizer = torch.optim.LBFGS([x], lr=p.lr or 1.0, max_iter=1, history_size=10,
                                                            tolerance_grad=0.0, tolerance_change=0.0)
         else:
             opt = torch.optim.Adam([x], lr=p.lr or 0.02)

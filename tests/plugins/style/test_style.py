@@ -50,6 +50,15 @@ def test_contract_style(context, style_png: Path) -> None:
                          sizes=((16, 16), (7, 13), (1, 1), (33, 20)))
 
 
+def test_style_works_inside_inference_mode(context, style_png: Path) -> None:
+    """genart's chain runs post-processors under torch.inference_mode; the optimisation must still work."""
+    processor = context.build("post", f"style:image={style_png},optimizer=adam,{STYLE_FAST}")
+    images = make_tiny_images(1, 3, 16)
+    with torch.inference_mode():
+        out = processor(images)
+    assert not torch.equal(out, images) and out.shape == images.shape
+
+
 def test_colortransfer_matches_lab_statistics(style_png: Path) -> None:
     from genart_style import color
 

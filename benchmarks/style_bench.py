@@ -1,0 +1,132 @@
+"""Style plugin benchmark: speed, losses, colour fidelity, determinism and peak memory, with targets.
+
+Run by hand, under the shared lock on the 2-core machine:
+    flock /tmp/genart-heavy.lock python benchmarks/style_bench.py
+Reads ../shared/data (Kodak24 and style), or $GENART_DATA. Content kodim23 (parrots, 500x500),
+style starry_night.jpg, seed 0, CPU, default parameters unless a row says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+DATA = Path(os.environ.get("GENART_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+CONTENT = DATA / "Kodak24" / "kodim23.png"
+STYLE = DATA / "style" / "starry_night.jpg"
+
+
+def main() -> None:
+    if not CONTENT.is_file() or not STYLE.is_file():
+        print(f"style_bench: data not found ({CONTENT}, {STYLE}); set GENART_DATA. Nothing to do.")
+        return
+    import kornia
+    import torch
+
+    from genart.images import load_image
+    from genart.plugins import App
+    from genart.testing import build_context
+    from genart_style import color
+    from genart_style.transfer import resize
+
+    torch.manual_seed(0)
+    context = build_context(App.from_entry_points())
+    content = load_image(CONTENT, channels=3)[None]
+    rows: list[tuple[str, str, str, str]] = []
+
+    def stylise(spec: str, image: torch.Tensor = content) -> tuple[object, torch.Tensor, float]:
+        processor = context.build("post", f"style:image={STYLE},progress=false,{spec}")
+        start = time.perf_counter()
+        out = processor(image)
+        return processor, out, time.perf_counter() - start
+
+    # 1. speed and losses at 512 px, default encoder and parameters
+    processor, out, seconds = stylise("size=512")
+    reference = resize(content, tuple(out.shape[-2:]))
+    before, after = processor.measure(reference, content), processor.measure(out, content)
+    ratio = after["style"] / before["style"]
+    rows.append(("512 px stylisation, default encoder (s)", f"{seconds:.1f}", "<= 60", _ok(seconds <= 60)))
+    rows.append(("style term: output / content init", f"{ratio:.3f}", "<= 0.10", _ok(ratio <= 0.10)))
+    rows.append(("content term of output (relative error)", f"{after['content']:.3f}", "-", ""))
+
+    # 2. colour preservation at 512 px
+    lab_in = kornia.color.rgb_to_lab(reference)[:, 1:].mean((2, 3))
+    for mode in ("none", "luminance", "match"):
+        _, out_mode, _ = stylise(f"size=512,preserve_colors={mode}")
+        shift = (kornia.color.rgb_to_lab(out_mode)[:, 1:].mean((2, 3)) - lab_in).abs().max().item()
+        target = "<= 2" if mode == "luminance" else "-"
+        rows.append((f"preserve_colors={mode}: max |mean a*/b* shift|", f"{shift:.2f}", target,
+                     _ok(shift <= 2) if mode == "luminance" else ""))
+
+    # 3. determinism: same inputs and seed, twice (init=noise so the seed matters), 256 px
+    _, a, _ = stylise("size=256,init=noise,seed=0")
+    _, b, _ = stylise("size=256,init=noise,seed=0")
+    rows.append(("same inputs + seed -> identical output (256 px, init=noise)", str(torch.equal(a, b)), "True",
+                 _ok(torch.equal(a, b))))
+
+    # 4. colortransfer: statistics before clipping and speed on a 4-megapixel image
+    style = load_image(STYLE, channels=3)[None]
+    mean, std = color.lab_stats(kornia.color.rgb_to_lab(style))
+    unclipped = color.reinhard(content, mean, std, clip=False)
+    got_mean, got_std = color.lab_stats(kornia.color.rgb_to_lab(unclipped))
+    error = max((got_mean - mean).abs().max().item(), (got_std - std).abs().max().item())
+    rows.append(("colortransfer: max |Lab mean/std - style's| before clipping", f"{error:.1e}", "<= 1e-3",
+                 _ok(error <= 1e-3)))
+    big = resize(content, (2048, 2048))
+    for name in ("colortransfer", "histmatch"):
+        post = context.build("post", f"{name}:image={STYLE}")
+        post(big[:, :, :64, :64])
+        start = time.perf_counter()
+        for _ in range(3):
+            post(big)
+        rate = 3 * big.shape[-1] * big.shape[-2] / 1e6 / (time.perf_counter() - start)
+        target = ">= 5" if name == "colortransfer" else "-"
+        rows.append((f"{name} speed, 2048x2048 (megapixels/s)", f"{rate:.1f}", target,
+                     _ok(rate >= 5) if name == "colortransfer" else ""))
+
+    # 5. peak memory of a whole stylisation, measured in a fresh process (VmHWM covers torch's allocator)
+    for size in (512, 1024):
+        peak, base = peak_rss(size)
+        rows.append((f"peak RSS, {size} px stylisation (MiB; after imports: {base:.0f})", f"{peak:.0f}", "-", ""))
+
+    print(f"\nstyle benchmark: content {CONTENT.name}, style {STYLE.name}, seed 0, CPU, "
+          f"{torch.get_num_threads()} threads\n")
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'value':>9}  {'target':>9}  ok")
+    for name, value, target, ok in rows:
+        print(f"{name:<{width}}  {value:>9}  {target:>9}  {ok}")
+
+
+def peak_rss(size: int) -> tuple[float, float]:
+    """Peak resident memory (MiB) of stylising at ``size`` px in a fresh process, and the peak after imports."""
+    code = textwrap.dedent(f"""
+        import torch
+        from genart.images import load_image
+        from genart.plugins import App
+        from genart.testing import build_context
+        def hwm():
+            for line in open('/proc/self/status'):
+                if line.startswith('VmHWM'):
+                    return int(line.split()[1]) / 1024
+        context = build_context(App.from_entry_points())
+        post = context.build('post', 'style:image={STYLE},size={size},max_size=2048,steps=12,progress=false')
+        image = load_image('{CONTENT}', channels=3)[None]
+        base = hwm()
+        post(image)
+        print(hwm(), base)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    peak, base = result.stdout.split()
+    return float(peak), float(base)
+
+
+def _ok(flag: bool) -> str:
+    return "yes" if flag else "NO"
+
+
+if __name__ == "__main__":
+    main()
