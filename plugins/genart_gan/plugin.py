@@ -19,20 +19,20 @@ class GANParams:
     channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
     latent: int = param(64, "latent dimensions (z ~ N(0, I))")
     width: int = param(16, "channels at full resolution; each halving of the size doubles them (max 8x)")
-    loss: str = param("ns", "adversarial loss (a registered loss: ns, hinge, lsgan, wgan-gp, or a plugin's)")
+    loss: str = param("hinge", "adversarial loss (a registered loss: ns, hinge, lsgan, wgan-gp, or a plugin's)")
     spectral_norm: bool = param(True, "spectral normalisation of the discriminator's layers")
     r1_gamma: float = param(0.2, "weight of the R1 gradient penalty on real images (0: off)")
     r1_every: int = param(16, "lazy R1: apply the penalty every k discriminator steps (scaled by k)")
-    augment: str = param("color+translation+cutout",
+    augment: str = param("color+translation",
                          "DiffAugment policy applied to real and fake alike: '+'-joined color, translation, "
                          "cutout; or 'none'")
     ema: float = param(0.999, "decay of the exponential moving average of G used for sampling (0: off)")
     ema_warmup: int = param(0, "steps before the EMA starts (until then it copies G); its decay then ramps up "
                                 "as (1+t)/(10+t) to the cap 'ema'")
     lr_g: float = param(2e-4, "generator Adam learning rate")
-    lr_d: float = param(2e-4, "discriminator Adam learning rate")
+    lr_d: float = param(4e-4, "discriminator Adam learning rate (TTUR: faster than G)")
     beta1: float = param(0.0, "Adam beta1 (both networks)")
-    beta2: float = param(0.99, "Adam beta2 (both networks)")
+    beta2: float = param(0.9, "Adam beta2 (both networks)")
 
     def validate(self) -> None:
         if not 28 <= self.image_size <= 128 or self.image_size % 4:
