@@ -71,7 +71,7 @@ def main() -> None:
     # 4. colortransfer: statistics before clipping and speed on a 4-megapixel image
     style = load_image(STYLE, channels=3)[None]
     mean, std = color.lab_stats(kornia.color.rgb_to_lab(style))
-    unclipped = color.reinhard(content, mean, std, clip=False)
+    unclipped = color.reinhard_fast(content, mean, std, clip=False)  # what the post-processor runs
     got_mean, got_std = color.lab_stats(kornia.color.rgb_to_lab(unclipped))
     error = max((got_mean - mean).abs().max().item(), (got_std - std).abs().max().item())
     rows.append(("colortransfer: max |Lab mean/std - style's| before clipping", f"{error:.1e}", "<= 1e-3",

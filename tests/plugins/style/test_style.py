@@ -64,11 +64,15 @@ def test_colortransfer_matches_lab_statistics(style_png: Path) -> None:
 
     style = load_image(style_png, channels=3)[None]
     mean, std = color.lab_stats(kornia.color.rgb_to_lab(style))
-    content = make_tiny_images(2, 3, (40, 50), seed=3)
-    unclipped = color.reinhard(content, mean, std, clip=False)
-    got_mean, got_std = color.lab_stats(kornia.color.rgb_to_lab(unclipped))
-    assert (got_mean - mean).abs().max() < 1e-3
-    assert (got_std - std).abs().max() < 1e-3
+    content = make_tiny_images(2, 3, (150, 50), seed=3)  # > CHUNK_ROWS rows
+    reference = color.reinhard(content, mean, std, clip=False)  # two plain kornia conversions
+    fused = color.reinhard_fast(content, mean, std, clip=False)  # what the post-processor runs
+    assert (fused - reference).abs().max() < 1e-4
+    for unclipped in (reference, fused):
+        got_mean, got_std = color.lab_stats(kornia.color.rgb_to_lab(unclipped))
+        assert (got_mean - mean).abs().max() < 1e-3
+        assert (got_std - std).abs().max() < 1e-3
+    assert color.reinhard_fast(content, mean, std).min() >= 0
     # and the clipped output of the post-processor is close to the style's statistics too
     before = color.lab_stats(kornia.color.rgb_to_lab(content))[0]
     assert (before - mean).abs().max() > 5, "test images too similar to show anything"
