@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from genart import GenartError
 from genart.components import resolve_params
 from genart.jobs import load_run_model

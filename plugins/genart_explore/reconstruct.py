@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from genart import UsageError
 from genart.images import ImageError, is_image_path, load_image, make_grid, save_image
 from genart.jobs import load_run_model

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from genart import GenartError, UsageError
 from genart.images import make_grid, save_animation, save_image
 from genart.jobs import load_run_model

@@ -30,8 +30,8 @@ class VAE:
     """Trains by maximising the ELBO (with optional beta, KL warm-up and free bits); samples by
     decoding draws from the standard normal prior; reports held-out likelihoods via ``evaluate``."""
 
-    default_steps = 1000
-    default_batch_size = 64
+    default_steps = 600
+    default_batch_size = 32
     #: the prior of ``latent_shape`` (walks interpolate spherically between Gaussian draws)
     latent_prior = "gaussian"
 
@@ -49,7 +49,10 @@ class VAE:
         self.likelihood = likelihood.to(self.device)
         self.net = context.prepare(VAENet(params.channels, params.image_size, params.latent, params.width,
                                           self.likelihood.out_channels(params.channels), params.blocks))
-        self.optimizer = torch.optim.Adam([*self.net.parameters(), *self.likelihood.parameters()], lr=params.lr)
+        # Fused Adam: one kernel for all parameters, several times faster than the default on a CPU.
+        fused = self.device.type in ("cpu", "cuda")
+        self.optimizer = torch.optim.Adam([*self.net.parameters(), *self.likelihood.parameters()], lr=params.lr,
+                                          fused=fused)
         self.step = 0
 
     # -- training ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from genart.plugins import App
 from genart.testing import build_context, check_model, make_tiny_images
 
 TINY = "vae:image_size=8,width=4,latent=3"
-LOSSES = ["logistic", "gaussian", '"logistic:scale=channel"', '"gaussian:scale=channel"', "bernoulli",
+LOSSES = ["logistic", "gaussian", '"logistic:scale=pixel"', '"gaussian:scale=pixel"', "bernoulli",
           '"bernoulli:binarize=false"', "bce", "mse", '"mse:sigma=0.3"']
 
 
@@ -47,12 +47,17 @@ def test_latent_interface(builtin_app: App) -> None:
     assert images.shape == (5, 3, 8, 8) and images.min() >= 0 and images.max() <= 1
 
 
-@pytest.mark.parametrize("loss", ["logistic", "gaussian"])
-def test_discretised_likelihood_is_a_distribution_over_256_levels(builtin_app: App, loss: str) -> None:
-    likelihood = build_context(builtin_app).build("loss", loss)
+@pytest.mark.parametrize("family", ["logistic", "gaussian"])
+@pytest.mark.parametrize("scale", ["pixel", "channel"])
+def test_discretised_likelihood_is_a_distribution_over_256_levels(builtin_app: App, family: str, scale: str) -> None:
+    likelihood = build_context(builtin_app).build("loss", f"{family}:scale={scale}")
     levels = torch.arange(256, dtype=torch.float32) / 255
     for mean, log_scale in [(0.3, -3.0), (-0.95, -5.0), (0.99, -1.0), (0.0, -6.5), (2.0, 0.5)]:
-        out = torch.tensor([mean, log_scale]).view(1, 2, 1, 1).expand(256, 2, 1, 1)
+        if scale == "pixel":
+            out = torch.tensor([mean, log_scale]).view(1, 2, 1, 1).expand(256, 2, 1, 1)
+        else:
+            out = torch.full((256, 1, 1, 1), mean)
+            likelihood.log_scale.data.fill_(log_scale)
         probabilities = torch.exp(-likelihood.nll(out, levels.view(256, 1, 1, 1)))
         assert torch.isfinite(probabilities).all()
         assert abs(float(probabilities.sum()) - 1) < 2e-3, (mean, log_scale, float(probabilities.sum()))
