@@ -28,13 +28,13 @@ def tiny_data(n: int = 8, channels: int = 1, size: int = 28) -> torch.Tensor:
 
 @pytest.mark.parametrize("loss", ["ns", "hinge", "lsgan", "wgan-gp"])
 def test_contract_every_loss(builtin_app: App, loss: str) -> None:
-    check_model(build(builtin_app, f"{TINY},loss={loss},r1_every=1"), steps=2, batch_size=4)
+    check_model(build(builtin_app, f"{TINY},loss={loss},r1_every=1"), steps=1, batch_size=4)
 
 
 @pytest.mark.parametrize("options", ["augment=none,spectral_norm=false", "augment=color,spectral_norm=true",
                                      "augment=translation+cutout,spectral_norm=false,r1_gamma=0,ema=0"])
 def test_contract_stabilisers_on_and_off(builtin_app: App, options: str) -> None:
-    check_model(build(builtin_app, f"{TINY},{options}"), steps=2, batch_size=4)
+    check_model(build(builtin_app, f"{TINY},{options}"), steps=1, batch_size=4)
 
 
 def test_contract_colour_and_sizes(builtin_app: App) -> None:
@@ -45,16 +45,16 @@ def test_contract_colour_and_sizes(builtin_app: App) -> None:
         model = build(builtin_app, f"gan:image_size={size},channels=3,width=2,latent=4")
         out = model.sample(2, torch.Generator().manual_seed(0))
         assert out.shape == (2, 3, size, size)
-        model.train_step(torch.rand(2, 3, size, size))
+        assert model.d(out * 2 - 1).shape == (2,)
 
 
 def test_lazy_r1_runs_every_k_steps(builtin_app: App) -> None:
-    model = build(builtin_app, f"{TINY},r1_every=3,r1_gamma=1")
-    batch = make_tiny_images(4, 1, 28)
-    with_r1 = ["r1" in model.train_step(batch) for _ in range(7)]
-    assert with_r1 == [True, False, False, True, False, False, True]
+    model = build(builtin_app, f"{TINY},r1_every=2,r1_gamma=1")
+    batch = make_tiny_images(2, 1, 28)
+    with_r1 = ["r1" in model.train_step(batch) for _ in range(5)]
+    assert with_r1 == [True, False, True, False, True]
     off = build(builtin_app, f"{TINY},r1_gamma=0")
-    assert not any("r1" in off.train_step(batch) for _ in range(3))
+    assert not any("r1" in off.train_step(batch) for _ in range(2))
 
 
 def test_r1_penalty_is_the_squared_gradient_norm(builtin_app: App) -> None:
