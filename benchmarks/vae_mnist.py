@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 DATA = Path(os.environ.get("GENART_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "mnist"
-CONV_SPEC = "vae:image_size=28,channels=1,loss=bernoulli,latent=32,width=32,warmup=2000,lr=1e-3"
+CONV_SPEC = "vae:image_size=28,channels=1,loss=bernoulli,latent=32,width=32,beta=1,warmup=1000,lr=2e-3"
 HOLDOUT = 1000
 
 

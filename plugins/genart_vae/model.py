@@ -30,7 +30,7 @@ class VAE:
     """Trains by maximising the ELBO (with optional beta, KL warm-up and free bits); samples by
     decoding draws from the standard normal prior; reports held-out likelihoods via ``evaluate``."""
 
-    default_steps = 600
+    default_steps = 1600
     default_batch_size = 32
     #: the prior of ``latent_shape`` (walks interpolate spherically between Gaussian draws)
     latent_prior = "gaussian"

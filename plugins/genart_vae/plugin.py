@@ -22,7 +22,7 @@ class VAEParams:
     blocks: int = param(0, "residual blocks per resolution level (0: plain strided convolutions)")
     loss: str = param("logistic", "likelihood p(x|z), a registered VAE loss: logistic, gaussian, bernoulli, "
                                   "bce, mse (quote options: loss=\"bernoulli:binarize=true\")")
-    beta: float = param(1.0, "weight of the KL term (beta-VAE; 1 is the true ELBO)")
+    beta: float = param(2.0, "weight of the KL term (beta-VAE; 1 is the true ELBO, more gives cleaner samples)")
     warmup: int = param(0, "KL warm-up: steps over which the KL weight ramps from 0 to beta")
     free_bits: float = param(0.0, "free bits: nats per latent dimension (batch average) not penalised")
     lr: float = param(2e-3, "Adam learning rate")
