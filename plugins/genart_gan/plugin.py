@@ -84,7 +84,7 @@ def _loss_factory(name: str) -> Any:
 @genart.hookimpl
 def register_models(register: Any) -> None:
     register("gan", build_gan, params=GANParams,
-             description="data-efficient conv GAN (spectral norm, lazy R1, EMA of G, DiffAugment; sharp samples)")
+             description="data-efficient conv GAN (spectral norm, lazy R1, EMA of G, DiffAugment)")
 
 
 @genart.hookimpl
