@@ -38,6 +38,13 @@ def main() -> None:
     content = load_image(CONTENT, channels=3)[None]
     rows: list[tuple[str, str, str, str]] = []
 
+    class _Rows(list):
+        def append(self, row: tuple[str, str, str, str]) -> None:  # print as we go: a later failure keeps these
+            super().append(row)
+            print("  ".join(row), flush=True)
+
+    rows = _Rows()
+
     def stylise(spec: str, image: torch.Tensor = content) -> tuple[object, torch.Tensor, float]:
         processor = context.build("post", f"style:image={STYLE},progress=false,{spec}")
         start = time.perf_counter()

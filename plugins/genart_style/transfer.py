@@ -10,6 +10,7 @@ full-size stage.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,7 +189,10 @@ class StyleTransfer:
                 stage_content = resize(source, size)
                 if x is None:
                     if p.init == "noise":
-                        x = torch.rand(1, 3, *size, generator=generator).to(self.device)
+                        # mid-grey noise of moderate amplitude: full-range white noise made the first
+                        # L-BFGS steps diverge at 256 px
+                        noise = torch.rand(1, 3, *size, generator=generator).to(self.device)
+                        x = stage_content.mean((2, 3), keepdim=True) + (noise - 0.5) * 0.4
                     else:
                         x = stage_content.clone()
                 else:
@@ -208,29 +212,55 @@ class StyleTransfer:
         return x.clamp(0, 1)
 
     def optimise(self, x: torch.Tensor, targets: Targets, bar: Any) -> torch.Tensor:
+        """Run the stage's steps. L-BFGS without line search can blow up now and then (NaN, or a loss far
+        above its best); then the best image so far is restored and the optimiser restarts with half the
+        step size, so a run never ends in garbage."""
         p = self.params
         x = x.detach().clone().requires_grad_(True)
-        if p.optimizer == "lbfgs":
-            opt: torch.optim.Optimizer = torch.optim.LBFGS([x], lr=p.lr or 1.0, max_iter=1, history_size=10,
-                                                           tolerance_grad=0.0, tolerance_change=0.0)
-        else:
-            opt = torch.optim.Adam([x], lr=p.lr or 0.02)
+        lr = p.lr or (1.0 if p.optimizer == "lbfgs" else 0.02)
+        best_loss, best_x = math.inf, x.detach().clone()
+
+        def make() -> torch.optim.Optimizer:
+            if p.optimizer == "lbfgs":
+                return torch.optim.LBFGS([x], lr=lr, max_iter=1, history_size=10, tolerance_grad=0.0,
+                                         tolerance_change=0.0)
+            return torch.optim.Adam([x], lr=lr)
+
+        opt = make()
 
         def closure() -> torch.Tensor:
+            nonlocal best_loss, best_x
             opt.zero_grad(set_to_none=True)
             terms = self.losses(x, targets)
             loss = self.total(terms)
-            if not torch.isfinite(loss):
-                raise GenartError("style: the loss became NaN or infinite; lower the weights or lr")
+            if not torch.isfinite(loss) or float(loss.detach()) > 10 * best_loss + 1.0:
+                raise _Diverged
+            if float(loss.detach()) < best_loss:  # the loss belongs to x as it is now, before the step
+                best_loss, best_x = float(loss), x.detach().clone()
             loss.backward()
             self.history.append({k: float(v.detach()) for k, v in terms.items()} | {"total": float(loss.detach())})
             return loss
 
+        restarts = 0
         for _ in range(p.steps):
-            opt.step(closure)
+            try:
+                opt.step(closure)
+            except _Diverged:
+                restarts += 1
+                if restarts > 5:
+                    raise GenartError("style: the optimisation keeps diverging; lower the weights or lr") from None
+                with torch.no_grad():
+                    x.copy_(best_x)
+                lr *= 0.5
+                opt = make()
             if bar is not None:
                 bar.update(1)
-        return x.detach()
+        with torch.no_grad():  # the last step's result has not been evaluated yet
+            try:
+                final = float(self.total(self.losses(x, targets)))
+            except Exception:
+                final = math.inf
+        return x.detach() if math.isfinite(final) and final <= best_loss else best_x
 
     def measure(self, image: torch.Tensor, content: torch.Tensor) -> dict[str, float]:
         """The loss terms of ``image`` against ``content`` at ``image``'s size (for benchmarks and tests)."""
@@ -240,6 +270,10 @@ class StyleTransfer:
                 image = color.luminance(image.clone()).expand(-1, 3, -1, -1)
             terms = self.losses(image.clone(), self.targets(source, styles))
         return {k: float(v) for k, v in terms.items()}
+
+
+class _Diverged(Exception):
+    """The loss went non-finite or jumped far above its best: restart from the best image."""
 
 
 def _progress(enabled: bool, total: int) -> Any:
