@@ -236,7 +236,7 @@ class StyleTransfer:
             if not torch.isfinite(loss) or float(loss.detach()) > 10 * best_loss + 1.0:
                 raise _Diverged
             if float(loss.detach()) < best_loss:  # the loss belongs to x as it is now, before the step
-                best_loss, best_x = float(loss), x.detach().clone()
+                best_loss, best_x = float(loss.detach()), x.detach().clone()
             loss.backward()
             self.history.append({k: float(v.detach()) for k, v in terms.items()} | {"total": float(loss.detach())})
             return loss
