@@ -43,19 +43,25 @@ class TrainResult:
     interrupted: bool = False
 
 
-def batch_indices(step: int, n: int, batch_size: int, seed: int) -> Any:
+def batch_indices(step: int, n: int, batch_size: int, seed: int, cache: dict[int, Any] | None = None) -> Any:
     """Indices of the batch used at ``step``: a fresh permutation each epoch, a pure function of
-    (seed, step), so resuming needs no data-loader state and gives exactly the same batches."""
+    (seed, step), so resuming needs no data-loader state and gives exactly the same batches.
+    ``cache`` (a dict) keeps the current epoch's permutation between calls."""
     import torch
 
     if n <= 0:
         raise GenartError("the dataset is empty")
     per_epoch = max(1, n // batch_size)
     epoch, position = divmod(step, per_epoch)
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    order = torch.randperm(n, generator=generator)
-    if n < batch_size:
-        order = order.repeat(math.ceil(batch_size / n))
+    order = cache.get(epoch) if cache is not None else None
+    if order is None:
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        order = torch.randperm(n, generator=generator)
+        if n < batch_size:
+            order = order.repeat(math.ceil(batch_size / n))
+        if cache is not None:
+            cache.clear()
+            cache[epoch] = order
     return order[position * batch_size:(position + 1) * batch_size]
 
 
@@ -152,10 +158,12 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
             if on_checkpoint is not None:
                 on_checkpoint(step)
 
+    order_cache: dict[int, Any] = {}
     with _graceful_interrupt() as stop_requested:
         step = start_step
         while step < config.steps:
-            index = batch_indices(step, data.shape[0], config.batch_size, config.seed)[world.rank::world.size]
+            index = batch_indices(step, data.shape[0], config.batch_size, config.seed, order_cache)
+            index = index[world.rank::world.size]
             batch = data[index.to(data.device)].to(device, non_blocking=True).float().div_(255)
             batch = batch.contiguous(memory_format=memory_format)
             with autocast:
