@@ -35,18 +35,50 @@ class GAN:
             raise UsageError(f"loss {params.loss!r} is not an adversarial loss (it needs d_loss(d, real, fake) "
                              "and g_loss(d, fake)); try ns, hinge, lsgan or wgan-gp")
         prepare = getattr(context, "prepare", lambda module: module.to(self.device))  # device + memory layout
-        self.g = prepare(Generator(params.latent, params.width, params.image_size, params.channels))
+        self.g = prepare(Generator(params.latent, params.width, params.image_size, params.channels, params.upsample))
         self.d = prepare(Discriminator(params.width, params.image_size, params.channels, params.spectral_norm))
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
         betas = (params.beta1, params.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=params.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=params.lr_d, betas=betas)
         self.step = 0
+        # ADA-style adaptive augmentation: p (share of images augmented) follows the overfitting signal
+        # r_t = E[sign(D(real))]; with ada_target 0 the policy is always applied (p = 1).
+        self.aug_p = 0.0 if params.ada_target > 0 else 1.0
+        self.ada_sum, self.ada_count = 0.0, 0
+        self._real: torch.Tensor | None = None
 
     # -- training --------------------------------------------------------------------------------
     def discriminate(self, images: torch.Tensor) -> torch.Tensor:
-        """D on augmented images: what every loss sees, for real and fake alike."""
-        return self.d(augment(images, self.policy) if self.policy else images)
+        """D on augmented images: what every loss sees, for real and fake alike.
+
+        Each image is augmented with probability ``aug_p``. D's verdicts on the real batch of the D step are
+        tallied for the adaptive ``aug_p`` (the loss is handed this function, so the real batch is recognised
+        by identity).
+        """
+        is_real = images is self._real
+        x = images
+        if self.policy and self.aug_p > 0:
+            augmented = augment(images, self.policy)
+            if self.aug_p < 1:
+                keep = torch.rand(images.shape[0], 1, 1, 1, device=images.device) >= self.aug_p
+                augmented = torch.where(keep, images, augmented)
+            x = augmented
+        out = self.d(x)
+        if is_real:
+            self.ada_sum += float(out.detach().float().sign().sum())
+            self.ada_count += out.shape[0]
+        return out
+
+    def update_augment_p(self) -> None:
+        """Every 4 steps move p towards keeping r_t = E[sign(D(real))] at ada_target (Karras et al. 2020)."""
+        p = self.params
+        if p.ada_target <= 0 or not self.policy or self.step % 4 or not self.ada_count:
+            return
+        r_t = self.ada_sum / self.ada_count
+        rate = self.ada_count / p.ada_images
+        self.aug_p = min(max(self.aug_p + (rate if r_t > p.ada_target else -rate), 0.0), 1.0)
+        self.ada_sum, self.ada_count = 0.0, 0
 
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, *self.latent_shape, device=self.device)
@@ -63,7 +95,9 @@ class GAN:
         self.d.requires_grad_(True)
         with torch.no_grad():
             fake = self.g(self.noise(n))
+        self._real = real
         d_loss = self.loss.d_loss(self.discriminate, real, fake)
+        self._real = None
         logs["d_loss"] = float(d_loss.detach())
         if p.r1_gamma > 0 and self.step % p.r1_every == 0:
             r1 = self.r1_penalty(real)
@@ -84,6 +118,9 @@ class GAN:
 
         self.step += 1
         self.update_ema()
+        self.update_augment_p()
+        if self.policy:
+            logs["aug_p"] = self.aug_p
         return logs
 
     def r1_penalty(self, real: torch.Tensor) -> torch.Tensor:
@@ -124,7 +161,8 @@ class GAN:
             "opt_d": self.opt_d.state_dict(),
             # DiffAugment draws from the global RNG, which the training loop checkpoints; the policy is
             # kept so a checkpoint says how it was trained.
-            "augment": {"policy": "+".join(self.policy) or "none"},
+            "augment": {"policy": "+".join(self.policy) or "none", "p": self.aug_p, "sum": self.ada_sum,
+                        "count": self.ada_count},
             "counters": {"step": self.step},
         }
 
@@ -135,3 +173,7 @@ class GAN:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.step = int(state["counters"]["step"])
+        augment_state = state.get("augment", {})
+        self.aug_p = float(augment_state.get("p", self.aug_p))
+        self.ada_sum = float(augment_state.get("sum", 0.0))
+        self.ada_count = int(augment_state.get("count", 0))

@@ -23,8 +23,18 @@ def channels_at(width: int, level: int) -> int:
     return width * min(2**level, 8)
 
 
+def up_block(c_in: int, c_out: int, upsample: str) -> list[nn.Module]:
+    """One 2x step of G. 'nearest' (resize then 3x3 conv) avoids the checkerboard of transposed convs."""
+    if upsample == "nearest":
+        conv: list[nn.Module] = [nn.Upsample(scale_factor=2, mode="nearest"),
+                                 nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)]
+    else:
+        conv = [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)]
+    return [*conv, nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)]
+
+
 class Generator(nn.Module):
-    def __init__(self, latent: int, width: int, size: int, channels: int) -> None:
+    def __init__(self, latent: int, width: int, size: int, channels: int, upsample: str = "nearest") -> None:
         super().__init__()
         self.levels = levels_for(size)
         self.base = size // 2**self.levels
@@ -36,7 +46,7 @@ class Generator(nn.Module):
         layers: list[nn.Module] = []
         for level in reversed(range(self.levels)):
             c_in, c_out = channels_at(width, level + 1), channels_at(width, level)
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)]
+            layers += up_block(c_in, c_out, upsample)
         layers += [nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh()]
         self.body = nn.Sequential(*layers)
 

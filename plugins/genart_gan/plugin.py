@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import genart
 from genart import param
@@ -19,6 +19,8 @@ class GANParams:
     channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
     latent: int = param(64, "latent dimensions (z ~ N(0, I))")
     width: int = param(16, "channels at full resolution; each halving of the size doubles them (max 8x)")
+    upsample: Literal["transposed", "nearest"] = param("transposed", "G's 2x steps: 4x4 transposed conv (faster on "
+                                                         "a CPU) or nearest resize + 3x3 conv (no checkerboard)")
     loss: str = param("hinge", "adversarial loss (a registered loss: ns, hinge, lsgan, wgan-gp, or a plugin's)")
     spectral_norm: bool = param(True, "spectral normalisation of the discriminator's layers")
     r1_gamma: float = param(0.2, "weight of the R1 gradient penalty on real images (0: off)")
@@ -26,13 +28,16 @@ class GANParams:
     augment: str = param("color+translation",
                          "DiffAugment policy applied to real and fake alike: '+'-joined color, translation, "
                          "cutout; or 'none'")
+    ada_target: float = param(0.6, "adaptive augmentation: raise the share p of augmented images while "
+                                   "E[sign(D(real))] exceeds this (D overfits), lower it otherwise; 0: always augment")
+    ada_images: int = param(50000, "images seen for p to move by 1 (speed of the adaptation)")
     ema: float = param(0.999, "decay of the exponential moving average of G used for sampling (0: off)")
     ema_warmup: int = param(0, "steps before the EMA starts (until then it copies G); its decay then ramps up "
                                 "as (1+t)/(10+t) to the cap 'ema'")
-    lr_g: float = param(2e-4, "generator Adam learning rate")
-    lr_d: float = param(4e-4, "discriminator Adam learning rate (TTUR: faster than G)")
+    lr_g: float = param(1.5e-3, "generator Adam learning rate (high: short CPU runs need fast progress)")
+    lr_d: float = param(1.5e-3, "discriminator Adam learning rate")
     beta1: float = param(0.0, "Adam beta1 (both networks)")
-    beta2: float = param(0.9, "Adam beta2 (both networks)")
+    beta2: float = param(0.99, "Adam beta2 (both networks)")
 
     def validate(self) -> None:
         if not 28 <= self.image_size <= 128 or self.image_size % 4:
@@ -51,6 +56,8 @@ class GANParams:
             raise ValueError("learning rates must be positive")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ValueError("beta1 and beta2 must be in [0, 1)")
+        if not 0 <= self.ada_target < 1 or self.ada_images < 1:
+            raise ValueError("ada_target must be in [0, 1) and ada_images >= 1")
         augment_policy(self.augment)
 
 

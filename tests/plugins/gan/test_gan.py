@@ -31,7 +31,8 @@ def test_contract_every_loss(builtin_app: App, loss: str) -> None:
     check_model(build(builtin_app, f"{TINY},loss={loss},r1_every=1"), steps=1, batch_size=4)
 
 
-@pytest.mark.parametrize("options", ["augment=none,spectral_norm=false", "augment=color,spectral_norm=true",
+@pytest.mark.parametrize("options", ["augment=none,spectral_norm=false,upsample=nearest",
+                                     "augment=color,spectral_norm=true",
                                      "augment=translation+cutout,spectral_norm=false,r1_gamma=0,ema=0"])
 def test_contract_stabilisers_on_and_off(builtin_app: App, options: str) -> None:
     check_model(build(builtin_app, f"{TINY},{options}"), steps=1, batch_size=4)
@@ -136,6 +137,27 @@ def test_resume_is_exact(builtin_app: App, tmp_path: Path) -> None:
         for key, value in straight.state_dict()[part].items():
             assert torch.equal(value, resumed.state_dict()[part][key]), f"{part}.{key}"
     assert resumed.step == straight.step == 4
+    for key in ("p", "sum", "count"):
+        assert straight.state_dict()["augment"][key] == resumed.state_dict()["augment"][key], key
+
+
+def test_adaptive_augmentation_follows_the_overfitting_signal(builtin_app: App) -> None:
+    model = build(builtin_app, f"{TINY},ada_images=100")
+    assert model.aug_p == 0.0
+    model.train_step(make_tiny_images(4, 1, 28))
+    assert model.ada_count == 4, "only the real batch of the D step is tallied"
+    model.step, model.ada_sum, model.ada_count = 4, 10.0, 10  # r_t = 1 > 0.6: D overfits, augment more
+    model.update_augment_p()
+    assert model.aug_p == pytest.approx(0.1) and model.ada_count == 0
+    model.step, model.ada_sum, model.ada_count = 8, -10.0, 10  # r_t = -1: augment less, never below 0
+    model.update_augment_p()
+    model.step, model.ada_sum, model.ada_count = 12, -10.0, 10
+    model.update_augment_p()
+    assert model.aug_p == 0.0
+    fixed = build(builtin_app, f"{TINY},ada_target=0")
+    fixed.step, fixed.ada_sum, fixed.ada_count = 4, -10.0, 10
+    fixed.update_augment_p()
+    assert fixed.aug_p == 1.0, "ada_target=0 always augments"
 
 
 def test_checkpoint_holds_every_part(builtin_app: App, tmp_path: Path) -> None:
@@ -197,6 +219,8 @@ def test_cli_trains_and_samples_a_gan(genart_cli: Any, builtin_app: App, tmp_pat
     ("gan:augment=flip", "unknown augmentation 'flip'"),
     ("gan:r1_every=0", "r1_every"),
     ("gan:ema=1.5", "ema must be in"),
+    ("gan:ada_target=1", "ada_target must be in"),
+    ("gan:upsample=bilinear", "upsample"),
     ("gan:widht=3", "width"),
 ])
 def test_bad_params_give_one_line_errors(genart_cli: Any, builtin_app: App, tmp_path: Path, spec: str,
