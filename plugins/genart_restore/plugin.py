@@ -22,8 +22,8 @@ class RestoreParams:
     task: Literal["classic", "denoise", "jpeg", "deblur", "inpaint"] = param(
         "classic", "classic (fast filters), or learned: denoise, jpeg (deblocking), deblur, inpaint (needs mask)")
     strength: float = param(1.0, "overall strength; 0 returns the input unchanged")
-    denoise: float = param(0.08, "classic: bilateral colour sigma (0 turns denoising off)")
-    sharpen: float = param(1.0, "classic: unsharp-mask amount (0 turns sharpening off)")
+    denoise: float = param(0.1, "classic: bilateral colour sigma (0 turns denoising off)")
+    sharpen: float = param(2.0, "classic: unsharp-mask amount (0 turns sharpening off)")
     contrast: float = param(0.0, "classic: CLAHE clip limit for local contrast (0 turns it off)")
     sigma: float = param(-1.0, "denoise: noise level in 0-255 units (negative: estimate it from the image)")
     mask: str = param("", "inpaint: mask image, white = fill (resized to each image)")
