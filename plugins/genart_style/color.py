@@ -165,12 +165,12 @@ def reinhard_fast(content: torch.Tensor, style_mean: torch.Tensor, style_std: to
     for i in range(content.shape[0]):
         rows = range(0, h, CHUNK_ROWS)
         f = torch.cat([_to_f(content[i:i + 1, :, r:r + CHUNK_ROWS], to_xyz) for r in rows], 2)
-        flat = f.reshape(3, -1)
+        flat = f.reshape(3, -1).double()  # float64 statistics: float32 sums miss the 1e-3 target
         mean_f = flat.mean(1, keepdim=True)
         centred = flat - mean_f
-        cov_f = (centred @ centred.T).double() / flat.shape[1]
-        del centred
-        lab_mean = _F2LAB @ mean_f.double()[:, 0] + _LAB_OFFSET
+        cov_f = (centred @ centred.T) / flat.shape[1]
+        del centred, flat
+        lab_mean = _F2LAB @ mean_f[:, 0] + _LAB_OFFSET
         lab_std = torch.diagonal(_F2LAB @ cov_f @ _F2LAB.T).clamp(min=0).sqrt().clamp(min=1e-6)
         scale = style_std[min(i, style_std.shape[0] - 1)].reshape(3).double() / lab_std
         shift = style_mean[min(i, style_mean.shape[0] - 1)].reshape(3).double() - scale * lab_mean
