@@ -58,12 +58,12 @@ class GAN:
         """
         is_real = images is self._real
         x = images
-        if self.policy and self.aug_p > 0:
-            augmented = augment(images, self.policy)
-            if self.aug_p < 1:
-                keep = torch.rand(images.shape[0], 1, 1, 1, device=images.device) >= self.aug_p
-                augmented = torch.where(keep, images, augmented)
-            x = augmented
+        if self.policy and self.aug_p >= 1:
+            x = augment(images, self.policy)
+        elif self.policy and self.aug_p > 0:  # augment only the chosen images: cheap while p is small
+            chosen = (torch.rand(images.shape[0], device=images.device) < self.aug_p).nonzero().squeeze(1)
+            if chosen.numel():
+                x = images.index_copy(0, chosen, augment(images.index_select(0, chosen), self.policy))
         out = self.d(x)
         if is_real:
             self.ada_sum += float(out.detach().float().sign().sum())

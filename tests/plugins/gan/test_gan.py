@@ -158,6 +158,10 @@ def test_adaptive_augmentation_follows_the_overfitting_signal(builtin_app: App) 
     fixed.step, fixed.ada_sum, fixed.ada_count = 4, -10.0, 10
     fixed.update_augment_p()
     assert fixed.aug_p == 1.0, "ada_target=0 always augments"
+    for share in (0.5, 1.0):  # partial and full augmentation both train
+        model.aug_p = share
+        losses = model.train_step(make_tiny_images(4, 1, 28))
+        assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
 
 
 def test_checkpoint_holds_every_part(builtin_app: App, tmp_path: Path) -> None:
