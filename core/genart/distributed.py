@@ -168,4 +168,7 @@ def shutdown() -> None:
     except ImportError:  # pragma: no cover
         return
     if dist.is_available() and dist.is_initialized():
+        # Leave together: a rank tearing down gloo while rank 0 still writes its checkpoint can abort
+        # ("terminate called without an active exception") and fail the whole torchrun job.
+        dist.barrier()
         dist.destroy_process_group()

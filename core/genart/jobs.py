@@ -117,10 +117,11 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
     write_manifest = (lambda: runs.write_json_atomic(manifest_path, manifest)) if world.is_main else (lambda: None)
 
     if weights is not None:
-        restore_checkpoint(model, find_checkpoint(weights))
+        source = find_checkpoint(weights)
+        restore_checkpoint(model, source)
         manifest["weights_from"] = str(weights)
-        if world.is_main:
-            runs.save_checkpoint(checkpoint, runs.load_checkpoint(find_checkpoint(weights))[0])
+        if world.is_main:  # the run keeps its own copy of the weights it sampled from, byte for byte
+            runs.write_bytes_atomic(checkpoint, source.read_bytes())
         manifest["status"] = "trained"
     else:
         started = time.perf_counter()
