@@ -6,6 +6,7 @@ Only click is imported at start-up; torch and the plugins' heavy modules load in
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -56,7 +57,25 @@ def make_cli(app: App) -> click.Group:
 
 def main(argv: list[str] | None = None) -> None:
     app = App.from_entry_points()
-    make_cli(app).main(args=argv, prog_name="genart")
+    cli = make_cli(app)
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        cli.main(args=argv, prog_name="genart")
+        return
+    exit_distributed(cli, argv)
+
+
+def exit_distributed(cli: click.Group, argv: list[str] | None) -> None:
+    """Under torchrun, end the process without C++ static destructors: gloo's threads can otherwise
+    abort a finished rank at interpreter exit ("terminate called without an active exception"),
+    which torchrun reports as a failure of the whole job. Everything is written and flushed first."""
+    try:
+        cli.main(args=argv, prog_name="genart")
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,12 +18,12 @@ from genart.runs import load_checkpoint
 SCRIPT = """
 import sys
 import genart_toy_plugin
-from genart.cli import make_cli
+from genart.cli import exit_distributed, make_cli
 from genart.plugins import App
 
 app = App()
 app.register(genart_toy_plugin, "toy")
-make_cli(app).main(args=sys.argv[1:], prog_name="genart")
+exit_distributed(make_cli(app), sys.argv[1:])
 """
 
 ARGS = ["train", "--model", "toy:deterministic=true", "--data", "dots:count=24", "--steps", "6",
