@@ -7,6 +7,7 @@ The public plugin API lives here: ``hookimpl`` for hook implementations, ``param
 
 from __future__ import annotations
 
+from .amp import LossScaler
 from .errors import GenartError, PluginError, TrainingDiverged, UsageError
 from .hookspecs import hookimpl
 from .params import DatasetParams, param
@@ -23,6 +24,7 @@ __all__ = [
     "BuildContext",
     "DatasetParams",
     "GenartError",
+    "LossScaler",
     "PluginError",
     "TrainingDiverged",
     "UsageError",

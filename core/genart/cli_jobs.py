@@ -47,6 +47,8 @@ def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--checkpoint-every", default=200, show_default=True, type=click.IntRange(min=0),
                      help="write a checkpoint every N steps (0: only at the end)"),
         click.option("-q", "--quiet", is_flag=True, help="no progress bar"),
+        click.option("--compile", is_flag=True,
+                     help="compile the training step with torch.compile (pays off on long runs)"),
         device_options,
     ]
     for option in reversed(options):
@@ -70,7 +72,8 @@ def settings_from(values: dict[str, Any]) -> RunSettings:
         model=values["model"], data=values["data"], post=tuple(values.get("post") or ()),
         steps=values["steps"], batch_size=values["batch_size"],
         num_samples=values.get("num_samples", 16), seed=values["seed"], device=values["device"],
-        precision=values["precision"], out=values["out"], checkpoint_every=values["checkpoint_every"],
+        precision=values["precision"], compile=bool(values.get("compile")), out=values["out"],
+        checkpoint_every=values["checkpoint_every"],
         progress=not values["quiet"], name=values["name"],
     )
 

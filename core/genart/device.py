@@ -62,7 +62,8 @@ def resolve_precision(precision: str, device: Any) -> Any:
     """The autocast dtype for ``precision`` on ``device``, or None for plain fp32.
 
     ``auto`` picks bf16 where the hardware runs it natively (CUDA with bf16 support, CPUs with
-    AVX512-BF16/AMX) and fp32 elsewhere; the benchmarks check that quality holds at bf16.
+    AVX512-BF16/AMX), fp16 on older CUDA cards (trained with loss scaling, see amp.py) and fp32
+    elsewhere; the benchmarks check that quality holds at bf16.
     """
     import torch
 
@@ -70,8 +71,8 @@ def resolve_precision(precision: str, device: Any) -> Any:
     if precision not in PRECISIONS:
         raise UsageError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
     if precision == "auto":
-        if device.type == "cuda" and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         if device.type == "cpu" and cpu_has_native_bf16():
             return torch.bfloat16
         return None

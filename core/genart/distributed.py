@@ -62,7 +62,9 @@ def init(device: Any) -> World:
     world = from_environment()
     if not world.distributed or dist.is_initialized():
         return current()
-    backend = "nccl" if device.type == "cuda" else "gloo"
+    # NCCL for CUDA tensors, with gloo beside it for the small CPU tensors the loop reduces (logged
+    # losses, the fp16 overflow flag): NCCL alone cannot reduce CPU tensors.
+    backend = "cpu:gloo,cuda:nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(world.local_rank)
     dist.init_process_group(backend=backend)
@@ -149,6 +151,18 @@ def average_scalars(values: dict[str, float], world: World) -> dict[str, float]:
     tensor = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64)
     dist.all_reduce(tensor)
     return {k: float(v) / world.size for k, v in zip(keys, tensor.tolist(), strict=True)}
+
+
+def any_rank(flag: bool, world: World) -> bool:
+    """True on every rank when ``flag`` is true on any (e.g. an fp16 overflow: all ranks skip the step)."""
+    if not world.distributed:
+        return flag
+    import torch
+    import torch.distributed as dist
+
+    tensor = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return bool(tensor.item() > 0)
 
 
 def broadcast_object(value: Any, world: World) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from . import distributed, runs
+from .amp import LossScaler
 from .components import resolve_params
 from .device import describe_device, resolve_device, resolve_precision
 from .errors import GenartError, UsageError
@@ -42,6 +43,7 @@ class RunSettings:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
+    compile: bool = False
     out: str = "runs"
     checkpoint_every: int = 200
     progress: bool = True
@@ -50,12 +52,15 @@ class RunSettings:
 
 
 def make_context(app: App, device: str, precision: str) -> BuildContext:
+    import torch
+
     from . import distributed
 
     dev = distributed.local_device(resolve_device(device), distributed.from_environment())
     dtype = resolve_precision(precision, dev)
     return BuildContext(registry=app.registry, device=dev, precision=dtype,
-                        channels_last=dtype is not None and dev.type in ("cpu", "cuda"))
+                        channels_last=dtype is not None and dev.type in ("cpu", "cuda"),
+                        scaler=LossScaler(enabled=dtype == torch.float16))
 
 
 def versions(app: App) -> dict[str, Any]:
@@ -132,13 +137,14 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
         say(f"data: {settings.data} ({data.shape[0]} images of {channels}x{size}x{size})")
         start_step = 0
         if resume is not None and checkpoint.exists():
-            start_step = restore_checkpoint(model, checkpoint)
+            start_step = restore_checkpoint(model, checkpoint, context.scaler)
             say(f"resuming at step {start_step}")
         write_manifest()
         distributed.attach(model, world)
         config = TrainConfig(steps=steps, batch_size=batch_size, seed=settings.seed,
                              checkpoint_every=settings.checkpoint_every, progress=settings.progress,
-                             precision=context.precision, channels_last=context.channels_last)
+                             precision=context.precision, channels_last=context.channels_last,
+                             scaler=context.scaler, compile=settings.compile)
         result = train(model, data, config, device=context.device, checkpoint_path=checkpoint,
                        start_step=start_step)
         timings["train_s"] = round(result.seconds, 3)
@@ -188,7 +194,8 @@ def base_manifest(app: App, context: BuildContext, settings: RunSettings, steps:
                   "params": params_to_dict(data_params)} if trains else {"spec": None}),
         "post": list(settings.post),
         "num_samples": settings.num_samples,
-        "train": {"steps": steps, "batch_size": batch_size, "checkpoint_every": settings.checkpoint_every},
+        "train": {"steps": steps, "batch_size": batch_size, "checkpoint_every": settings.checkpoint_every,
+                  "compile": settings.compile},
         "versions": versions(app),
         "metrics": {},
     }

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .amp import LossScaler
+
 if TYPE_CHECKING:
     import torch
 
@@ -27,6 +29,9 @@ class BuildContext:
     precision: Any = None
     #: convolutions run faster in channels_last layout under bf16; batches arrive in this layout
     channels_last: bool = False
+    #: loss scaling for fp16 (a pass-through otherwise): models call ``scaler.backward(loss)`` and
+    #: ``scaler.step(optimizer)`` so the same code trains correctly at every precision
+    scaler: LossScaler = field(default_factory=LossScaler)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def prepare(self, module: Any) -> Any:

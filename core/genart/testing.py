@@ -81,12 +81,17 @@ def make_tiny_images(n: int = 4, channels: int = 3, size: int | tuple[int, int] 
     return images.clamp(0, 1)
 
 
-def build_context(app: App, device: str = "cpu") -> Any:
+def build_context(app: App, device: str = "cpu", loss_scale: float = 0.0) -> Any:
+    """A context for building components in tests. ``loss_scale`` > 0 turns on fp16-style loss scaling
+    (in fp32), so a CPU test can check that a model routes its backward and step through the scaler:
+    trained with and without it, the weights must agree."""
     import torch
 
+    from .amp import LossScaler
     from .protocols import BuildContext
 
-    return BuildContext(registry=app.registry, device=torch.device(device))
+    scaler = LossScaler(enabled=loss_scale > 0, init_scale=loss_scale or 1.0)
+    return BuildContext(registry=app.registry, device=torch.device(device), scaler=scaler)
 
 
 # -- contract checks ------------------------------------------------------------------------------
@@ -142,6 +147,63 @@ def check_model(model: Any, steps: int = 2, batch_size: int = 4) -> None:
     with torch.inference_mode():
         restored = model.sample(3, torch.Generator().manual_seed(5))
     assert torch.allclose(first, restored, atol=1e-6), "load_state_dict did not restore the model"
+
+
+def check_loss_scaling(app: App, spec: str, steps: int = 3, batch_size: int = 4, scale: float = 2.0**12) -> None:
+    """A model routes every backward and optimiser step through ``context.scaler``, so it trains
+    correctly under fp16 loss scaling: trained on the same batches with and without a (power-of-two)
+    scale, in fp32, its whole state must agree. A model that calls ``loss.backward()`` itself fails."""
+    import torch
+
+    states = []
+    for loss_scale in (0.0, scale):
+        torch.manual_seed(0)
+        context = build_context(app, loss_scale=loss_scale)
+        model = context.build("model", spec)
+        calls = _count_calls(context.scaler, ("backward", "step"))
+        c, h, w = model.image_shape
+        for step in range(steps):
+            torch.manual_seed(100 + step)
+            model.train_step(make_tiny_images(batch_size, c, (h, w), seed=step))
+            context.scaler.update()
+        assert context.scaler.skipped_steps == 0, "no step should overflow at this scale"
+        assert calls["backward"] >= steps and calls["step"] >= steps, \
+            f"train_step must call context.scaler.backward(loss) and context.scaler.step(optimizer) ({calls})"
+        states.append(_flat_tensors(model.state_dict()))
+    assert states[0].keys() == states[1].keys()
+    for key, plain in states[0].items():
+        scaled = states[1][key]
+        if plain.is_floating_point():
+            assert torch.allclose(plain, scaled, rtol=1e-4, atol=1e-6), \
+                f"{key} differs with loss scaling: the model bypasses context.scaler"
+
+
+def _count_calls(target: Any, names: tuple[str, ...]) -> dict[str, int]:
+    counts = dict.fromkeys(names, 0)
+    for name in names:
+        method = getattr(target, name)
+
+        def counted(*args: Any, _name: str = name, _method: Any = method, **kwargs: Any) -> Any:
+            counts[_name] += 1
+            return _method(*args, **kwargs)
+
+        setattr(target, name, counted)
+    return counts
+
+
+def _flat_tensors(state: Any, prefix: str = "") -> dict[str, Any]:
+    import torch
+
+    flat: dict[str, Any] = {}
+    if isinstance(state, dict):
+        for key, value in state.items():
+            flat.update(_flat_tensors(value, f"{prefix}{key}."))
+    elif isinstance(state, (list, tuple)):
+        for index, value in enumerate(state):
+            flat.update(_flat_tensors(value, f"{prefix}{index}."))
+    elif isinstance(state, torch.Tensor):
+        flat[prefix.rstrip(".")] = state.detach().cpu()
+    return flat
 
 
 def check_dataset(dataset: Any, size: int = 16, channels: int = 3) -> None:

@@ -32,6 +32,10 @@ class TrainConfig:
     precision: Any = None
     #: hand batches to the model in channels_last layout (faster convolutions under bf16)
     channels_last: bool = False
+    #: the context's loss scaler (fp16); the loop updates it once per step and checkpoints it
+    scaler: Any = None
+    #: run ``model.train_step`` through torch.compile (fuses the many small kernels of small models)
+    compile: bool = False
 
 
 @dataclass
@@ -82,18 +86,50 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def checkpoint_state(model: Any, step: int, seed: int) -> dict[str, Any]:
-    return {"model": model.state_dict(), "loop": {"step": step, "seed": seed, "rng": rng_state()}}
+def checkpoint_state(model: Any, step: int, seed: int, scaler: Any = None) -> dict[str, Any]:
+    loop: dict[str, Any] = {"step": step, "seed": seed, "rng": rng_state()}
+    if scaler is not None and scaler.enabled:
+        loop["scaler"] = scaler.state_dict()
+    return {"model": model.state_dict(), "loop": loop}
 
 
-def restore_checkpoint(model: Any, path: str | Path) -> int:
+def restore_checkpoint(model: Any, path: str | Path, scaler: Any = None) -> int:
     """Load model and loop state from ``path``; returns the step to continue from."""
     state, _ = load_checkpoint(path)
     if not isinstance(state, dict) or "model" not in state or "loop" not in state:
         raise GenartError(f"{path} is not a genart training checkpoint")
     model.load_state_dict(state["model"])
     set_rng_state(state["loop"]["rng"])
+    if scaler is not None and scaler.enabled:
+        scaler.load_state_dict(state["loop"].get("scaler", {}))
     return int(state["loop"]["step"])
+
+
+def compiled_step(model: Any) -> Callable[[Any], dict[str, float]]:
+    """``model.train_step`` through torch.compile, so a third-party model gets it without any code.
+
+    The whole step is compiled, optimiser included; ``.item()`` calls and anything a model marks with
+    ``torch.compiler.disable`` (e.g. a double-backward penalty) run eagerly between compiled parts.
+    A compiler failure becomes a one-line error instead of a page of inductor traceback.
+    """
+    import torch
+
+    compiled = torch.compile(model.train_step)
+    first = {"call": True}
+
+    def step(batch: Any) -> dict[str, float]:
+        if not first["call"]:
+            return compiled(batch)
+        first["call"] = False
+        try:
+            return compiled(batch)
+        except Exception as error:
+            if type(error).__module__.startswith(("torch._dynamo", "torch._inductor")):
+                message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise GenartError(f"--compile failed ({message[:200]}); run without --compile") from error
+            raise
+
+    return step
 
 
 @contextlib.contextmanager
@@ -153,12 +189,13 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
     def save(step: int) -> None:
         nonlocal last_saved
         if checkpoint_path is not None and world.is_main:
-            save_checkpoint(checkpoint_path, checkpoint_state(model, step, config.seed))
+            save_checkpoint(checkpoint_path, checkpoint_state(model, step, config.seed, config.scaler))
             last_saved = step
             if on_checkpoint is not None:
                 on_checkpoint(step)
 
     order_cache: dict[int, Any] = {}
+    train_step = compiled_step(model) if config.compile else model.train_step
     with _graceful_interrupt() as stop_requested:
         step = start_step
         while step < config.steps:
@@ -167,7 +204,9 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
             batch = data[index.to(data.device)].to(device, non_blocking=True).float().div_(255)
             batch = batch.contiguous(memory_format=memory_format)
             with autocast:
-                losses = model.train_step(batch)
+                losses = train_step(batch)
+            if config.scaler is not None:
+                config.scaler.update()
             losses = distributed.average_scalars({k: float(v) for k, v in losses.items()}, world)
             for name, value in losses.items():
                 value = float(value)

@@ -49,6 +49,7 @@ class WassersteinGP:
         self.weight = weight
         self.drift = drift  # small pull of real scores towards 0 keeps the critic's offset bounded
 
+    @torch.compiler.disable  # the gradient penalty needs double backward: eager even under --compile
     def d_loss(self, d: Discriminator, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         real_scores = d(real).float()
         loss = d(fake).float().mean() - real_scores.mean() + self.drift * real_scores.pow(2).mean()

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from genart import UsageError
+from genart import LossScaler, UsageError
 
 from .augment import augment
 from .networks import Discriminator, Generator
@@ -38,6 +38,7 @@ class GAN:
         self.g = prepare(Generator(params.latent, params.width, params.image_size, params.channels, params.upsample))
         self.d = prepare(Discriminator(params.width, params.image_size, params.channels, params.spectral_norm))
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
+        self.scaler = getattr(context, "scaler", None) or LossScaler()  # loss scaling under fp16
         betas = (params.beta1, params.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=params.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=params.lr_d, betas=betas)
@@ -104,15 +105,15 @@ class GAN:
             logs["r1"] = float(r1.detach())
             d_loss = d_loss + 0.5 * p.r1_gamma * p.r1_every * r1
         self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
+        self.scaler.backward(d_loss)
+        self.scaler.step(self.opt_d)
 
         # generator (D frozen so its weights collect no gradient)
         self.d.requires_grad_(False)
         g_loss = self.loss.g_loss(self.discriminate, self.g(self.noise(n)))
         self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+        self.scaler.backward(g_loss)
+        self.scaler.step(self.opt_g)
         self.d.requires_grad_(True)
         logs["g_loss"] = float(g_loss.detach())
 
@@ -123,11 +124,15 @@ class GAN:
             logs["aug_p"] = self.aug_p
         return logs
 
+    @torch.compiler.disable  # double backward: eager even under --compile
     def r1_penalty(self, real: torch.Tensor) -> torch.Tensor:
-        """Mean squared gradient norm of D at the real images (Mescheder et al. 2018)."""
+        """Mean squared gradient norm of D at the real images (Mescheder et al. 2018).
+
+        The gradient is taken of the scaled output and unscaled, so fp16 loss scaling covers it too."""
         real = real.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(self.discriminate(real).float().sum(), real, create_graph=True)
-        return grad.float().pow(2).flatten(1).sum(1).mean()
+        scaled = self.scaler.scale_loss(self.discriminate(real).float().sum())
+        (grad,) = torch.autograd.grad(scaled, real, create_graph=True)
+        return (grad.float() / self.scaler.scale).pow(2).flatten(1).sum(1).mean()
 
     @torch.no_grad()
     def update_ema(self) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from genart import LossScaler
+
 from . import degrade
 from .nets import RestoreNet
 
@@ -70,8 +72,9 @@ def smooth_images(n: int, size: int, generator: torch.Generator) -> torch.Tensor
 class RestorerTrainer:
     """Supervised training on synthetic degradations, or Noise2Void self-supervision on noisy images."""
 
-    def __init__(self, params: Any, device: torch.device) -> None:
+    def __init__(self, params: Any, device: torch.device, scaler: Any = None) -> None:
         self.params = params
+        self.scaler = scaler or LossScaler()  # loss scaling under fp16, a pass-through otherwise
         self.device = device
         self.net = RestoreNet(COND[params.task], params.width, params.depth).to(device)
         if params.init:
@@ -101,8 +104,8 @@ class RestorerTrainer:
             loss = (out - clean).square().mean()
             psnr = -10 * math.log10(max(float(loss.detach()), 1e-10))
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        self.scaler.backward(loss)
+        self.scaler.step(self.optimizer)
         self.step += 1
         return {"loss": float(loss.detach()), "psnr": psnr}
 

@@ -13,6 +13,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from genart import LossScaler
+
 from .nets import SRNet
 
 
@@ -51,8 +53,9 @@ def smooth_images(n: int, size: int, generator: torch.Generator) -> torch.Tensor
 class SRTrainer:
     """Trains :class:`SRNet` for every scale in ``params.scales``, cycling scales step by step."""
 
-    def __init__(self, params: Any, device: torch.device) -> None:
+    def __init__(self, params: Any, device: torch.device, scaler: Any = None) -> None:
         self.params = params
+        self.scaler = scaler or LossScaler()  # loss scaling under fp16, a pass-through otherwise
         self.device = device
         self.scales = tuple(int(s) for s in params.scales)
         self.net = SRNet(params.width, params.depth, self.scales).to(device)
@@ -78,8 +81,8 @@ class SRTrainer:
         out = self.net(low, scale)
         loss = (out - high).abs().mean()
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        self.scaler.backward(loss)
+        self.scaler.step(self.optimizer)
         self.step += 1
         with torch.no_grad():
             mse = (out.clamp(0, 1) - high).square().mean().clamp_min(1e-10)

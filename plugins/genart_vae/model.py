@@ -53,6 +53,7 @@ class VAE:
         fused = self.device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.Adam([*self.net.parameters(), *self.likelihood.parameters()], lr=params.lr,
                                           fused=fused)
+        self.scaler = context.scaler  # loss scaling under fp16, a pass-through otherwise
         self.step = 0
 
     # -- training ---------------------------------------------------------------------------------
@@ -77,8 +78,8 @@ class VAE:
             kl_term = kl.mean()
         loss = recon.mean() + self.kl_weight() * kl_term
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        self.scaler.backward(loss)
+        self.scaler.step(self.optimizer)
         self.step += 1
         return {"loss": loss.item(), "nelbo": (recon + kl).mean().item(), "kl": kl.mean().item()}
 

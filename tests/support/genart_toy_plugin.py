@@ -18,6 +18,7 @@ class ToyModelParams:
     lr: float = param(0.1, "learning rate")
     blowup: int = param(0, "make the loss NaN at this step (0: never), to test divergence handling")
     deterministic: bool = param(False, "derive z from the batch instead of noise (for distributed tests)")
+    spike: int = param(0, "multiply the loss by 1e35 at this step (0: never): scaled gradients overflow")
 
 
 @dataclass
@@ -47,6 +48,7 @@ class ToyModel:
         numel = params.channels * params.image_size**2
         self.net = torch.nn.Linear(4, numel).to(context.device)
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=params.lr, momentum=0.9)
+        self.scaler = context.scaler
         self.steps = 0
 
     def train_step(self, batch: Any) -> dict[str, float]:
@@ -61,9 +63,11 @@ class ToyModel:
         loss = (out - batch).pow(2).mean()
         if self.params.blowup and self.steps >= self.params.blowup:
             loss = loss * float("nan")
+        if self.params.spike and self.steps == self.params.spike:
+            loss = loss * 1e35
         self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        self.scaler.backward(loss)
+        self.scaler.step(self.optimizer)
         return {"mse": loss.item()}
 
     def decode(self, z: Any) -> Any:

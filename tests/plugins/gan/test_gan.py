@@ -244,3 +244,10 @@ def test_trains_under_bf16_autocast(builtin_app: App) -> None:
             losses = model.train_step(make_tiny_images(4, 1, 28))
     assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
     assert model.sample(2, torch.Generator().manual_seed(0)).dtype == torch.float32
+
+
+@pytest.mark.parametrize("options", ["loss=hinge,r1_every=1", "loss=wgan-gp"])
+def test_trains_identically_under_loss_scaling(builtin_app: App, options: str) -> None:
+    from genart.testing import check_loss_scaling
+
+    check_loss_scaling(builtin_app, f"{TINY},{options}")

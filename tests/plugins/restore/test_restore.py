@@ -240,3 +240,9 @@ def test_cli_sixteen_bit_grey_and_alpha_files(builtin_app: App, genart_cli: Any,
     deep_clear = deep_clear.repeat_interleave(2, 2).repeat_interleave(2, 3)[0, 0].numpy() > 0
     assert deep_clear.any()
     assert (np.asarray(clear)[:, :, 3][deep_clear] == 0).all()
+
+
+def test_trainer_trains_identically_under_loss_scaling(builtin_app) -> None:
+    from genart.testing import check_loss_scaling
+
+    check_loss_scaling(builtin_app, "restorer-trainer:task=denoise,patch=16,width=4,depth=1")

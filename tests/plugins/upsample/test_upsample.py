@@ -177,3 +177,9 @@ def test_cli_errors_are_one_line(builtin_app: App, genart_cli: Any, tmp_path: Pa
         assert result.exit_code == 2, result.output
         assert words in result.output and "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_trainer_trains_identically_under_loss_scaling(builtin_app) -> None:
+    from genart.testing import check_loss_scaling
+
+    check_loss_scaling(builtin_app, "sr-trainer:patch=24,width=8,depth=1")

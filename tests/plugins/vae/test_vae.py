@@ -154,3 +154,9 @@ def test_a_non_likelihood_loss_is_refused(genart_cli: Any, builtin_app: App, tmp
         pytest.skip("no GAN losses installed")
     result = genart_cli(["run", "--model", "vae:loss=hinge", "--out", str(tmp_path), "-q"], app=builtin_app)
     assert result.exit_code == 2 and "not a VAE likelihood" in result.output
+
+
+def test_trains_identically_under_loss_scaling(builtin_app: App) -> None:
+    from genart.testing import check_loss_scaling
+
+    check_loss_scaling(builtin_app, "vae:image_size=16,width=8,latent=4")
