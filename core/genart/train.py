@@ -112,8 +112,13 @@ def compiled_step(model: Any) -> Callable[[Any], dict[str, float]]:
     ``torch.compiler.disable`` (e.g. a double-backward penalty) run eagerly between compiled parts.
     A compiler failure becomes a one-line error instead of a page of inductor traceback.
     """
+    import logging
+
     import torch
 
+    # graph breaks at .item() and friends are expected here, not news for the user
+    for name in ("torch._dynamo", "torch._logging", "torch._inductor"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     compiled = torch.compile(model.train_step)
     first = {"call": True}
 

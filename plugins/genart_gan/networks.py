@@ -55,10 +55,17 @@ class Generator(nn.Module):
 
 
 class MinibatchStd(nn.Module):
-    """Appends the batch's mean feature standard deviation as a channel, so D can see a collapse."""
+    """Appends the batch's mean feature standard deviation as a channel, so D can see a collapse.
+
+    The square root gets a small floor. R1 differentiates D's gradient, and the second derivative of
+    ``std`` where a feature barely varies across the batch divides by ~0: inf, then NaN. Under bf16
+    such features are common (MNIST's blank borders); it killed the benchmark run at step 1233."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        std = x.float().std(dim=0, unbiased=False).mean() if x.shape[0] > 1 else x.new_zeros(())
+        if x.shape[0] > 1:
+            std = (x.float().var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
+        else:
+            std = x.new_zeros((), dtype=torch.float32)
         return torch.cat([x, std.to(x.dtype).expand(x.shape[0], 1, *x.shape[2:])], dim=1)
 
 

@@ -251,3 +251,21 @@ def test_trains_identically_under_loss_scaling(builtin_app: App, options: str) -
     from genart.testing import check_loss_scaling
 
     check_loss_scaling(builtin_app, f"{TINY},{options}")
+
+
+
+def test_minibatch_std_survives_r1_when_a_feature_barely_varies() -> None:
+    """R1 differentiates D's input gradient; where a feature (almost) does not vary across the batch,
+    as happens under bf16, the second derivative of a plain std divides by ~0. That turned the MNIST
+    benchmark into NaN at step 1233; the floored std keeps it finite."""
+    from genart_gan.networks import MinibatchStd
+
+    torch.manual_seed(0)
+    for spread in (0.0, 1e-30, 1e-20):
+        x = torch.randn(8, 3, 4, 4)
+        x[:, 1] = spread * torch.randn(8, 4, 4)
+        x.requires_grad_(True)
+        out = MinibatchStd()(x)
+        (grad,) = torch.autograd.grad((out * torch.randn(out.shape)).sum(), x, create_graph=True)
+        (second,) = torch.autograd.grad(grad.pow(2).sum(), x)
+        assert torch.isfinite(second).all(), spread
