@@ -8,7 +8,9 @@ For each model (the default `vae` and `gan`, default batch sizes, on `shapes`):
   would write around the same network and step, with no framework;
 - genart fp32 / bf16: genart.train.train (batch order, loss checks, checkpoint at the end) with
   --precision fp32 and bf16 (bf16 = autocast + channels_last, what `auto` picks on CPUs with
-  native bf16).
+  native bf16);
+- genart bf16 + compile: the same with --compile (torch.compile of the training step; the one-off
+  compile time, spent in the warm-up steps, is reported in its own column).
 Each configuration runs in its own process (clean peak memory), twice, interleaved; the best rate
 counts. Achieved GFLOP/s = FLOPs of one train_step (torch.utils.flop_counter) x steps / time,
 shown against a 2048x2048 matmul probe of the same machine and dtype.
@@ -25,13 +27,13 @@ import time
 from pathlib import Path
 
 MODELS = ["vae", "gan"]
-CONFIGS = [("plain", "fp32"), ("genart", "fp32"), ("genart", "bf16")]
+CONFIGS = [("plain", "fp32"), ("genart", "fp32"), ("genart", "bf16"), ("genart", "bf16+compile")]
 
 
 def matmul_probe(dtype_name: str, n: int = 2048, reps: int = 8) -> float:
     import torch
 
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype_name]
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype_name.split("+")[0]]
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     start = time.perf_counter()
@@ -51,6 +53,7 @@ def one(model_spec: str, loop: str, precision: str, steps: int, warmup: int) -> 
     from genart.train import TrainConfig, batch_indices, train
 
     app = App.from_entry_points()
+    precision, _, option = precision.partition("+")
     context = make_context(app, "cpu", precision)
     torch.manual_seed(0)
     model = build_model(context, model_spec)
@@ -78,19 +81,27 @@ def one(model_spec: str, loop: str, precision: str, steps: int, warmup: int) -> 
         import tempfile
 
         config = TrainConfig(steps=warmup, batch_size=batch_size, checkpoint_every=0, progress=False,
-                             precision=context.precision, channels_last=context.channels_last)
+                             precision=context.precision, channels_last=context.channels_last,
+                             scaler=context.scaler, compile=option == "compile")
+        warm_start = time.perf_counter()
         train(model, data, config, device=context.device, checkpoint_path=None)
+        warmup_s = time.perf_counter() - warm_start
         with tempfile.TemporaryDirectory() as folder:
             config.steps = warmup + steps
             start = time.perf_counter()
             train(model, data, config, device=context.device, checkpoint_path=Path(folder) / "c.safetensors",
                   start_step=warmup)
             seconds = time.perf_counter() - start
+        # one-off cost of the warm-up beyond what its steps take at the measured rate (compilation)
+        compile_s = max(0.0, warmup_s - warmup * seconds / steps) if option == "compile" else 0.0
     return {"images_per_s": steps * batch_size / seconds, "gflops": flops_per_step * steps / seconds / 1e9,
-            "batch": batch_size, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "batch": batch_size, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "compile_s": compile_s if loop == "genart" else 0.0}
 
 
-def post_throughput(spec: str, size: int = 256, n: int = 8) -> float:
+def post_throughput(spec: str, size: int = 256, n: int = 8) -> tuple[float, float]:
+    """Input megapixels/s of genart's chain (batches of 4, inference mode) and of the plain loop a
+    user would write around the same post-processor (one image at a time under no_grad)."""
     import torch
 
     from genart.jobs import make_context
@@ -103,7 +114,13 @@ def post_throughput(spec: str, size: int = 256, n: int = 8) -> float:
     apply_chain(chain, images[:1], context.device)
     start = time.perf_counter()
     apply_chain(chain, images, context.device, batch_size=4)
-    return n * size * size / (time.perf_counter() - start) / 1e6
+    genart_rate = n * size * size / (time.perf_counter() - start) / 1e6
+    start = time.perf_counter()
+    with torch.no_grad():
+        for image in images:
+            chain[0][1](image[None])
+    plain_rate = n * size * size / (time.perf_counter() - start) / 1e6
+    return genart_rate, plain_rate
 
 
 def default_job_seconds(precision: str, out: str) -> float:
@@ -120,6 +137,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip-default-job", action="store_true")
+    parser.add_argument("--post-only", action="store_true", help="only the post-processing comparison")
     parser.add_argument("--one", nargs=3, metavar=("MODEL", "LOOP", "PRECISION"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -134,7 +152,7 @@ def main() -> None:
     print("data: shapes (procedural, 1024 images), seed 0; model defaults; best of "
           f"{args.repeats} interleaved runs of {args.steps} steps\n")
     rows = {}
-    for model in args.models.split(","):
+    for model in ([] if args.post_only else args.models.split(",")):
         for _ in range(args.repeats):
             for loop, precision in CONFIGS:
                 result = json.loads(subprocess.run(
@@ -143,29 +161,43 @@ def main() -> None:
                 key = (model, loop, precision)
                 if key not in rows or result["images_per_s"] > rows[key]["images_per_s"]:
                     rows[key] = result
-    print(f"{'model':<6} {'loop':<7} {'precision':<9} {'batch':>5} {'img/s':>8} {'GFLOP/s':>8} "
-          f"{'% probe':>8} {'peak MB':>8} {'vs plain fp32':>14}")
+    if rows:
+        print_rows(rows, probe)
+    post_section()
+    if not args.skip_default_job and not args.post_only:
+        default_job_section()
+
+
+def print_rows(rows: dict, probe: dict) -> None:
+    print(f"{'model':<6} {'loop':<7} {'precision':<13} {'batch':>5} {'img/s':>8} {'GFLOP/s':>8} "
+          f"{'% probe':>8} {'peak MB':>8} {'compile s':>9} {'vs plain fp32':>14}")
     for (model, loop, precision), r in rows.items():
         base = rows[(model, "plain", "fp32")]["images_per_s"]
-        share = 100 * r["gflops"] / probe[precision]
-        print(f"{model:<6} {loop:<7} {precision:<9} {r['batch']:>5} {r['images_per_s']:>8.0f} {r['gflops']:>8.1f} "
-              f"{share:>7.1f}% {r['peak_mb']:>8.0f} {r['images_per_s'] / base:>13.2f}x")
+        share = 100 * r["gflops"] / probe[precision.split("+")[0]]
+        print(f"{model:<6} {loop:<7} {precision:<13} {r['batch']:>5} {r['images_per_s']:>8.0f} {r['gflops']:>8.1f} "
+              f"{share:>7.1f}% {r['peak_mb']:>8.0f} {r['compile_s']:>9.1f} {r['images_per_s'] / base:>13.2f}x")
 
-    print("\npost-processing throughput (fp32, 8 images of 256x256, batches of 4):")
-    for spec in ("restore", "upsample:scale=4", "upsample:scale=4,method=bicubic"):
+
+def post_section() -> None:
+    print("\npost-processing throughput (fp32, 8 images of 256x256): genart's chain (batches of 4) vs a plain "
+          "per-image loop")
+    for spec in ("restore", "restore:task=denoise", "upsample:scale=4", "upsample:scale=4,method=bicubic"):
         try:
-            print(f"  {spec:<34} {post_throughput(spec):6.2f} input MP/s")
+            genart_rate, plain_rate = post_throughput(spec)
+            print(f"  {spec:<34} genart {genart_rate:6.2f}  plain {plain_rate:6.2f} input MP/s "
+                  f"({genart_rate / plain_rate:.2f}x)")
         except Exception as error:  # a plugin may be missing in a partial install
             print(f"  {spec:<34} unavailable ({error})")
 
-    if not args.skip_default_job:
-        import tempfile
 
-        with tempfile.TemporaryDirectory() as folder:
-            fp32 = default_job_seconds("fp32", folder)
-            auto = default_job_seconds("auto", folder)
-        print(f"\ndefault job `genart run --model vae --post restore`: fp32 {fp32:.1f} s, auto {auto:.1f} s "
-              f"({fp32 / auto:.2f}x)")
+def default_job_section() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        fp32 = default_job_seconds("fp32", folder)
+        auto = default_job_seconds("auto", folder)
+    print(f"\ndefault job `genart run --model vae --post restore`: fp32 {fp32:.1f} s, auto {auto:.1f} s "
+          f"({fp32 / auto:.2f}x)")
 
 
 if __name__ == "__main__":

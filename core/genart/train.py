@@ -110,11 +110,18 @@ def compiled_step(model: Any) -> Callable[[Any], dict[str, float]]:
 
     The whole step is compiled, optimiser included; ``.item()`` calls and anything a model marks with
     ``torch.compiler.disable`` (e.g. a double-backward penalty) run eagerly between compiled parts.
-    A compiler failure becomes a one-line error instead of a page of inductor traceback.
+    A model whose step branches on Python-side state that changes every step (counters, running
+    tallies) would be recompiled every step; it says so with ``supports_compile = False`` and trains
+    eagerly. A compiler failure becomes a one-line error instead of a page of inductor traceback.
     """
     import logging
 
     import torch
+
+    if not getattr(model, "supports_compile", True):
+        print(f"--compile: {type(model).__name__} opts out (its step keeps Python-side state that would "
+              "recompile every step); training eagerly", file=sys.stderr)
+        return model.train_step
 
     # graph breaks at .item() and friends are expected here, not news for the user
     for name in ("torch._dynamo", "torch._logging", "torch._inductor"):

@@ -23,6 +23,9 @@ class GAN:
 
     default_steps = 2000
     default_batch_size = 64
+    #: --compile: the step branches on the step counter and the ADA tally, so dynamo would recompile it
+    #: every few steps (measured 0.19x eager speed in benchmarks/speed.py); train eagerly instead
+    supports_compile = False
 
     def __init__(self, params: Any, context: Any) -> None:
         self.params = params

@@ -1,4 +1,5 @@
-"""The gan under --compile (aot_eager backend, as in tests/core/test_compile.py)."""
+"""The gan under --compile: it opts out (eager training), and its double-backward penalties are marked
+to run eagerly for anyone who compiles its step anyway (aot_eager backend, as in tests/core/test_compile.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import torch
 
 from genart.pipeline import build_model
 from genart.plugins import App
-from genart.testing import build_context
-from genart.train import TrainConfig, train
+from genart.testing import build_context, make_tiny_images
+from genart.train import TrainConfig, compiled_step, train
+
+TINY = "gan:image_size=28,channels=1,width=4,latent=8"
 
 
 @pytest.fixture
@@ -22,16 +25,23 @@ def aot_eager(monkeypatch: pytest.MonkeyPatch) -> Any:
     torch._dynamo.reset()
 
 
-def test_gan_penalties_run_eagerly_under_compile(builtin_app: App, aot_eager: Any) -> None:
-    """R1 and WGAN-GP take double-backward gradients, which compiled graphs cannot; they are marked
-    to run eagerly, so the GAN trains under --compile."""
-    from genart.testing import make_tiny_images
+def test_gan_opts_out_of_compile(builtin_app: App, capsys: pytest.CaptureFixture[str]) -> None:
+    model = build_model(build_context(builtin_app), TINY)
+    assert compiled_step(model) == model.train_step
+    assert "opts out" in capsys.readouterr().err
+    data = (make_tiny_images(8, 1, 28) * 255).round().to(torch.uint8)
+    result = train(model, data, TrainConfig(steps=2, batch_size=4, progress=False, compile=True),
+                   device=torch.device("cpu"), checkpoint_path=None)
+    assert result.step == 2
 
+
+def test_gan_penalties_run_eagerly_when_the_step_is_compiled(builtin_app: App, aot_eager: Any) -> None:
+    """R1 and WGAN-GP take double-backward gradients, which compiled graphs cannot; they are marked
+    ``torch.compiler.disable``, so compiling the step still trains."""
     for options in ("r1_every=1", "loss=wgan-gp"):
         torch.manual_seed(0)
-        context = build_context(builtin_app)
-        model = build_model(context, f"gan:image_size=28,channels=1,width=4,latent=8,{options}")
-        data = (make_tiny_images(8, 1, 28) * 255).round().to(torch.uint8)
-        result = train(model, data, TrainConfig(steps=2, batch_size=4, progress=False, compile=True),
-                       device=context.device, checkpoint_path=None)
-        assert result.step == 2 and all(torch.isfinite(torch.tensor(v)) for v in result.losses.values())
+        model = build_model(build_context(builtin_app), f"{TINY},{options}")
+        step = torch.compile(model.train_step)
+        for seed in range(2):
+            losses = step(make_tiny_images(4, 1, 28, seed=seed))
+        assert all(torch.isfinite(torch.tensor(float(v))) for v in losses.values())
