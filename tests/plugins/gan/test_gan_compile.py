@@ -38,10 +38,7 @@ def test_gan_opts_out_of_compile(builtin_app: App, capsys: pytest.CaptureFixture
 def test_gan_penalties_run_eagerly_when_the_step_is_compiled(builtin_app: App, aot_eager: Any) -> None:
     """R1 and WGAN-GP take double-backward gradients, which compiled graphs cannot; they are marked
     ``torch.compiler.disable``, so compiling the step still trains."""
-    for options in ("r1_every=1", "loss=wgan-gp"):
-        torch.manual_seed(0)
-        model = build_model(build_context(builtin_app), f"{TINY},{options}")
-        step = torch.compile(model.train_step)
-        for seed in range(2):
-            losses = step(make_tiny_images(4, 1, 28, seed=seed))
-        assert all(torch.isfinite(torch.tensor(float(v))) for v in losses.values())
+    torch.manual_seed(0)
+    model = build_model(build_context(builtin_app), f"{TINY},r1_every=1")  # (WGAN-GP's penalty: same marker)
+    losses = torch.compile(model.train_step)(make_tiny_images(4, 1, 28))
+    assert "r1" in losses and all(torch.isfinite(torch.tensor(float(v))) for v in losses.values())
