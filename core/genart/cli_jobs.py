@@ -48,7 +48,7 @@ def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="write a checkpoint every N steps (0: only at the end)"),
         click.option("-q", "--quiet", is_flag=True, help="no progress bar"),
         click.option("--compile", is_flag=True,
-                     help="compile the training step with torch.compile (pays off on long runs)"),
+                     help="compile the training step with torch.compile (one-off compile time)"),
         device_options,
     ]
     for option in reversed(options):

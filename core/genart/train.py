@@ -34,7 +34,7 @@ class TrainConfig:
     channels_last: bool = False
     #: the context's loss scaler (fp16); the loop updates it once per step and checkpoints it
     scaler: Any = None
-    #: run ``model.train_step`` through torch.compile (fuses the many small kernels of small models)
+    #: run ``model.train_step`` through torch.compile (see compiled_step)
     compile: bool = False
 
 
