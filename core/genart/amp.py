@@ -50,10 +50,9 @@ class LossScaler:
         grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         if grads:
             torch._foreach_mul_(grads, 1.0 / self.scale)
-            bad = torch.stack([g.isfinite().all() for g in grads]).logical_not().any().float()
-        else:
-            bad = torch.zeros(())
-        if distributed.any_rank(bool(bad.item()), distributed.current()):
+        # one device sync for all gradients, not one per tensor
+        overflow = bool(grads) and not bool(torch.stack([g.isfinite().all() for g in grads]).all())
+        if distributed.any_rank(overflow, distributed.current()):
             self._overflow = True
             optimizer.zero_grad(set_to_none=True)
             return False

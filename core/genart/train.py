@@ -127,13 +127,9 @@ def compiled_step(model: Any) -> Callable[[Any], dict[str, float]]:
     for name in ("torch._dynamo", "torch._logging", "torch._inductor"):
         logging.getLogger(name).setLevel(logging.ERROR)
     compiled = torch.compile(model.train_step)
-    first = {"call": True}
 
     def step(batch: Any) -> dict[str, float]:
-        if not first["call"]:
-            return compiled(batch)
-        first["call"] = False
-        try:
+        try:  # compilation happens on the first call, and again whenever a guard fails
             return compiled(batch)
         except Exception as error:
             if type(error).__module__.startswith(("torch._dynamo", "torch._inductor")):

@@ -120,7 +120,7 @@ def build_restore(params: RestoreParams, context: Any) -> Any:
 def build_trainer(params: RestorerTrainerParams, context: Any) -> Any:
     from .trainer import RestorerTrainer
 
-    return RestorerTrainer(params, context.device, getattr(context, "scaler", None))
+    return RestorerTrainer(params, context.device, context.scaler)
 
 
 def build_patches(params: PatchParams, context: Any) -> Any:

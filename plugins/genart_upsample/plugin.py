@@ -87,7 +87,7 @@ def build_upsample(params: UpsampleParams, context: Any) -> Any:
 def build_sr_trainer(params: SRTrainerParams, context: Any) -> Any:
     from .trainer import SRTrainer
 
-    return SRTrainer(params, context.device, getattr(context, "scaler", None))
+    return SRTrainer(params, context.device, context.scaler)
 
 
 @genart.hookimpl
