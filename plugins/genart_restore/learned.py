@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from genart.errors import UsageError
 from genart.runs import load_checkpoint
-from genart.tiling import run_learned
+from genart.tiling import run_learned, self_ensemble
 
 from . import degrade
 from .nets import STRIDE, RestoreNet
@@ -96,8 +96,8 @@ class LearnedRestorer:
                     x, m = tile[:, :3].to(device), tile[:, 3:].to(device)
                     return (x * (1 - m) + net(x, m) * m).to(tile.device)
 
-                out = run_learned(run, filled, multiple=STRIDE, tile=self.params.tile, overlap=overlap,
-                                  keep_mean=False, extra=mask)
+                out = run_learned(self_ensemble(run, self.params.ensemble), filled, multiple=STRIDE,
+                                  tile=self.params.tile, overlap=overlap, keep_mean=False, extra=mask)
                 images = filled
             else:
                 cond = None
@@ -110,7 +110,8 @@ class LearnedRestorer:
                     sigma_map = None if cond is None else cond.expand(-1, 1, *x.shape[-2:])
                     return net(x, sigma_map).to(tile.device)
 
-                out = run_learned(run, images, multiple=STRIDE, tile=self.params.tile, overlap=overlap)
+                out = run_learned(self_ensemble(run, self.params.ensemble), images, multiple=STRIDE,
+                                  tile=self.params.tile, overlap=overlap)
         if self.params.strength != 1:
             out = torch.lerp(images, out, self.params.strength).clamp(0, 1)
         return out

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from genart.errors import UsageError
 from genart.runs import load_checkpoint
-from genart.tiling import run_learned
+from genart.tiling import run_learned, self_ensemble
 
 from .nets import SRNet
 
@@ -75,6 +75,7 @@ class LearnedUpsampler:
         self.device = device
         self.net = self.net.to(device)
         self.tile = params.tile
+        self.ensemble = params.ensemble
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         net, scale = self.net, self.scale
@@ -83,5 +84,5 @@ class LearnedUpsampler:
             return net(tile.to(self.device), scale).to(tile.device)
 
         with torch.inference_mode():
-            return run_learned(run, images, scale=scale, tile=self.tile, overlap=net.radius + 2,
-                               resize_alpha=bicubic_resize)
+            return run_learned(self_ensemble(run, self.ensemble), images, scale=scale, tile=self.tile,
+                               overlap=net.radius + 2, resize_alpha=bicubic_resize)

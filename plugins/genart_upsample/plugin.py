@@ -21,12 +21,15 @@ class UpsampleParams:
         "auto", "auto: learned for x2/x3/x4 when weights exist, else bicubic")
     weights: str = param("", "learned: weights file or sr-trainer run folder (default: the shipped ones)")
     tile: int = param(512, "learned: tile size in input pixels (bounds memory on huge images)")
+    ensemble: int = param(1, "learned: average over this many flips/rotations (1, 2, 4, 8); each costs a pass")
 
     def validate(self) -> None:
         if not 0 < self.scale <= 16:
             raise ValueError("scale must be in (0, 16]")
         if self.tile < 16:
             raise ValueError("tile must be >= 16")
+        if self.ensemble not in (1, 2, 4, 8):
+            raise ValueError("ensemble must be 1, 2, 4 or 8")
         if self.weights and not Path(self.weights).exists():
             raise ValueError(f"weights not found: {self.weights}")
         if self.method == "learned" and self.scale not in LEARNED_SCALES:

@@ -65,6 +65,17 @@ def test_tiled_equals_untiled(builtin_app: App, random_weights: Path, scale: int
     assert torch.allclose(whole, tiled, atol=1e-5), (whole - tiled).abs().max()
 
 
+def test_ensemble_is_tiled_exactly_and_mirror_equivariant(builtin_app: App, random_weights: Path) -> None:
+    images = make_tiny_images(1, 3, (45, 38), seed=9)
+    spec = f"upsample:scale=3,method=learned,weights={random_weights}"
+    whole = build(builtin_app, spec + ",ensemble=8")(images)
+    assert torch.allclose(whole, build(builtin_app, spec + ",ensemble=8,tile=16")(images), atol=1e-5)
+    for ensemble, equivariant in ((1, False), (2, True)):
+        upsample = build(builtin_app, f"{spec},ensemble={ensemble}")
+        gap = (upsample(images.flip(-1)).flip(-1) - upsample(images)).abs().max()
+        assert (gap < 1e-5) == equivariant, (ensemble, gap)
+
+
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_shipped_learned_beats_bicubic(builtin_app: App, scale: int) -> None:
     """On a sharp synthetic picture the learned upsampler must be closer to the truth than bicubic."""
