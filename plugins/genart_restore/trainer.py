@@ -34,6 +34,20 @@ def cosine_lr(step: int, total: int, peak: float, floor: float = 0.02, warmup: i
     return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def identity_conv(conv: torch.nn.Conv2d) -> None:
+    """Make a square 3x3 convolution pass its input through unchanged.
+
+    The quarter-resolution stack follows each convolution with a ReLU, and its input is already the
+    output of a ReLU, so an identity layer added there leaves the network's function exactly as it
+    was: growing a trained network (``grow=``) keeps what it learned and adds room to learn more.
+    """
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.bias.zero_()
+        centre = conv.kernel_size[0] // 2
+        conv.weight[:, :, centre, centre] = torch.eye(conv.out_channels, conv.in_channels)
+
+
 class Degrader:
     """Makes (input, condition) from a clean batch for one task."""
 
@@ -81,8 +95,10 @@ class RestorerTrainer:
             from .learned import load_restore_net
 
             source = load_restore_net(params.task, params.init)
-            self.net = RestoreNet(source.cond, source.width, source.depth).to(device)
-            self.net.load_state_dict(source.state_dict())
+            self.net = RestoreNet(source.cond, source.width, source.depth + params.grow).to(device)
+            self.net.load_state_dict(source.state_dict(), strict=not params.grow)
+            for conv in list(self.net.mid)[source.depth:]:
+                identity_conv(conv)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=params.lr)
         self.degrader = Degrader(params)
         self.step = 0

@@ -209,6 +209,7 @@ def test_cli_errors_are_one_line(builtin_app: App, genart_cli: Any, tmp_path: Pa
              ("restore:task=inpaint", "needs mask=PATH"),
              ("restore:task=jpeg,sigma=10", "only used with task=denoise"),
              ("restore:task=denoise,weights=nowhere.safetensors", "weights not found"),
+             ("restore:task=denoise,ensemble=3", "ensemble must be 1, 2, 4 or 8"),
              ("restore:task=sharpen", "task")]
     for spec, words in cases:
         result = genart_cli(["post", str(image), "--post", spec, "--out", str(tmp_path / "o")], app=builtin_app)
@@ -246,3 +247,25 @@ def test_trainer_trains_identically_under_loss_scaling(builtin_app) -> None:
     from genart.testing import check_loss_scaling
 
     check_loss_scaling(builtin_app, "restorer-trainer:task=denoise,patch=16,width=4,depth=1")
+
+
+def test_ensemble_makes_the_restorer_mirror_equivariant(builtin_app: App, random_weights: dict[str, Path]) -> None:
+    """With ensemble=8 (the default) restoring a mirrored picture gives the mirrored result; one pass does not."""
+    images = make_tiny_images(1, 3, (48, 64), seed=2)
+    weights = f",weights={random_weights['denoise']}"
+    for ensemble, equivariant in ((1, False), (8, True)):
+        restore = build(builtin_app, f"restore:task=denoise,ensemble={ensemble}{weights}")
+        gap = (restore(images.flip(-1)).flip(-1) - restore(images)).abs().max()
+        assert (gap < 1e-5) == equivariant, (ensemble, gap)
+
+
+def test_grow_keeps_the_function_and_adds_layers(builtin_app: App, random_weights: dict[str, Path]) -> None:
+    from genart_restore.learned import load_restore_net
+
+    source = load_restore_net("denoise", random_weights["denoise"])
+    trainer = build_context(builtin_app).build(
+        "model", f"restorer-trainer:task=denoise,init={random_weights['denoise']},grow=2")
+    assert len(trainer.net.mid) == len(source.mid) + 2
+    images, sigma = make_tiny_images(2, 3, (32, 24), seed=4), torch.full((2, 1, 32, 24), 0.1)
+    with torch.no_grad():
+        assert torch.allclose(trainer.net.eval()(images, sigma), source(images, sigma), atol=1e-6)
