@@ -107,33 +107,25 @@ class Discretized(Likelihood):
             mean, log_scale = out.chunk(2, dim=1)
         else:
             mean = out
-            log_scale = self.log_scale[: out.shape[1]].view(1, -1, 1, 1).expand_as(out)
+            log_scale = self.log_scale[: out.shape[1]].view(1, -1, 1, 1)  # broadcasts over the pixels
         return mean, log_scale.clamp(min=self.min_log_scale)
-
-    def _log_cdf_terms(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """log F(t), log (1 - F(t)) and F(t) for the standardised variable t."""
-        if self.family == "logistic":
-            return -F.softplus(-t), -F.softplus(t), torch.sigmoid(t)
-        return torch.special.log_ndtr(t), torch.special.log_ndtr(-t), torch.special.ndtr(t)
-
-    def _log_pdf(self, t: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
-        if self.family == "logistic":
-            return t - log_scale - 2 * F.softplus(t)
-        return -0.5 * t * t - log_scale - 0.5 * LOG_2PI
 
     def nll(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         mean, log_scale = self._params(out)
         # Snap targets to the 8-bit grid so the likelihood is a proper pmf over 256 levels.
         x = (x.float().clamp(0, 1) * 255).round() / 127.5 - 1
+        if self.family == "logistic":
+            return -_discretised_logistic(x, mean, log_scale).flatten(1).sum(1)
+        # The Gaussian: CDF differences, with the density times the bin width where they underflow.
         inv_scale = torch.exp(-log_scale)
         centred = x - mean
         upper = (centred + 1 / 255) * inv_scale
         lower = (centred - 1 / 255) * inv_scale
-        log_cdf_upper, _, cdf_upper = self._log_cdf_terms(upper)
-        _, log_sf_lower, cdf_lower = self._log_cdf_terms(lower)
+        log_cdf_upper, cdf_upper = torch.special.log_ndtr(upper), torch.special.ndtr(upper)
+        log_sf_lower, cdf_lower = torch.special.log_ndtr(-lower), torch.special.ndtr(lower)
         delta = cdf_upper - cdf_lower
-        # Far in a tail the CDF difference underflows: use the density times the bin width there.
-        log_mid = self._log_pdf(centred * inv_scale, log_scale) + math.log(2 / 255)
+        t = centred * inv_scale
+        log_mid = -0.5 * t * t - log_scale - 0.5 * LOG_2PI + math.log(2 / 255)
         interior = torch.where(delta > 1e-5, torch.log(delta.clamp(min=1e-12)), log_mid)
         log_prob = torch.where(x < -0.999, log_cdf_upper, torch.where(x > 0.999, log_sf_lower, interior))
         return -log_prob.flatten(1).sum(1)
@@ -141,6 +133,24 @@ class Discretized(Likelihood):
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         mean, _ = self._params(out)
         return ((mean + 1) / 2).clamp(0, 1)
+
+
+def _discretised_logistic(x: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
+    """log P(pixel level x) for a logistic discretised to the bins [x - 1/255, x + 1/255] on [-1, 1].
+
+    Uses sigma(u) - sigma(l) = sigma(u) sigma(-l) (1 - exp(l - u)): three terms that are each stable in
+    the tails, so no fallback for an underflowing difference is needed, and u - l = (2/255) / scale is
+    known before the pixels are. About half the element-wise passes (and their backward) of the
+    textbook form, which matters in a small VAE's step, where the convolutions are cheap. The two
+    extreme levels take the tails.
+    """
+    inv_scale = torch.exp(-log_scale)
+    centred = x - mean
+    log_cdf_upper = -F.softplus(-(centred + 1 / 255) * inv_scale)  # log sigma(u)
+    log_sf_lower = -F.softplus((centred - 1 / 255) * inv_scale)  # log sigma(-l)
+    log_bin = torch.log(-torch.expm1(-(2 / 255) * inv_scale))  # log(1 - exp(l - u))
+    not_top, not_bottom = (x < 0.999).float(), (x > -0.999).float()
+    return log_cdf_upper * not_top + log_sf_lower * not_bottom + log_bin * (not_top * not_bottom)
 
 
 def build_likelihood(name: str, params: Any) -> Likelihood:
