@@ -1,7 +1,7 @@
 """Training and post-processing speed: genart's loop against a plain PyTorch loop, fp32 and bf16.
 
-    python benchmarks/speed.py                 # full table (about 5-8 minutes on 2 cores)
-    python benchmarks/speed.py --steps 10      # quicker, noisier
+    python benchmarks/speed.py                 # full table (about 10 minutes on 2 cores)
+    python benchmarks/speed.py --steps 25 --repeats 2    # quicker, noisier
 
 For each model (the default `vae` and `gan`, default batch sizes, on `shapes`):
 - plain fp32: a bare loop `batch = data[idx].float() / 255; model.train_step(batch)` — what a user
@@ -11,7 +11,7 @@ For each model (the default `vae` and `gan`, default batch sizes, on `shapes`):
   native bf16);
 - genart bf16 + compile: the same with --compile (torch.compile of the training step; the one-off
   compile time, spent in the warm-up steps, is reported in its own column).
-Each configuration runs in its own process (clean peak memory), twice, interleaved; the best rate
+Each configuration runs in its own process (clean peak memory), --repeats times, interleaved; the best rate
 counts. Achieved GFLOP/s = FLOPs of one train_step (torch.utils.flop_counter) x steps / time,
 shown against a 2048x2048 matmul probe of the same machine and dtype.
 """
@@ -136,10 +136,10 @@ def default_job_seconds(precision: str, out: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=25)
+    parser.add_argument("--steps", type=int, default=100, help="timed steps per run (the VAE does ~40 a second)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-default-job", action="store_true")
     parser.add_argument("--post-only", action="store_true", help="only the post-processing comparison")
     parser.add_argument("--one", nargs=3, metavar=("MODEL", "LOOP", "PRECISION"), help=argparse.SUPPRESS)
