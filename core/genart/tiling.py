@@ -20,6 +20,12 @@ DIHEDRAL = ((0, False), (0, True), (2, False), (2, True), (1, False), (1, True),
 ENSEMBLE_SIZES = (1, 2, 4, 8)
 
 
+def check_ensemble(count: int) -> None:
+    """Refuse an ensemble size ``self_ensemble`` cannot do (for parameter validation: imports no torch)."""
+    if count not in ENSEMBLE_SIZES:
+        raise ValueError(f"ensemble must be 1, 2, 4 or 8, got {count}")
+
+
 def self_ensemble(fn: Callable[[Any], Any], count: int) -> Callable[[Any], Any]:
     """``fn`` averaged over ``count`` mirrored and rotated copies of its input (1, 2, 4 or 8).
 
@@ -31,8 +37,7 @@ def self_ensemble(fn: Callable[[Any], Any], count: int) -> Callable[[Any], Any]:
     """
     import torch
 
-    if count not in ENSEMBLE_SIZES:
-        raise ValueError(f"ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, got {count}")
+    check_ensemble(count)
     if count == 1:
         return fn
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import genart
 from genart import DatasetParams, param
+from genart.tiling import check_ensemble
 
 LEARNED_TASKS = ("denoise", "jpeg", "deblur", "inpaint")
 
@@ -32,8 +33,7 @@ class RestoreParams:
     ensemble: int = param(8, "learned: average over this many flips/rotations (1, 2, 4, 8); 1 is 8x faster")
 
     def validate(self) -> None:
-        if self.ensemble not in (1, 2, 4, 8):
-            raise ValueError("ensemble must be 1, 2, 4 or 8")
+        check_ensemble(self.ensemble)
         if self.strength < 0 or self.denoise < 0 or self.sharpen < 0 or self.contrast < 0:
             raise ValueError("strength, denoise, sharpen and contrast must be >= 0")
         if self.task == "inpaint" and not self.mask:

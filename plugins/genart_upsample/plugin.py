@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import genart
 from genart import param
+from genart.tiling import check_ensemble
 
 LEARNED_SCALES = (2, 3, 4)
 
@@ -28,8 +29,7 @@ class UpsampleParams:
             raise ValueError("scale must be in (0, 16]")
         if self.tile < 16:
             raise ValueError("tile must be >= 16")
-        if self.ensemble not in (1, 2, 4, 8):
-            raise ValueError("ensemble must be 1, 2, 4 or 8")
+        check_ensemble(self.ensemble)
         if self.weights and not Path(self.weights).exists():
             raise ValueError(f"weights not found: {self.weights}")
         if self.method == "learned" and self.scale not in LEARNED_SCALES:

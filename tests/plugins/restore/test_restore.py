@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from genart.errors import UsageError
 from genart.images import save_image
 from genart.plugins import App
 from genart.testing import build_context, check_model, check_post_processor, make_tiny_images
@@ -209,7 +210,7 @@ def test_cli_errors_are_one_line(builtin_app: App, genart_cli: Any, tmp_path: Pa
              ("restore:task=inpaint", "needs mask=PATH"),
              ("restore:task=jpeg,sigma=10", "only used with task=denoise"),
              ("restore:task=denoise,weights=nowhere.safetensors", "weights not found"),
-             ("restore:task=denoise,ensemble=3", "ensemble must be 1, 2, 4 or 8"),
+             ("restore:task=denoise,ensemble=3", "ensemble must be 1, 2, 4 or 8, got 3"),
              ("restore:task=sharpen", "task")]
     for spec, words in cases:
         result = genart_cli(["post", str(image), "--post", spec, "--out", str(tmp_path / "o")], app=builtin_app)
@@ -269,3 +270,5 @@ def test_grow_keeps_the_function_and_adds_layers(builtin_app: App, random_weight
     images, sigma = make_tiny_images(2, 3, (32, 24), seed=4), torch.full((2, 1, 32, 24), 0.1)
     with torch.no_grad():
         assert torch.allclose(trainer.net.eval()(images, sigma), source(images, sigma), atol=1e-6)
+    with pytest.raises(UsageError, match="needs init"):
+        build_context(builtin_app).build("model", "restorer-trainer:task=denoise,grow=2")

@@ -183,7 +183,8 @@ def test_cli_errors_are_one_line(builtin_app: App, genart_cli: Any, tmp_path: Pa
     image = tmp_path / "a.png"
     save_image(torch.rand(3, 8, 8), image)
     for spec, words in [("upsample:scale=1.5,method=learned", "no learned model for scale 1.5"),
-                        (f"upsample:scale=2,weights={tmp_path / 'missing.safetensors'}", "weights not found")]:
+                        (f"upsample:scale=2,weights={tmp_path / 'missing.safetensors'}", "weights not found"),
+                        ("upsample:scale=2,ensemble=6", "ensemble must be 1, 2, 4 or 8")]:
         result = genart_cli(["post", str(image), "--post", spec, "--out", str(tmp_path / "out")], app=builtin_app)
         assert result.exit_code == 2, result.output
         assert words in result.output and "Traceback" not in result.output
