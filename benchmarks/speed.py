@@ -11,9 +11,11 @@ For each model (the default `vae` and `gan`, default batch sizes, on `shapes`):
   native bf16);
 - genart bf16 + compile: the same with --compile (torch.compile of the training step; the one-off
   compile time, spent in the warm-up steps, is reported in its own column).
-Each configuration runs in its own process (clean peak memory), --repeats times, interleaved; the best rate
-counts. Achieved GFLOP/s = FLOPs of one train_step (torch.utils.flop_counter) x steps / time,
-shown against a 2048x2048 matmul probe of the same machine and dtype.
+Each configuration runs in its own process (clean peak memory), once per round, all configurations back to
+back in each round; the table shows medians over the rounds, and the ratio to the plain fp32 loop is the
+median of the per-round ratios (with their range), which cancels most of the machine's drift.
+Achieved GFLOP/s = FLOPs of one train_step (torch.utils.flop_counter) x steps / time, shown against
+a 2048x2048 matmul probe of the same machine and dtype.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -139,7 +142,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100, help="timed steps per run (the VAE does ~40 a second)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="rounds")
     parser.add_argument("--skip-default-job", action="store_true")
     parser.add_argument("--post-only", action="store_true", help="only the post-processing comparison")
     parser.add_argument("--one", nargs=3, metavar=("MODEL", "LOOP", "PRECISION"), help=argparse.SUPPRESS)
@@ -153,33 +156,40 @@ def main() -> None:
     probe = {p: matmul_probe(p) for p in ("fp32", "bf16")}
     print(f"machine: torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"matmul probe 2048^2: fp32 {probe['fp32']:.0f} GFLOP/s, bf16 {probe['bf16']:.0f} GFLOP/s")
-    print("data: shapes (procedural, 1024 images), seed 0; model defaults; best of "
-          f"{args.repeats} interleaved runs of {args.steps} steps\n")
-    rows = {}
+    print(f"data: shapes (procedural, 1024 images), seed 0; model defaults; {args.repeats} rounds of "
+          f"{args.steps} steps per configuration, each run in its own process\n")
+    runs: dict[tuple[str, str, str], list[dict]] = {}
     for model in ([] if args.post_only else args.models.split(",")):
-        for _ in range(args.repeats):
-            for loop, precision in CONFIGS:
+        for round_index in range(args.repeats):
+            # every round runs all configurations back to back, alternating the order, so that the
+            # machine's drift (up to 20 % within a minute here) hits them alike and cancels in the ratios
+            for loop, precision in CONFIGS if round_index % 2 == 0 else CONFIGS[::-1]:
                 result = json.loads(subprocess.run(
                     [sys.executable, __file__, "--one", model, loop, precision, "--steps", str(args.steps),
                      "--warmup", str(args.warmup)], check=True, capture_output=True, text=True).stdout)
-                key = (model, loop, precision)
-                if key not in rows or result["images_per_s"] > rows[key]["images_per_s"]:
-                    rows[key] = result
-    if rows:
-        print_rows(rows, probe)
+                runs.setdefault((model, loop, precision), []).append(result)
+    if runs:
+        print_rows(runs, probe)
     post_section()
     if not args.skip_default_job and not args.post_only:
         default_job_section()
 
 
-def print_rows(rows: dict, probe: dict) -> None:
+def print_rows(runs: dict, probe: dict) -> None:
+    """Medians over the rounds; the ratio is the median of each round's ratio to that round's plain fp32
+    run, with the lowest and highest round beside it."""
     print(f"{'model':<6} {'loop':<7} {'precision':<13} {'batch':>5} {'img/s':>8} {'GFLOP/s':>8} "
-          f"{'% probe':>8} {'peak MB':>8} {'compile s':>9} {'vs plain fp32':>14}")
-    for (model, loop, precision), r in rows.items():
-        base = rows[(model, "plain", "fp32")]["images_per_s"]
-        share = 100 * r["gflops"] / probe[precision.split("+")[0]]
-        print(f"{model:<6} {loop:<7} {precision:<13} {r['batch']:>5} {r['images_per_s']:>8.0f} {r['gflops']:>8.1f} "
-              f"{share:>7.1f}% {r['peak_mb']:>8.0f} {r['compile_s']:>9.1f} {r['images_per_s'] / base:>13.2f}x")
+          f"{'% probe':>8} {'peak MB':>8} {'compile s':>9} {'vs plain fp32':>14} {'rounds':>12}")
+    for (model, loop, precision), results in runs.items():
+        base = runs[(model, "plain", "fp32")]
+        ratios = [r["images_per_s"] / b["images_per_s"] for r, b in zip(results, base, strict=True)]
+        rate = statistics.median(r["images_per_s"] for r in results)
+        gflops = statistics.median(r["gflops"] for r in results)
+        share = 100 * gflops / probe[precision.split("+")[0]]
+        compile_s = statistics.median(r["compile_s"] for r in results)
+        print(f"{model:<6} {loop:<7} {precision:<13} {results[0]['batch']:>5} {rate:>8.0f} {gflops:>8.1f} "
+              f"{share:>7.1f}% {max(r['peak_mb'] for r in results):>8.0f} {compile_s:>9.1f} "
+              f"{statistics.median(ratios):>13.2f}x {min(ratios):>5.2f}-{max(ratios):.2f}x")
 
 
 def post_section() -> None:
