@@ -84,7 +84,7 @@ def timed(fn, x, repeats: int = 3) -> float:
     return statistics.median(times)
 
 
-def sr_section(quick: bool) -> list[str]:
+def sr_section(quick: bool, ensemble: int = 1) -> list[str]:
     import torch
     from PIL import Image
 
@@ -92,10 +92,11 @@ def sr_section(quick: bool) -> list[str]:
     files = sorted(folder.glob("*.png"))[: 4 if quick else None]
     if not files:
         return [f"Set14: no images in {folder} (skipped)"]
-    rows = ["", f"Set14 super-resolution ({len(files)} images): Y-PSNR dB / SSIM, border=scale cropped",
+    rows = ["", f"Set14 super-resolution ({len(files)} images, ensemble={ensemble}): Y-PSNR dB / SSIM, "
+            "border=scale cropped",
             f"{'scale':>5} | {'Pillow bicubic':>16} | {'learned':>16} | {'gain dB':>7} | {'learned MP/s':>12}"]
     for scale in (2, 3, 4):
-        learned = build(f"upsample:scale={scale},method=learned")
+        learned = build(f"upsample:scale={scale},method=learned,ensemble={ensemble}")
         bic, net, seconds, pixels = [], [], 0.0, 0
         for file in files:
             hr = Image.open(file).convert("RGB")
@@ -216,6 +217,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=["sr", "denoise", "speed", "memory"], help="run one section")
     parser.add_argument("--quick", action="store_true", help="first 4 images only")
+    parser.add_argument("--sr-ensemble", type=int, default=1, help="the learned upsampler's ensemble= for the SR table")
     args = parser.parse_args()
     if not (DATA / "Set14").is_dir() and not (DATA / "Kodak24").is_dir():
         print(f"benchmark data not found under {DATA} (set GENART_DATA); nothing to do")
@@ -225,7 +227,7 @@ def main() -> None:
     torch.manual_seed(SEED)
     print(f"genart restore/upsample benchmark - data {DATA}, seed {SEED}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
-    sections = {"sr": lambda: sr_section(args.quick), "denoise": lambda: denoise_section(args.quick),
+    sections = {"sr": lambda: sr_section(args.quick, args.sr_ensemble), "denoise": lambda: denoise_section(args.quick),
                 "speed": speed_section, "memory": memory_section}
     for name, section in sections.items():
         if args.only in (None, name):
