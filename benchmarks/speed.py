@@ -1,6 +1,6 @@
 """Training and post-processing speed: genart's loop against a plain PyTorch loop, fp32 and bf16.
 
-    python benchmarks/speed.py                 # full table (about 10 minutes on 2 cores)
+    python benchmarks/speed.py                 # full table (5 rounds: about 13 minutes on 2 cores)
     python benchmarks/speed.py --steps 25 --repeats 2    # quicker, noisier
 
 For each model (the default `vae` and `gan`, default batch sizes, on `shapes`):
