@@ -16,6 +16,11 @@ Modes (both models always run with the same --threads; the documented figures us
   python benchmarks/gan_vs_dcgan.py --mode augment --subset 500 --budget 150  genart default (adaptive augment)
                                                                               vs none vs always, 500 images
   python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 1+2 --budget 180     genart default over other seeds
+  python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 0 --extra width=24   a variant (--extra is appended
+                                                                              to genart's spec; --batch N)
+  python benchmarks/gan_vs_dcgan.py --mode sampling --budget 180              one default model, sampled with
+                                                                              truncated z and with D-ranked
+                                                                              selection of candidates
 Grids are written to --out (default /tmp/genart-bench-gan). Run under the shared lock:
   flock /tmp/genart-heavy.lock python benchmarks/gan_vs_dcgan.py
 """
@@ -169,14 +174,32 @@ def healthy(score: dict[str, Any]) -> bool:
     return math.isfinite(score["fd"]) and score["min_share"] >= 0.02
 
 
+def truncated(model: Any, n: int, seed: int, psi: float) -> torch.Tensor:
+    """The truncation trick by scaling: z ~ N(0, psi^2 I), trading variety for typical samples."""
+    z = torch.randn(n, *model.latent_shape, generator=torch.Generator().manual_seed(seed)) * psi
+    return torch.cat([model.decode(chunk) for chunk in z.split(1000)])
+
+
+def d_selected(model: Any, n: int, seed: int, keep: float) -> torch.Tensor:
+    """Draw n / keep samples and keep the n that D scores as most real (rejection by the discriminator)."""
+    candidates = truncated(model, math.ceil(n / keep), seed, 1.0)
+    model.d.eval()
+    with torch.no_grad():
+        scores = torch.cat([model.d(chunk * 2 - 1).float() for chunk in candidates.split(1000)])
+    return candidates[scores.topk(n).indices.sort().values]
+
+
 def main() -> int:
+    global BATCH
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", choices=["compare", "augment", "seeds"], default="compare")
+    parser.add_argument("--mode", choices=["compare", "augment", "seeds", "sampling"], default="compare")
     parser.add_argument("--budget", type=float, default=200, help="training seconds per model")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", default="0+1+2", help="seeds for --mode seeds, '+'-joined")
     parser.add_argument("--subset", type=int, default=0, help="train on the first N images only (0: all)")
     parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--extra", default="", help="--mode seeds / sampling: k=v,... appended to genart's spec")
+    parser.add_argument("--batch", type=int, default=BATCH, help="training batch of both models")
     parser.add_argument("--variants", default="default+none+always",
                         help="--mode augment: which of default (adaptive p), none, always (p = 1) to train")
     parser.add_argument("--out", type=Path, default=Path("/tmp/genart-bench-gan"))
@@ -184,6 +207,8 @@ def main() -> int:
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                         help="genart's precision (auto: what `genart run` picks here; DCGAN stays fp32)")
     args = parser.parse_args()
+    BATCH = args.batch
+    spec = GENART_SPEC + (f",{args.extra}" if args.extra else "")
 
     folder = mnist_folder()
     if folder is None:
@@ -232,10 +257,17 @@ def main() -> int:
         for name, spec in (variants[key] for key in chosen):
             run = train_genart(context, data, args.budget, args.seed, spec=spec)
             add(name, run, sample_genart(run["model"], args.samples, args.seed))
+    elif args.mode == "sampling":
+        run = train_genart(context, data, args.budget, args.seed, spec=spec)
+        for psi in (1.0, 0.9, 0.8, 0.7):
+            add(f"genart psi={psi}", run, truncated(run["model"], args.samples, args.seed, psi))
+        for keep in (0.8, 0.5):
+            add(f"genart D-top {keep:.0%}", run, d_selected(run["model"], args.samples, args.seed, keep))
     else:
+        tag = f" {args.extra}" if args.extra else ""
         for seed in (int(s) for s in args.seeds.split("+")):
-            run = train_genart(context, data, args.budget, seed)
-            add(f"genart seed={seed}", run, sample_genart(run["model"], args.samples, seed))
+            run = train_genart(context, data, args.budget, seed, spec=spec)
+            add(f"genart seed={seed}{tag}", run, sample_genart(run["model"], args.samples, seed))
 
     print()
     print(HEADER)
@@ -256,7 +288,7 @@ def main() -> int:
             always = scores["genart ada_target=0"]
             line += f"; always on (p = 1) / off: {always['fd']:.2f} / {off['fd']:.2f} = {always['fd'] / off['fd']:.3f}"
         print(line + " (target < 1)")
-    else:
+    elif args.mode == "seeds":
         fds = [s["fd"] for s in scores.values()]
         print(f"FD per seed: {', '.join(f'{f:.2f}' for f in fds)}; all healthy (finite, every class >= 2 %): "
               f"{all(healthy(s) for s in scores.values())}")
