@@ -6,7 +6,8 @@ Trains ``gan:image_size=28,channels=1,augment=none`` on the first N MNIST t10k d
 like fakes. Two overfitting signals are printed, each over the 500 training digits:
 
 * ``sign``: E[sign(D(real))], ADA's original r_t (Karras et al. 2020), which assumes D's outputs are centred;
-* ``vs fakes``: E[sign(D(real) - mean D(fake))], what the ``gan`` model's adaptive augmentation uses.
+* ``vs fakes``: E[sign(D(real) - mean D(fake))], which does not depend on where D's outputs are centred
+  (tried as the ``gan`` model's ADA signal and reverted: see docs/plugins/gan.md).
 
     python benchmarks/gan_overfitting.py --budget 200 --threads 2    # about 7 minutes: 200 s per size
 """

@@ -28,9 +28,8 @@ class GANParams:
     augment: str = param("color+translation",
                          "DiffAugment policy applied to real and fake alike: '+'-joined color, translation, "
                          "cutout; or 'none'")
-    ada_target: float = param(0.7, "adaptive augmentation: raise the share p of augmented images while "
-                                   "E[sign(D(real) - mean D(fake))] exceeds this (D overfits), lower it otherwise; "
-                                   "0: always augment")
+    ada_target: float = param(0.6, "adaptive augmentation: raise the share p of augmented images while "
+                                   "E[sign(D(real))] exceeds this (D overfits), lower it otherwise; 0: always augment")
     ada_images: int = param(50000, "images seen for p to move by 1 (speed of the adaptation)")
     ema: float = param(0.999, "decay of the exponential moving average of G used for sampling (0: off)")
     ema_warmup: int = param(0, "steps before the EMA starts (until then it copies G); its decay then ramps up "

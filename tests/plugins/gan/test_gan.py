@@ -146,7 +146,7 @@ def test_adaptive_augmentation_follows_the_overfitting_signal(builtin_app: App) 
     assert model.aug_p == 0.0
     model.train_step(make_tiny_images(4, 1, 28))
     assert model.ada_count == 4, "only the real batch of the D step is tallied"
-    model.step, model.ada_sum, model.ada_count = 4, 10.0, 10  # r_t = 1 > 0.7: D overfits, augment more
+    model.step, model.ada_sum, model.ada_count = 4, 10.0, 10  # r_t = 1 > 0.6: D overfits, augment more
     model.update_augment_p()
     assert model.aug_p == pytest.approx(0.1) and model.ada_count == 0
     model.step, model.ada_sum, model.ada_count = 8, -10.0, 10  # r_t = -1: augment less, never below 0
@@ -162,17 +162,6 @@ def test_adaptive_augmentation_follows_the_overfitting_signal(builtin_app: App) 
         model.aug_p = share
         losses = model.train_step(make_tiny_images(4, 1, 28))
         assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
-
-
-def test_overfitting_signal_is_measured_from_the_fakes_not_from_zero(builtin_app: App) -> None:
-    """D's outputs may drift as a whole: reals ranked above the fakes count as overfitting, whatever their sign."""
-    model = build(builtin_app, TINY)
-    model._verdicts = {"real": torch.tensor([-0.5, -0.4, -0.6, -1.3]), "fake": torch.tensor([-1.0, -1.2])}
-    model.tally_overfitting()
-    assert (model.ada_sum, model.ada_count) == (2.0, 4)  # three reals above the fakes' mean -1.1, one below
-    model._verdicts = {"real": torch.tensor([0.5, 0.6])}  # no fake verdicts (a loss that skipped them): no tally
-    model.tally_overfitting()
-    assert (model.ada_sum, model.ada_count) == (2.0, 4)
 
 
 def test_checkpoint_holds_every_part(builtin_app: App, tmp_path: Path) -> None:
