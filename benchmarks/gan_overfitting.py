@@ -22,8 +22,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gan_vs_dcgan import BATCH, GENART_SPEC, genart_context  # noqa: E402
-from mnist_eval import mnist_folder  # noqa: E402
+from gan_vs_dcgan import GENART_SPEC, genart_context, mnist_with_threads, train_genart  # noqa: E402
 
 
 def report(model: Any, train: torch.Tensor, held: torch.Tensor, step: int, latent: int) -> str:
@@ -46,14 +45,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    folder = mnist_folder()
+    folder = mnist_with_threads(args.threads)
     if folder is None:
-        print("MNIST not found (../shared/data/mnist; set GENART_DATA); nothing to do.")
         return 0
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    from genart.pipeline import build_model, load_data
-    from genart.train import TrainConfig, train
+    from genart.pipeline import load_data
 
     context = genart_context("auto")
     data = load_data(context, f"mnist:path={folder},which=t10k", 28, 1)
@@ -61,20 +56,15 @@ def main() -> int:
     for size in (int(s) for s in args.sizes.split("+")):
         if not 0 < size <= 9500:
             parser.error("--sizes: each between 1 and 9500 (t10k[9500:] is held out)")
-        torch.manual_seed(args.seed)
-        model = build_model(context, f"{GENART_SPEC},augment=none")
         print(f"\n{size} training digits, {args.budget:.0f} s; D's mean output and the overfitting signals")
         print(f"{'step':>6}{'train':>9}{'held':>9}{'fake':>9}{'sign':>8}{'vs fakes':>10}{'held vs f':>10}")
-        step, seconds = 0, 0.0
-        while seconds < args.budget:
-            config = TrainConfig(steps=step + 100, batch_size=BATCH, seed=args.seed, checkpoint_every=0,
-                                 progress=False, precision=context.precision,
-                                 channels_last=context.channels_last, scaler=context.scaler)
-            result = train(model, data[:size], config, device=context.device, checkpoint_path=None,
-                           start_step=step)
-            step, seconds = result.step, seconds + result.seconds
+
+        def every_500(model: Any, step: int, train: torch.Tensor = data[:size]) -> None:
             if step % 500 == 0:
-                print(report(model, data[:size], held, step, model.latent_shape[0]), flush=True)
+                print(report(model, train, held, step, model.latent_shape[0]), flush=True)
+
+        train_genart(context, data[:size], args.budget, args.seed, spec=f"{GENART_SPEC},augment=none", chunk=100,
+                     after_chunk=every_500)
     return 0
 
 

@@ -31,6 +31,7 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,9 @@ def genart_context(precision: str = "auto") -> Any:
 
 
 def train_genart(context: Any, data: torch.Tensor, budget: float, seed: int, spec: str = GENART_SPEC,
-                 chunk: int = 20) -> dict[str, Any]:
+                 chunk: int = 20, after_chunk: Callable[[Any, int], None] | None = None) -> dict[str, Any]:
+    """Train genart's model through its own loop for ``budget`` seconds of training time, ``chunk`` steps
+    at a time (``after_chunk(model, steps)`` runs between chunks, outside the timed part)."""
     from genart.pipeline import build_model
     from genart.train import TrainConfig, train
 
@@ -142,6 +145,8 @@ def train_genart(context: Any, data: torch.Tensor, budget: float, seed: int, spe
                              precision=context.precision, channels_last=context.channels_last, scaler=context.scaler)
         result = train(model, data, config, device=context.device, checkpoint_path=None, start_step=steps)
         steps, seconds, losses = result.step, seconds + result.seconds, result.losses
+        if after_chunk is not None:
+            after_chunk(model, steps)
     params = sum(p.numel() for p in model.g.parameters()) + sum(p.numel() for p in model.d.parameters())
     return {"model": model, "steps": steps, "seconds": seconds, "images_per_s": steps * BATCH / seconds,
             "losses": " ".join(f"{k} {v:.3f}" for k, v in losses.items()), "params": params}
@@ -189,6 +194,16 @@ def d_selected(model: Any, n: int, seed: int, keep: float) -> torch.Tensor:
     return candidates[scores.topk(n).indices.sort().values]
 
 
+def mnist_with_threads(threads: int) -> Path | None:
+    """The MNIST folder (saying so when it is missing), with torch's CPU threads set when asked."""
+    folder = mnist_folder()
+    if folder is None:
+        print("MNIST not found (../shared/data/mnist; set GENART_DATA); nothing to do.")
+    if threads:
+        torch.set_num_threads(threads)
+    return folder
+
+
 def main() -> int:
     global BATCH
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -210,12 +225,9 @@ def main() -> int:
     BATCH = args.batch
     spec = GENART_SPEC + (f",{args.extra}" if args.extra else "")
 
-    folder = mnist_folder()
+    folder = mnist_with_threads(args.threads)
     if folder is None:
-        print("MNIST not found (../shared/data/mnist; set GENART_DATA); nothing to do.")
         return 0
-    if args.threads:
-        torch.set_num_threads(args.threads)
     evaluator = Evaluator.load(folder)
     context = genart_context(args.precision)
     from genart.jobs import precision_label
