@@ -194,6 +194,35 @@ def d_selected(model: Any, n: int, seed: int, keep: float) -> torch.Tensor:
     return candidates[scores.topk(n).indices.sort().values]
 
 
+def by_category(model: Any, per_category: int, seed: int) -> list[torch.Tensor]:
+    """Samples of each category of a model with a categorical code (``categories=K``): z's first entry is
+    drawn inside the category's bin of the normal CDF, the rest of z as usual."""
+    k = model.params.categories
+    generator = torch.Generator().manual_seed(seed)
+    out = []
+    for category in range(k):
+        z = torch.randn(per_category, *model.latent_shape, generator=generator)
+        u = (category + torch.rand(per_category, generator=generator).clamp(1e-4, 1 - 1e-4)) / k
+        z[:, 0] = torch.special.ndtri(u)
+        out.append(torch.cat([model.decode(chunk) for chunk in z.split(1000)]))
+    return out
+
+
+def report_categories(model: Any, evaluator: Any, seed: int, grid: Path) -> str:
+    """One grid row per category, and how purely each category draws one digit (the classifier's most
+    common class among its 500 samples): K distinct modes show as K high shares spread over the digits."""
+    groups = by_category(model, 500, seed)
+    from genart.images import make_grid, save_image
+
+    save_image(make_grid(torch.cat([group[:8] for group in groups]), nrow=8), grid, overwrite=True)
+    parts = []
+    for group in groups:
+        shares = evaluator.score(group)["shares"]
+        digit = int(torch.as_tensor(shares).argmax())
+        parts.append(f"{digit}:{100 * float(shares[digit]):.0f}%")
+    return "category -> most common digit (its share): " + " ".join(parts)
+
+
 def mnist_with_threads(threads: int) -> Path | None:
     """The MNIST folder (saying so when it is missing), with torch's CPU threads set when asked."""
     folder = mnist_folder()
@@ -280,6 +309,9 @@ def main() -> int:
         for seed in (int(s) for s in args.seeds.split("+")):
             run = train_genart(context, data, args.budget, seed, spec=spec)
             add(f"genart seed={seed}{tag}", run, sample_genart(run["model"], args.samples, seed))
+            if getattr(run["model"].params, "categories", 0):
+                grid = args.out / f"genart_seed-{seed}_by-category.png"
+                print(report_categories(run["model"], evaluator, seed, grid), file=sys.stderr, flush=True)
 
     print()
     print(HEADER)

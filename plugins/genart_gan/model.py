@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import torch
@@ -10,7 +11,7 @@ import torch
 from genart import LossScaler, UsageError
 
 from .augment import augment
-from .networks import Discriminator, Generator
+from .networks import Discriminator, Generator, category_of
 from .plugin import augment_policy
 
 
@@ -37,20 +38,27 @@ class GAN:
         if not (callable(getattr(self.loss, "d_loss", None)) and callable(getattr(self.loss, "g_loss", None))):
             raise UsageError(f"loss {params.loss!r} is not an adversarial loss (it needs d_loss(d, real, fake) "
                              "and g_loss(d, fake)); try ns, hinge, lsgan or wgan-gp")
-        prepare = getattr(context, "prepare", lambda module: module.to(self.device))  # device + memory layout
-        self.g = prepare(Generator(params.latent, params.width, params.image_size, params.channels, params.upsample))
-        self.d = prepare(Discriminator(params.width, params.image_size, params.channels, params.spectral_norm))
-        self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
+        self.prepare = getattr(context, "prepare", lambda module: module.to(self.device))  # device + memory layout
+        self.build_networks()
         self.scaler = getattr(context, "scaler", None) or LossScaler()  # loss scaling under fp16
-        betas = (params.beta1, params.beta2)
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=params.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=params.lr_d, betas=betas)
         self.step = 0
         # ADA-style adaptive augmentation: p (share of images augmented) follows the overfitting signal
         # r_t = E[sign(D(real))]; with ada_target 0 the policy is always applied (p = 1).
         self.aug_p = 0.0 if params.ada_target > 0 else 1.0
         self.ada_sum, self.ada_count = 0.0, 0
         self._real: torch.Tensor | None = None
+        self._fake: torch.Tensor | None = None
+        self._fake_features: torch.Tensor | None = None
+
+    def build_networks(self) -> None:
+        """G, D, the EMA of G and both optimisers, from ``self.params`` (again when a checkpoint differs)."""
+        p = self.params
+        self.g = self.prepare(Generator(p.latent, p.width, p.image_size, p.channels, p.upsample, p.categories))
+        self.d = self.prepare(Discriminator(p.width, p.image_size, p.channels, p.spectral_norm, p.categories))
+        self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
+        betas = (p.beta1, p.beta2)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=p.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=p.lr_d, betas=betas)
 
     # -- training --------------------------------------------------------------------------------
     def discriminate(self, images: torch.Tensor) -> torch.Tensor:
@@ -69,6 +77,9 @@ class GAN:
             if chosen.numel():
                 x = images.index_copy(0, chosen, augment(images.index_select(0, chosen), self.policy))
         out = self.d(x)
+        if images is self._fake:
+            self._fake_features = self.d.features
+        self.d.features = None
         if is_real:
             self.ada_sum += float(out.detach().float().sign().sum())
             self.ada_count += out.shape[0]
@@ -97,12 +108,18 @@ class GAN:
 
         # discriminator
         self.d.requires_grad_(True)
+        z = self.noise(n)
         with torch.no_grad():
-            fake = self.g(self.noise(n))
-        self._real = real
+            fake = self.g(z)
+        self._real, self._fake = real, fake
         d_loss = self.loss.d_loss(self.discriminate, real, fake)
-        self._real = None
+        self._real = self._fake = None
         logs["d_loss"] = float(d_loss.detach())
+        if p.categories:
+            info = self.code_loss(z)
+            self._fake_features = None
+            logs["info"] = float(info.detach())
+            d_loss = d_loss + p.info_weight * info
         if p.r1_gamma > 0 and self.step % p.r1_every == 0:
             r1 = self.r1_penalty(real)
             logs["r1"] = float(r1.detach())
@@ -113,7 +130,13 @@ class GAN:
 
         # generator (D frozen so its weights collect no gradient)
         self.d.requires_grad_(False)
-        g_loss = self.loss.g_loss(self.discriminate, self.g(self.noise(n)))
+        z = self.noise(n)
+        self._fake = self.g(z)
+        g_loss = self.loss.g_loss(self.discriminate, self._fake)
+        self._fake = None
+        if p.categories:
+            g_loss = g_loss + p.info_weight * self.code_loss(z)
+            self._fake_features = None
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.backward(g_loss)
         self.scaler.step(self.opt_g)
@@ -126,6 +149,19 @@ class GAN:
         if self.policy:
             logs["aug_p"] = self.aug_p
         return logs
+
+    def code_loss(self, z: torch.Tensor) -> torch.Tensor:
+        """InfoGAN's mutual-information term: D's Q head must tell which category G drew from.
+
+        G is pushed to make every category distinct, so the K categories settle on K distinct modes of the
+        data (digit classes on MNIST) and fewer samples fall between modes. Read from the features of the
+        last ``discriminate`` call on the fakes; a loss that never scores the fakes leaves them unset."""
+        features = self._fake_features
+        if features is None:
+            raise UsageError(f"loss {self.params.loss!r} does not score the fake batch it is given with the "
+                             "discriminator, which categories need; use categories=0 with it")
+        logits = self.d.classify(features).float()
+        return torch.nn.functional.cross_entropy(logits, category_of(z, self.params.categories))
 
     @torch.compiler.disable  # double backward: eager even under --compile
     def r1_penalty(self, real: torch.Tensor) -> torch.Tensor:
@@ -175,8 +211,15 @@ class GAN:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        d_state = upgrade_discriminator_keys(state["d"], len(self.d.body))
+        # The checkpoint decides the categorical code: a run trained before `categories` existed (or with
+        # another K) is rebuilt with the K its weights were trained with, so it samples and resumes as before.
+        categories = int(d_state["classify.weight"].shape[0]) if "classify.weight" in d_state else 0
+        if categories != self.params.categories:
+            self.params = dataclasses.replace(self.params, categories=categories)
+            self.build_networks()
         self.g.load_state_dict(state["g"])
-        self.d.load_state_dict(state["d"])
+        self.d.load_state_dict(d_state)
         self.g_ema.load_state_dict(state["g_ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
@@ -185,3 +228,9 @@ class GAN:
         self.aug_p = float(augment_state.get("p", self.aug_p))
         self.ada_sum = float(augment_state.get("sum", 0.0))
         self.ada_count = int(augment_state.get("count", 0))
+
+
+def upgrade_discriminator_keys(state: dict[str, Any], body_length: int) -> dict[str, Any]:
+    """D's output layer was the last entry of ``body`` before it became ``head``: rename its keys."""
+    old = f"body.{body_length}."
+    return {("head." + key[len(old):] if key.startswith(old) else key): value for key, value in state.items()}

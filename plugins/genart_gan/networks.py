@@ -34,13 +34,15 @@ def up_block(c_in: int, c_out: int, upsample: str) -> list[nn.Module]:
 
 
 class Generator(nn.Module):
-    def __init__(self, latent: int, width: int, size: int, channels: int, upsample: str = "nearest") -> None:
+    def __init__(self, latent: int, width: int, size: int, channels: int, upsample: str = "nearest",
+                 categories: int = 0) -> None:
         super().__init__()
+        self.categories = categories
         self.levels = levels_for(size)
         self.base = size // 2**self.levels
         top = channels_at(width, self.levels)
         self.top = top
-        self.project = nn.Sequential(nn.Linear(latent, top * self.base**2),
+        self.project = nn.Sequential(nn.Linear(latent + categories, top * self.base**2),
                                      nn.Unflatten(1, (top, self.base, self.base)), nn.BatchNorm2d(top),
                                      nn.LeakyReLU(0.2))
         layers: list[nn.Module] = []
@@ -51,7 +53,23 @@ class Generator(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if self.categories:
+            z = torch.cat([z, category_code(z, self.categories).to(z.dtype)], dim=1)
         return self.body(self.project(z))
+
+
+def category_of(z: torch.Tensor, categories: int) -> torch.Tensor:
+    """The discrete code carried by a Gaussian latent: z's first entry, cut into K equally likely bins.
+
+    Deriving it from z (instead of drawing it beside z) keeps the latent one Gaussian vector, so
+    ``sample``, ``decode`` and ``genart walk`` need no special case; the normal CDF makes the K
+    categories equally likely, and any K works with any latent size."""
+    uniform = 0.5 * (1 + torch.erf(z[:, 0].float() / 2**0.5))
+    return (uniform * categories).long().clamp_(0, categories - 1)
+
+
+def category_code(z: torch.Tensor, categories: int) -> torch.Tensor:
+    return nn.functional.one_hot(category_of(z, categories), categories).float()
 
 
 class MinibatchStd(nn.Module):
@@ -70,7 +88,7 @@ class MinibatchStd(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, width: int, size: int, channels: int, spectral_norm: bool) -> None:
+    def __init__(self, width: int, size: int, channels: int, spectral_norm: bool, categories: int = 0) -> None:
         super().__init__()
         wrap = _sn if spectral_norm else (lambda module: module)
         self.levels = levels_for(size)
@@ -80,8 +98,16 @@ class Discriminator(nn.Module):
             c_in, c_out = channels_at(width, level), channels_at(width, level + 1)
             layers += [wrap(nn.Conv2d(c_in, c_out, 4, 2, 1)), nn.LeakyReLU(0.2)]
         top = channels_at(width, self.levels)
-        layers += [MinibatchStd(), nn.Flatten(), wrap(nn.Linear((top + 1) * base * base, 1))]
+        layers += [MinibatchStd(), nn.Flatten()]
         self.body = nn.Sequential(*layers)
+        features = (top + 1) * base * base
+        self.head = wrap(nn.Linear(features, 1))
+        # InfoGAN's Q: predicts G's categorical code from D's features (shared trunk, own linear layer)
+        self.classify = nn.Linear(features, categories) if categories else None
+        self.features: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x).squeeze(1)
+        features = self.body(x)
+        if self.classify is not None:
+            self.features = features  # read back by the model for the code's loss, then cleared
+        return self.head(features).squeeze(1)

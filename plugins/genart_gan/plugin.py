@@ -19,6 +19,9 @@ class GANParams:
     channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
     latent: int = param(64, "latent dimensions (z ~ N(0, I))")
     width: int = param(16, "channels at full resolution; each halving of the size doubles them (max 8x)")
+    categories: int = param(0, "InfoGAN categorical code: G draws one of K categories and D must tell which, "
+                               "so samples settle on K distinct modes (0: off)")
+    info_weight: float = param(1.0, "weight of the categorical code's loss (InfoGAN's lambda)")
     upsample: Literal["transposed", "nearest"] = param("transposed", "G's 2x steps: 4x4 transposed conv (faster on "
                                                          "a CPU) or nearest resize + 3x3 conv (no checkerboard)")
     loss: str = param("hinge", "adversarial loss (a registered loss: ns, hinge, lsgan, wgan-gp, or a plugin's)")
@@ -46,6 +49,10 @@ class GANParams:
             raise ValueError("channels must be 1 or 3")
         if self.latent < 1 or self.width < 1:
             raise ValueError("latent and width must be positive")
+        if self.categories < 0 or self.categories == 1:
+            raise ValueError("categories must be 0 (off) or at least 2")
+        if self.info_weight < 0:
+            raise ValueError("info_weight must be >= 0")
         if self.r1_gamma < 0 or self.r1_every < 1:
             raise ValueError("r1_gamma must be >= 0 and r1_every >= 1")
         if not 0 <= self.ema < 1:

@@ -111,8 +111,9 @@ def test_augmentation_is_applied_to_real_and_fake_alike() -> None:
     assert x.grad is not None and x.grad.abs().sum() > 0
 
 
-def test_resume_is_exact(builtin_app: App, tmp_path: Path) -> None:
-    spec = f"{TINY},r1_every=2,ema_warmup=1"
+@pytest.mark.parametrize("options", ["categories=0", "categories=3"])
+def test_resume_is_exact(builtin_app: App, tmp_path: Path, options: str) -> None:
+    spec = f"{TINY},r1_every=2,ema_warmup=1,{options}"
     data = tiny_data(8)
     config = TrainConfig(steps=4, batch_size=4, seed=5, checkpoint_every=0, progress=False)
     device = torch.device("cpu")
@@ -162,6 +163,73 @@ def test_adaptive_augmentation_follows_the_overfitting_signal(builtin_app: App) 
         model.aug_p = share
         losses = model.train_step(make_tiny_images(4, 1, 28))
         assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
+
+
+def test_categories_are_equally_likely_and_come_from_the_latent() -> None:
+    from genart_gan.networks import category_of
+
+    z = torch.randn(50_000, 3, generator=torch.Generator().manual_seed(0))
+    shares = torch.bincount(category_of(z, 10), minlength=10) / z.shape[0]
+    assert shares.min() > 0.09 and shares.max() < 0.11, shares
+    assert torch.equal(category_of(z, 10), category_of(z.clone(), 10)), "the code is a function of z"
+    assert (category_of(z, 10).diff()[z[:, 0].diff().abs() < 1e-4] == 0).all(), "close z, same category"
+
+
+def test_categorical_code_trains_g_and_the_q_head(builtin_app: App) -> None:
+    model = build(builtin_app, f"{TINY},categories=3,augment=none")
+    assert model.d.classify.out_features == 3 and model.g.project[0].in_features == 8 + 3
+    q_before = model.d.classify.weight.detach().clone()
+    code_columns = model.g.project[0].weight.detach()[:, 8:].clone()
+    logs = model.train_step(make_tiny_images(4, 1, 28))
+    assert "info" in logs and logs["info"] > 0
+    assert not torch.equal(q_before, model.d.classify.weight), "D's Q head learns the code"
+    assert not torch.equal(code_columns, model.g.project[0].weight[:, 8:]), "G learns to use the code"
+    assert model._fake is None and model._fake_features is None, "no graph is kept between steps"
+    off = build(builtin_app, TINY)
+    assert off.d.classify is None and "info" not in off.train_step(make_tiny_images(4, 1, 28))
+
+
+def test_categories_with_a_loss_that_hides_the_fakes_is_a_clear_error(builtin_app: App,
+                                                                       register_plugin: Any) -> None:
+    class CopyingLoss(CountingLoss):
+        def g_loss(self, d: Any, fake: torch.Tensor) -> torch.Tensor:
+            return (d(fake.clone()) - 1).abs().mean()  # a copy: the model cannot tell it is the fake batch
+
+    class ThirdParty:
+        @genart.hookimpl
+        def register_losses(self, register: Any) -> None:
+            register("copying", lambda params, context: CopyingLoss(), description="test", tags=("gan",))
+
+    register_plugin(ThirdParty(), "copying-loss", app=builtin_app)
+    model = build(builtin_app, f"{TINY},loss=copying,categories=3")
+    with pytest.raises(genart.UsageError, match="categories=0"):
+        model.train_step(make_tiny_images(4, 1, 28))
+
+
+def test_checkpoint_decides_the_categorical_code(builtin_app: App) -> None:
+    """A run trained without the code (or before it existed) still loads, samples and resumes as it was."""
+    trained = build(builtin_app, f"{TINY},categories=0")
+    trained.train_step(make_tiny_images(4, 1, 28))
+    state = trained.state_dict()
+    expected = trained.sample(3, torch.Generator().manual_seed(1))
+    reloaded = build(builtin_app, f"{TINY},categories=5")
+    reloaded.load_state_dict(state)
+    assert reloaded.params.categories == 0 and reloaded.d.classify is None
+    assert torch.equal(reloaded.sample(3, torch.Generator().manual_seed(1)), expected)
+    reloaded.train_step(make_tiny_images(4, 1, 28))  # and it trains on
+
+
+def test_checkpoints_from_before_the_head_was_split_off_still_load(builtin_app: App) -> None:
+    model = build(builtin_app, TINY)
+    model.train_step(make_tiny_images(4, 1, 28))
+    state = model.state_dict()
+    last = len(model.d.body)
+    state["d"] = {(f"body.{last}." + k[5:] if k.startswith("head.") else k): v for k, v in state["d"].items()}
+    assert not any(k.startswith("head.") for k in state["d"])
+    fresh = build(builtin_app, TINY)  # untrained: differs from the model until the checkpoint is loaded
+    fresh.load_state_dict(state)
+    x = make_tiny_images(2, 1, 28) * 2 - 1
+    assert torch.equal(fresh.d.eval()(x), model.d.eval()(x))
 
 
 def test_checkpoint_holds_every_part(builtin_app: App, tmp_path: Path) -> None:
@@ -226,6 +294,7 @@ def test_cli_trains_and_samples_a_gan(genart_cli: Any, builtin_app: App, tmp_pat
     ("gan:ada_target=1", "ada_target must be in"),
     ("gan:upsample=bilinear", "upsample"),
     ("gan:widht=3", "width"),
+    ("gan:categories=1", "categories must be 0 (off) or at least 2"),
 ])
 def test_bad_params_give_one_line_errors(genart_cli: Any, builtin_app: App, tmp_path: Path, spec: str,
                                          message: str) -> None:
