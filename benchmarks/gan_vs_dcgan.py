@@ -15,9 +15,13 @@ Modes (both models always run with the same --threads; the documented figures us
   python benchmarks/gan_vs_dcgan.py --budget 180 --threads 2                  DCGAN vs genart (seed 0)
   python benchmarks/gan_vs_dcgan.py --mode augment --subset 500 --budget 150  genart default (adaptive augment)
                                                                               vs none vs always, 500 images
+                                   ... --variants none+always --curve-every 2000  any two or three of them, with FD
+                                                                              every 2000 steps
   python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 1+2 --budget 180     genart default over other seeds
   python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 0 --extra width=24   a variant (--extra is appended
                                                                               to genart's spec; --batch N)
+  python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 0 --extra categories=10   with a categorical code,
+                                                                              also a grid and a report per category
   python benchmarks/gan_vs_dcgan.py --mode sampling --budget 180              one default model, sampled with
                                                                               truncated z and with D-ranked
                                                                               selection of candidates
@@ -246,6 +250,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=BATCH, help="training batch of both models")
     parser.add_argument("--variants", default="default+none+always",
                         help="--mode augment: which of default (adaptive p), none, always (p = 1) to train")
+    parser.add_argument("--curve-every", type=int, default=0,
+                        help="--mode augment: also score 2000 samples every N steps (outside the timed budget)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/genart-bench-gan"))
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
@@ -293,11 +299,21 @@ def main() -> int:
                     "none": ("genart augment=none", f"{GENART_SPEC},augment=none"),
                     "always": ("genart ada_target=0", f"{GENART_SPEC},ada_target=0")}  # always augment (p = 1)
         chosen = args.variants.split("+")
-        if not set(chosen) <= set(variants) or not {"default", "none"} <= set(chosen):
-            parser.error("--variants: '+'-joined from default, none, always; default and none are required")
+        if not set(chosen) <= set(variants) or "none" not in chosen or len(set(chosen)) < 2:
+            parser.error("--variants: '+'-joined from default, none, always; none and at least one other")
         for name, spec in (variants[key] for key in chosen):
-            run = train_genart(context, data, args.budget, args.seed, spec=spec)
+            curve: list[str] = []
+
+            def score_now(model: Any, steps: int, curve: list[str] = curve, name: str = name) -> None:
+                if args.curve_every and steps % args.curve_every < 20:  # the loop stops every 20 steps
+                    score = evaluator.score(sample_genart(model, 2000, args.seed))
+                    curve.append(f"{steps}: FD {score['fd']:.1f} IS {score['is']:.2f} p {model.aug_p:.2f}")
+                    print(f"  {name} step {curve[-1]}", file=sys.stderr, flush=True)
+
+            run = train_genart(context, data, args.budget, args.seed, spec=spec, after_chunk=score_now)
             add(name, run, sample_genart(run["model"], args.samples, args.seed))
+            if curve:
+                lines.append(f"  {name} over training (2000 samples): " + "; ".join(curve))
     elif args.mode == "sampling":
         run = train_genart(context, data, args.budget, args.seed, spec=spec)
         for psi in (1.0, 0.9, 0.8, 0.7):
@@ -326,12 +342,14 @@ def main() -> int:
               f"(target >= 8.5); class shares {100 * ours['min_share']:.1f}-{100 * ours['max_share']:.1f} % "
               "(target 5-15 %)")
     elif args.mode == "augment":
-        on, off = scores["genart augment=default"], scores["genart augment=none"]
-        line = f"FD augment on (adaptive p) / off: {on['fd']:.2f} / {off['fd']:.2f} = {on['fd'] / off['fd']:.3f}"
-        if "genart ada_target=0" in scores:
-            always = scores["genart ada_target=0"]
-            line += f"; always on (p = 1) / off: {always['fd']:.2f} / {off['fd']:.2f} = {always['fd'] / off['fd']:.3f}"
-        print(line + " (target < 1)")
+        off = scores["genart augment=none"]
+        parts = []
+        labels = (("genart augment=default", "on (adaptive p)"), ("genart ada_target=0", "always on (p = 1)"))
+        for name, label in labels:
+            if name in scores:
+                on = scores[name]
+                parts.append(f"FD augment {label} / off: {on['fd']:.2f} / {off['fd']:.2f} = {on['fd'] / off['fd']:.3f}")
+        print("; ".join(parts) + " (target < 1)")
     elif args.mode == "seeds":
         fds = [s["fd"] for s in scores.values()]
         print(f"FD per seed: {', '.join(f'{f:.2f}' for f in fds)}; all healthy (finite, every class >= 2 %): "
