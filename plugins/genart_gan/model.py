@@ -76,10 +76,10 @@ class GAN:
             chosen = (torch.rand(images.shape[0], device=images.device) < self.aug_p).nonzero().squeeze(1)
             if chosen.numel():
                 x = images.index_copy(0, chosen, augment(images.index_select(0, chosen), self.policy))
-        out = self.d(x)
-        if images is self._fake:
-            self._fake_features = self.d.features
-        self.d.features = None
+        features = self.d.body(x)
+        if images is self._fake and self.d.classify is not None:
+            self._fake_features = features  # for the categorical code's loss (code_loss)
+        out = self.d.head(features).squeeze(1)
         if is_real:
             self.ada_sum += float(out.detach().float().sign().sum())
             self.ada_count += out.shape[0]
@@ -117,7 +117,6 @@ class GAN:
         logs["d_loss"] = float(d_loss.detach())
         if p.categories:
             info = self.code_loss(z)
-            self._fake_features = None
             logs["info"] = float(info.detach())
             d_loss = d_loss + p.info_weight * info
         if p.r1_gamma > 0 and self.step % p.r1_every == 0:
@@ -136,7 +135,6 @@ class GAN:
         self._fake = None
         if p.categories:
             g_loss = g_loss + p.info_weight * self.code_loss(z)
-            self._fake_features = None
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.backward(g_loss)
         self.scaler.step(self.opt_g)
@@ -156,7 +154,7 @@ class GAN:
         G is pushed to make every category distinct, so the K categories settle on K distinct modes of the
         data (digit classes on MNIST) and fewer samples fall between modes. Read from the features of the
         last ``discriminate`` call on the fakes; a loss that never scores the fakes leaves them unset."""
-        features = self._fake_features
+        features, self._fake_features = self._fake_features, None
         if features is None:
             raise UsageError(f"loss {self.params.loss!r} does not score the fake batch it is given with the "
                              "discriminator, which categories need; use categories=0 with it")

@@ -104,10 +104,6 @@ class Discriminator(nn.Module):
         self.head = wrap(nn.Linear(features, 1))
         # InfoGAN's Q: predicts G's categorical code from D's features (shared trunk, own linear layer)
         self.classify = nn.Linear(features, categories) if categories else None
-        self.features: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.body(x)
-        if self.classify is not None:
-            self.features = features  # read back by the model for the code's loss, then cleared
-        return self.head(features).squeeze(1)
+        return self.head(self.body(x)).squeeze(1)
