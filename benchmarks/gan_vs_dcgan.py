@@ -47,6 +47,7 @@ from mnist_eval import Evaluator, mnist_folder  # noqa: E402
 
 GENART_SPEC = "gan:image_size=28,channels=1"
 BATCH = 64
+CHUNK = 20  # steps per call of genart's training loop in train_genart
 
 
 # -- the classic recipe, as a plain loop ------------------------------------------------------------
@@ -134,7 +135,7 @@ def genart_context(precision: str = "auto") -> Any:
 
 
 def train_genart(context: Any, data: torch.Tensor, budget: float, seed: int, spec: str = GENART_SPEC,
-                 chunk: int = 20, after_chunk: Callable[[Any, int], None] | None = None) -> dict[str, Any]:
+                 chunk: int = CHUNK, after_chunk: Callable[[Any, int], None] | None = None) -> dict[str, Any]:
     """Train genart's model through its own loop for ``budget`` seconds of training time, ``chunk`` steps
     at a time (``after_chunk(model, steps)`` runs between chunks, outside the timed part)."""
     from genart.pipeline import build_model
@@ -186,6 +187,10 @@ def healthy(score: dict[str, Any]) -> bool:
 def truncated(model: Any, n: int, seed: int, psi: float) -> torch.Tensor:
     """The truncation trick by scaling: z ~ N(0, psi^2 I), trading variety for typical samples."""
     z = torch.randn(n, *model.latent_shape, generator=torch.Generator().manual_seed(seed)) * psi
+    return decode_all(model, z)
+
+
+def decode_all(model: Any, z: torch.Tensor) -> torch.Tensor:
     return torch.cat([model.decode(chunk) for chunk in z.split(1000)])
 
 
@@ -201,15 +206,12 @@ def d_selected(model: Any, n: int, seed: int, keep: float) -> torch.Tensor:
 def by_category(model: Any, per_category: int, seed: int) -> list[torch.Tensor]:
     """Samples of each category of a model with a categorical code (``categories=K``): z's first entry is
     drawn inside the category's bin of the normal CDF, the rest of z as usual."""
+    from genart_gan.networks import latents_in_category
+
     k = model.params.categories
     generator = torch.Generator().manual_seed(seed)
-    out = []
-    for category in range(k):
-        z = torch.randn(per_category, *model.latent_shape, generator=generator)
-        u = (category + torch.rand(per_category, generator=generator).clamp(1e-4, 1 - 1e-4)) / k
-        z[:, 0] = torch.special.ndtri(u)
-        out.append(torch.cat([model.decode(chunk) for chunk in z.split(1000)]))
-    return out
+    return [decode_all(model, latents_in_category(per_category, model.latent_shape[0], category, k, generator))
+            for category in range(k)]
 
 
 def report_categories(model: Any, evaluator: Any, seed: int, grid: Path) -> str:
@@ -305,7 +307,7 @@ def main() -> int:
             curve: list[str] = []
 
             def score_now(model: Any, steps: int, curve: list[str] = curve, name: str = name) -> None:
-                if args.curve_every and steps % args.curve_every < 20:  # the loop stops every 20 steps
+                if args.curve_every and steps % args.curve_every < CHUNK:  # the loop stops every CHUNK steps
                     score = evaluator.score(sample_genart(model, 2000, args.seed))
                     curve.append(f"{steps}: FD {score['fd']:.1f} IS {score['is']:.2f} p {model.aug_p:.2f}")
                     print(f"  {name} step {curve[-1]}", file=sys.stderr, flush=True)

@@ -68,6 +68,16 @@ def category_of(z: torch.Tensor, categories: int) -> torch.Tensor:
     return (uniform * categories).long().clamp_(0, categories - 1)
 
 
+def latents_in_category(n: int, latent: int, category: int, categories: int,
+                        generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` Gaussian latents whose first entry lies in ``category``'s bin (the inverse of ``category_of``):
+    to draw, or show, one category on purpose."""
+    z = torch.randn(n, latent, generator=generator)
+    u = (category + torch.rand(n, generator=generator).clamp(1e-4, 1 - 1e-4)) / categories
+    z[:, 0] = torch.special.ndtri(u)
+    return z
+
+
 def category_code(z: torch.Tensor, categories: int) -> torch.Tensor:
     return nn.functional.one_hot(category_of(z, categories), categories).float()
 

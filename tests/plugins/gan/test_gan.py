@@ -175,6 +175,15 @@ def test_categories_are_equally_likely_and_come_from_the_latent() -> None:
     assert (category_of(z, 10).diff()[z[:, 0].diff().abs() < 1e-4] == 0).all(), "close z, same category"
 
 
+def test_latents_drawn_in_a_category_carry_that_category() -> None:
+    from genart_gan.networks import category_of, latents_in_category
+
+    generator = torch.Generator().manual_seed(0)
+    for category in range(7):
+        z = latents_in_category(200, 4, category, 7, generator)
+        assert z.shape == (200, 4) and (category_of(z, 7) == category).all()
+
+
 def test_categorical_code_trains_g_and_the_q_head(builtin_app: App) -> None:
     model = build(builtin_app, f"{TINY},categories=3,augment=none")
     assert model.d.classify.out_features == 3 and model.g.project[0].in_features == 8 + 3
