@@ -59,7 +59,7 @@ def main() -> int:
         print(f"\n{size} training digits, {args.budget:.0f} s; D's mean output and the overfitting signals")
         print(f"{'step':>6}{'train':>9}{'held':>9}{'fake':>9}{'sign':>8}{'vs fakes':>10}{'held vs f':>10}")
 
-        def every_500(model: Any, step: int, train: torch.Tensor = data[:size]) -> None:
+        def every_500(model: Any, step: int, seconds: float, train: torch.Tensor = data[:size]) -> None:
             if step % 500 == 0:
                 print(report(model, train, held, step, model.latent_shape[0]), flush=True)
 

@@ -18,6 +18,7 @@ Modes (both models always run with the same --threads; the documented figures us
                                    ... --variants none+always --curve-every 2000  any two or three of them, with FD
                                                                               every 2000 steps
   python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 1+2 --budget 180     genart default over other seeds
+                                   ... --curve-every 5000                     with FD and IS every 5000 steps
   python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 0 --extra width=24   a variant (--extra is appended
                                                                               to genart's spec; --batch N)
   python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 0 --extra categories=10   with a categorical code,
@@ -135,9 +136,9 @@ def genart_context(precision: str = "auto") -> Any:
 
 
 def train_genart(context: Any, data: torch.Tensor, budget: float, seed: int, spec: str = GENART_SPEC,
-                 chunk: int = CHUNK, after_chunk: Callable[[Any, int], None] | None = None) -> dict[str, Any]:
+                 chunk: int = CHUNK, after_chunk: Callable[[Any, int, float], None] | None = None) -> dict[str, Any]:
     """Train genart's model through its own loop for ``budget`` seconds of training time, ``chunk`` steps
-    at a time (``after_chunk(model, steps)`` runs between chunks, outside the timed part)."""
+    at a time (``after_chunk(model, steps, seconds)`` runs between chunks, outside the timed part)."""
     from genart.pipeline import build_model
     from genart.train import TrainConfig, train
 
@@ -151,7 +152,7 @@ def train_genart(context: Any, data: torch.Tensor, budget: float, seed: int, spe
         result = train(model, data, config, device=context.device, checkpoint_path=None, start_step=steps)
         steps, seconds, losses = result.step, seconds + result.seconds, result.losses
         if after_chunk is not None:
-            after_chunk(model, steps)
+            after_chunk(model, steps, seconds)
     params = sum(p.numel() for p in model.g.parameters()) + sum(p.numel() for p in model.d.parameters())
     return {"model": model, "steps": steps, "seconds": seconds, "images_per_s": steps * BATCH / seconds,
             "losses": " ".join(f"{k} {v:.3f}" for k, v in losses.items()), "params": params}
@@ -253,7 +254,8 @@ def main() -> int:
     parser.add_argument("--variants", default="default+none+always",
                         help="--mode augment: which of default (adaptive p), none, always (p = 1) to train")
     parser.add_argument("--curve-every", type=int, default=0,
-                        help="--mode augment: also score 2000 samples every N steps (outside the timed budget)")
+                        help="--mode augment / seeds: also score 2000 samples every N steps (outside the timed "
+                             "budget)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/genart-bench-gan"))
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
@@ -288,6 +290,19 @@ def main() -> int:
         save_grid(images, args.out / f"{name.replace(' ', '_').replace('=', '-')}.png")
         print(lines[-1], f"(losses: {run['losses']})", file=sys.stderr, flush=True)
 
+    def curve_scorer(name: str, curve: list[str], seed: int) -> Callable[[Any, int, float], None]:
+        """With --curve-every N: score 2000 samples every N steps, outside the timed budget."""
+
+        def score_now(model: Any, steps: int, seconds: float) -> None:
+            if args.curve_every and steps % args.curve_every < CHUNK:  # the loop stops every CHUNK steps
+                score = evaluator.score(sample_genart(model, 2000, seed))
+                curve.append(f"{steps} ({seconds:.0f} s): FD {score['fd']:.1f} IS {score['is']:.2f} "
+                             f"classes {100 * score['min_share']:.1f}-{100 * score['max_share']:.1f} % "
+                             f"p {model.aug_p:.2f}")
+                print(f"  {name} step {curve[-1]}", file=sys.stderr, flush=True)
+
+        return score_now
+
     if args.mode == "compare":
         dc = train_dcgan(data, args.budget, args.seed)
         train_bn = sample_dcgan(dc["g"], args.samples, args.seed, train_mode_bn=True)
@@ -305,14 +320,8 @@ def main() -> int:
             parser.error("--variants: '+'-joined from default, none, always; none and at least one other")
         for name, spec in (variants[key] for key in chosen):
             curve: list[str] = []
-
-            def score_now(model: Any, steps: int, curve: list[str] = curve, name: str = name) -> None:
-                if args.curve_every and steps % args.curve_every < CHUNK:  # the loop stops every CHUNK steps
-                    score = evaluator.score(sample_genart(model, 2000, args.seed))
-                    curve.append(f"{steps}: FD {score['fd']:.1f} IS {score['is']:.2f} p {model.aug_p:.2f}")
-                    print(f"  {name} step {curve[-1]}", file=sys.stderr, flush=True)
-
-            run = train_genart(context, data, args.budget, args.seed, spec=spec, after_chunk=score_now)
+            run = train_genart(context, data, args.budget, args.seed, spec=spec,
+                               after_chunk=curve_scorer(name, curve, args.seed))
             add(name, run, sample_genart(run["model"], args.samples, args.seed))
             if curve:
                 lines.append(f"  {name} over training (2000 samples): " + "; ".join(curve))
@@ -325,8 +334,11 @@ def main() -> int:
     else:
         tag = f" {args.extra}" if args.extra else ""
         for seed in (int(s) for s in args.seeds.split("+")):
-            run = train_genart(context, data, args.budget, seed, spec=spec)
-            add(f"genart seed={seed}{tag}", run, sample_genart(run["model"], args.samples, seed))
+            name, curve = f"genart seed={seed}{tag}", []
+            run = train_genart(context, data, args.budget, seed, spec=spec, after_chunk=curve_scorer(name, curve, seed))
+            add(name, run, sample_genart(run["model"], args.samples, seed))
+            if curve:
+                lines.append(f"  {name} over training (2000 samples): " + "; ".join(curve))
             if getattr(run["model"].params, "categories", 0):
                 grid = args.out / f"genart_seed-{seed}_by-category.png"
                 print(report_categories(run["model"], evaluator, seed, grid), file=sys.stderr, flush=True)
