@@ -84,7 +84,7 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def train_dcgan(data: torch.Tensor, budget: float, seed: int) -> dict[str, Any]:
+def train_dcgan(data: torch.Tensor, budget: float, seed: int, batch: int = BATCH) -> dict[str, Any]:
     torch.manual_seed(seed)
     g, d = DCGANGenerator(), DCGANDiscriminator()
     g.apply(dcgan_init)
@@ -96,10 +96,10 @@ def train_dcgan(data: torch.Tensor, budget: float, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     order = torch.randperm(n)
     while time.perf_counter() - started < budget:
-        position = (steps * BATCH) % max(n - BATCH + 1, 1)
-        if position < BATCH:
+        position = (steps * batch) % max(n - batch + 1, 1)
+        if position < batch:
             order = torch.randperm(n)
-        real = data[order[position:position + BATCH]].float() / 127.5 - 1
+        real = data[order[position:position + batch]].float() / 127.5 - 1
         fake = g(torch.randn(real.shape[0], 100))
         ones, zeros = torch.ones(real.shape[0]), torch.zeros(real.shape[0])
         d_loss = bce(d(real), ones) + bce(d(fake.detach()), zeros)
@@ -112,7 +112,7 @@ def train_dcgan(data: torch.Tensor, budget: float, seed: int) -> dict[str, Any]:
         opt_g.step()
         steps += 1
     seconds = time.perf_counter() - started
-    return {"g": g, "steps": steps, "seconds": seconds, "images_per_s": steps * BATCH / seconds,
+    return {"g": g, "steps": steps, "seconds": seconds, "images_per_s": steps * batch / seconds,
             "losses": f"d {d_loss.item():.3f} g {g_loss.item():.3f}",
             "params": sum(p.numel() for p in g.parameters()) + sum(p.numel() for p in d.parameters())}
 
@@ -136,7 +136,8 @@ def genart_context(precision: str = "auto") -> Any:
 
 
 def train_genart(context: Any, data: torch.Tensor, budget: float, seed: int, spec: str = GENART_SPEC,
-                 chunk: int = CHUNK, after_chunk: Callable[[Any, int, float], None] | None = None) -> dict[str, Any]:
+                 chunk: int = CHUNK, after_chunk: Callable[[Any, int, float], None] | None = None,
+                 batch: int = BATCH) -> dict[str, Any]:
     """Train genart's model through its own loop for ``budget`` seconds of training time, ``chunk`` steps
     at a time (``after_chunk(model, steps, seconds)`` runs between chunks, outside the timed part)."""
     from genart.pipeline import build_model
@@ -147,14 +148,14 @@ def train_genart(context: Any, data: torch.Tensor, budget: float, seed: int, spe
     torch.manual_seed(seed)
     steps, seconds, losses = 0, 0.0, {}
     while seconds < budget:
-        config = TrainConfig(steps=steps + chunk, batch_size=BATCH, seed=seed, checkpoint_every=0, progress=False,
+        config = TrainConfig(steps=steps + chunk, batch_size=batch, seed=seed, checkpoint_every=0, progress=False,
                              precision=context.precision, channels_last=context.channels_last, scaler=context.scaler)
         result = train(model, data, config, device=context.device, checkpoint_path=None, start_step=steps)
         steps, seconds, losses = result.step, seconds + result.seconds, result.losses
         if after_chunk is not None:
             after_chunk(model, steps, seconds)
     params = sum(p.numel() for p in model.g.parameters()) + sum(p.numel() for p in model.d.parameters())
-    return {"model": model, "steps": steps, "seconds": seconds, "images_per_s": steps * BATCH / seconds,
+    return {"model": model, "steps": steps, "seconds": seconds, "images_per_s": steps * batch / seconds,
             "losses": " ".join(f"{k} {v:.3f}" for k, v in losses.items()), "params": params}
 
 
@@ -241,7 +242,6 @@ def mnist_with_threads(threads: int) -> Path | None:
 
 
 def main() -> int:
-    global BATCH
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mode", choices=["compare", "augment", "seeds", "sampling"], default="compare")
     parser.add_argument("--budget", type=float, default=200, help="training seconds per model")
@@ -261,7 +261,6 @@ def main() -> int:
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                         help="genart's precision (auto: what `genart run` picks here; DCGAN stays fp32)")
     args = parser.parse_args()
-    BATCH = args.batch
     spec = GENART_SPEC + (f",{args.extra}" if args.extra else "")
 
     folder = mnist_with_threads(args.threads)
@@ -277,7 +276,7 @@ def main() -> int:
     data = load_data(context, data_spec, 28, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"data: {data_spec} ({data.shape[0]} images, 1x28x28); budget {args.budget:.0f} s per model; "
-          f"batch {BATCH}; {args.samples} samples each; torch threads {torch.get_num_threads()}; "
+          f"batch {args.batch}; {args.samples} samples each; torch threads {torch.get_num_threads()}; "
           f"genart precision {precision_label(context)} (DCGAN fp32); "
           f"classifier accuracy {evaluator.accuracy:.4f}")
     real = evaluator.score(data.float()[: args.samples] / 255)
@@ -304,12 +303,12 @@ def main() -> int:
         return score_now
 
     if args.mode == "compare":
-        dc = train_dcgan(data, args.budget, args.seed)
+        dc = train_dcgan(data, args.budget, args.seed, batch=args.batch)
         train_bn = sample_dcgan(dc["g"], args.samples, args.seed, train_mode_bn=True)
         eval_bn = sample_dcgan(dc["g"], args.samples, args.seed, train_mode_bn=False)
         add("dcgan (BN batch stats)", dc, train_bn)
         add("dcgan (BN running stats)", dc, eval_bn)
-        ours = train_genart(context, data, args.budget, args.seed)
+        ours = train_genart(context, data, args.budget, args.seed, batch=args.batch)
         add("genart gan (default)", ours, sample_genart(ours["model"], args.samples, args.seed))
     elif args.mode == "augment":
         variants = {"default": ("genart augment=default", GENART_SPEC),
@@ -320,13 +319,13 @@ def main() -> int:
             parser.error("--variants: '+'-joined from default, none, always; none and at least one other")
         for name, spec in (variants[key] for key in chosen):
             curve: list[str] = []
-            run = train_genart(context, data, args.budget, args.seed, spec=spec,
+            run = train_genart(context, data, args.budget, args.seed, spec=spec, batch=args.batch,
                                after_chunk=curve_scorer(name, curve, args.seed))
             add(name, run, sample_genart(run["model"], args.samples, args.seed))
             if curve:
                 lines.append(f"  {name} over training (2000 samples): " + "; ".join(curve))
     elif args.mode == "sampling":
-        run = train_genart(context, data, args.budget, args.seed, spec=spec)
+        run = train_genart(context, data, args.budget, args.seed, spec=spec, batch=args.batch)
         for psi in (1.0, 0.9, 0.8, 0.7):
             add(f"genart psi={psi}", run, truncated(run["model"], args.samples, args.seed, psi))
         for keep in (0.8, 0.5):
@@ -335,7 +334,8 @@ def main() -> int:
         tag = f" {args.extra}" if args.extra else ""
         for seed in (int(s) for s in args.seeds.split("+")):
             name, curve = f"genart seed={seed}{tag}", []
-            run = train_genart(context, data, args.budget, seed, spec=spec, after_chunk=curve_scorer(name, curve, seed))
+            run = train_genart(context, data, args.budget, seed, spec=spec, batch=args.batch,
+                               after_chunk=curve_scorer(name, curve, seed))
             add(name, run, sample_genart(run["model"], args.samples, seed))
             if curve:
                 lines.append(f"  {name} over training (2000 samples): " + "; ".join(curve))
