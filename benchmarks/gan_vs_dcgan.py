@@ -16,7 +16,7 @@ Modes (both models always run with the same --threads; the documented figures us
   python benchmarks/gan_vs_dcgan.py --mode augment --subset 500 --budget 150  genart default (adaptive augment)
                                                                               vs none vs always, 500 images
                                    ... --variants none+always --curve-every 2000  any two or three of them, with FD
-                                                                              every 2000 steps
+                                                                              and IS every 2000 steps
   python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 1+2 --budget 180     genart default over other seeds
                                    ... --curve-every 5000                     with FD and IS every 5000 steps
   python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 0 --extra width=24   a variant (--extra is appended
