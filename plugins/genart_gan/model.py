@@ -53,7 +53,8 @@ class GAN:
     def build_networks(self) -> None:
         """G, D, the EMA of G and both optimisers, from ``self.params`` (again when a checkpoint differs)."""
         p = self.params
-        self.g = self.prepare(Generator(p.latent, p.width, p.image_size, p.channels, p.upsample, p.categories))
+        self.g = self.prepare(Generator(p.latent, p.width, p.image_size, p.channels, p.upsample, p.categories,
+                                        p.blocks))
         self.d = self.prepare(Discriminator(p.width, p.image_size, p.channels, p.spectral_norm, p.categories))
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
         betas = (p.beta1, p.beta2)
@@ -213,8 +214,10 @@ class GAN:
         # The checkpoint decides the categorical code: a run trained before `categories` existed (or with
         # another K) is rebuilt with the K its weights were trained with, so it samples and resumes as before.
         categories = int(d_state["classify.weight"].shape[0]) if "classify.weight" in d_state else 0
-        if categories != self.params.categories:
-            self.params = dataclasses.replace(self.params, categories=categories)
+        # Likewise G's depth: runs from before `blocks` existed have none.
+        blocks = blocks_in(state["g"], self.g.levels)
+        if (categories, blocks) != (self.params.categories, self.params.blocks):
+            self.params = dataclasses.replace(self.params, categories=categories, blocks=blocks)
             self.build_networks()
         self.g.load_state_dict(state["g"])
         self.d.load_state_dict(d_state)
@@ -226,6 +229,13 @@ class GAN:
         self.aug_p = float(augment_state.get("p", self.aug_p))
         self.ada_sum = float(augment_state.get("sum", 0.0))
         self.ada_count = int(augment_state.get("count", 0))
+
+
+def blocks_in(g_state: dict[str, Any], levels: int) -> int:
+    """G's ``blocks`` from its weights: one conv per 2x step, the output conv, and ``blocks`` per step."""
+    convs = sum(1 for key, value in g_state.items() if key.startswith("body.") and key.endswith(".weight")
+                and value.dim() == 4)
+    return (convs - levels - 1) // levels
 
 
 def upgrade_discriminator_keys(state: dict[str, Any], body_length: int) -> dict[str, Any]:

@@ -33,9 +33,14 @@ def up_block(c_in: int, c_out: int, upsample: str) -> list[nn.Module]:
     return [*conv, nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)]
 
 
+def conv_block(channels: int) -> list[nn.Module]:
+    """A 3x3 conv that keeps the grid: depth for G where the grid is small and convolutions are cheap."""
+    return [nn.Conv2d(channels, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels), nn.LeakyReLU(0.2)]
+
+
 class Generator(nn.Module):
     def __init__(self, latent: int, width: int, size: int, channels: int, upsample: str = "nearest",
-                 categories: int = 0) -> None:
+                 categories: int = 0, blocks: int = 0) -> None:
         super().__init__()
         self.categories = categories
         self.levels = levels_for(size)
@@ -48,6 +53,8 @@ class Generator(nn.Module):
         layers: list[nn.Module] = []
         for level in reversed(range(self.levels)):
             c_in, c_out = channels_at(width, level + 1), channels_at(width, level)
+            for _ in range(blocks):  # at every grid below the image size
+                layers += conv_block(c_in)
             layers += up_block(c_in, c_out, upsample)
         layers += [nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh()]
         self.body = nn.Sequential(*layers)

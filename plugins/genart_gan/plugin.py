@@ -19,6 +19,7 @@ class GANParams:
     channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
     latent: int = param(64, "latent dimensions (z ~ N(0, I))")
     width: int = param(16, "channels at full resolution; each halving of the size doubles them (max 8x)")
+    blocks: int = param(2, "extra 3x3 conv layers in G at each grid below the image size (depth where it is cheap)")
     categories: int = param(0, "InfoGAN categorical code: G draws one of K categories and D must tell which, "
                                "so samples settle on K distinct modes (0: off)")
     info_weight: float = param(1.0, "weight of the categorical code's loss (InfoGAN's lambda)")
@@ -49,6 +50,8 @@ class GANParams:
             raise ValueError("channels must be 1 or 3")
         if self.latent < 1 or self.width < 1:
             raise ValueError("latent and width must be positive")
+        if self.blocks < 0:
+            raise ValueError("blocks must be >= 0")
         if self.categories < 0 or self.categories == 1:
             raise ValueError("categories must be 0 (off) or at least 2")
         if self.info_weight < 0:

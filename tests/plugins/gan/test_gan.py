@@ -228,6 +228,30 @@ def test_checkpoint_decides_the_categorical_code(builtin_app: App) -> None:
     reloaded.train_step(make_tiny_images(4, 1, 28))  # and it trains on
 
 
+@pytest.mark.parametrize(("trained_blocks", "built_blocks"), [(0, 1), (2, 0)])
+def test_checkpoint_decides_g_depth(builtin_app: App, trained_blocks: int, built_blocks: int) -> None:
+    """A run from before G had ``blocks`` (0) loads into a model built with more, samples and resumes as it was."""
+    trained = build(builtin_app, f"{TINY},blocks={trained_blocks}")
+    trained.train_step(make_tiny_images(4, 1, 28))
+    expected = trained.sample(3, torch.Generator().manual_seed(1))
+    reloaded = build(builtin_app, f"{TINY},blocks={built_blocks}")
+    reloaded.load_state_dict(trained.state_dict())
+    assert reloaded.params.blocks == trained_blocks
+    assert torch.equal(reloaded.sample(3, torch.Generator().manual_seed(1)), expected)
+    reloaded.train_step(make_tiny_images(4, 1, 28))
+
+
+def test_g_blocks_add_a_conv_at_every_grid_below_the_image_size(builtin_app: App) -> None:
+    grids = []
+    model = build(builtin_app, f"{TINY},blocks=2")
+    hooks = [layer.register_forward_hook(lambda module, args, out: grids.append(out.shape[-1]))
+             for layer in model.g.body if isinstance(layer, torch.nn.Conv2d)]
+    model.g.eval()(torch.randn(2, 8))
+    for hook in hooks:
+        hook.remove()
+    assert grids == [7, 7, 14, 14, 28]  # 2 blocks at 7 px and 14 px; the output conv at 28 px
+
+
 def test_checkpoints_from_before_the_head_was_split_off_still_load(builtin_app: App) -> None:
     model = build(builtin_app, TINY)
     model.train_step(make_tiny_images(4, 1, 28))
@@ -304,6 +328,7 @@ def test_cli_trains_and_samples_a_gan(genart_cli: Any, builtin_app: App, tmp_pat
     ("gan:upsample=bilinear", "upsample"),
     ("gan:widht=3", "width"),
     ("gan:categories=1", "categories must be 0 (off) or at least 2"),
+    ("gan:blocks=-1", "blocks must be >= 0"),
 ])
 def test_bad_params_give_one_line_errors(genart_cli: Any, builtin_app: App, tmp_path: Path, spec: str,
                                          message: str) -> None:
