@@ -20,7 +20,8 @@ Modes (both models always run with the same --threads; the documented figures us
   python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 1+2 --budget 180     genart default over other seeds
                                    ... --curve-every 5000                     with FD and IS every 5000 steps
   python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 0 --extra width=24   a variant (--extra is appended
-                                                                              to genart's spec; --batch N)
+                                                                              to genart's spec in every mode, e.g.
+                                                                              blocks=0 for the G of before; --batch N)
   python benchmarks/gan_vs_dcgan.py --mode seeds --seeds 0 --extra categories=10   with a categorical code,
                                                                               also a grid and a report per category
   python benchmarks/gan_vs_dcgan.py --mode sampling --budget 180              one default model, sampled with
@@ -249,7 +250,7 @@ def main() -> int:
     parser.add_argument("--seeds", default="0+1+2", help="seeds for --mode seeds, '+'-joined")
     parser.add_argument("--subset", type=int, default=0, help="train on the first N images only (0: all)")
     parser.add_argument("--samples", type=int, default=5000)
-    parser.add_argument("--extra", default="", help="--mode seeds / sampling: k=v,... appended to genart's spec")
+    parser.add_argument("--extra", default="", help="k=v,... appended to genart's spec (blocks=0: the G of before)")
     parser.add_argument("--batch", type=int, default=BATCH, help="training batch of both models")
     parser.add_argument("--variants", default="default+none+always",
                         help="--mode augment: which of default (adaptive p), none, always (p = 1) to train")
@@ -308,12 +309,12 @@ def main() -> int:
         eval_bn = sample_dcgan(dc["g"], args.samples, args.seed, train_mode_bn=False)
         add("dcgan (BN batch stats)", dc, train_bn)
         add("dcgan (BN running stats)", dc, eval_bn)
-        ours = train_genart(context, data, args.budget, args.seed, batch=args.batch)
-        add("genart gan (default)", ours, sample_genart(ours["model"], args.samples, args.seed))
+        ours = train_genart(context, data, args.budget, args.seed, spec=spec, batch=args.batch)
+        add(f"genart gan ({args.extra or 'default'})", ours, sample_genart(ours["model"], args.samples, args.seed))
     elif args.mode == "augment":
-        variants = {"default": ("genart augment=default", GENART_SPEC),
-                    "none": ("genart augment=none", f"{GENART_SPEC},augment=none"),
-                    "always": ("genart ada_target=0", f"{GENART_SPEC},ada_target=0")}  # always augment (p = 1)
+        variants = {"default": ("genart augment=default", spec),
+                    "none": ("genart augment=none", f"{spec},augment=none"),
+                    "always": ("genart ada_target=0", f"{spec},ada_target=0")}  # always augment (p = 1)
         chosen = args.variants.split("+")
         if not set(chosen) <= set(variants) or "none" not in chosen or len(set(chosen)) < 2:
             parser.error("--variants: '+'-joined from default, none, always; none and at least one other")
