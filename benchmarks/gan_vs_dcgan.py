@@ -318,9 +318,9 @@ def main() -> int:
         chosen = args.variants.split("+")
         if not set(chosen) <= set(variants) or "none" not in chosen or len(set(chosen)) < 2:
             parser.error("--variants: '+'-joined from default, none, always; none and at least one other")
-        for name, spec in (variants[key] for key in chosen):
+        for name, variant_spec in (variants[key] for key in chosen):
             curve: list[str] = []
-            run = train_genart(context, data, args.budget, args.seed, spec=spec, batch=args.batch,
+            run = train_genart(context, data, args.budget, args.seed, spec=variant_spec, batch=args.batch,
                                after_chunk=curve_scorer(name, curve, args.seed))
             add(name, run, sample_genart(run["model"], args.samples, args.seed))
             if curve:
