@@ -13,6 +13,7 @@ from genart.plugins import App
 from genart.runs import save_checkpoint
 from genart.testing import build_context, check_model, make_tiny_images
 from genart.train import TrainConfig, checkpoint_state, restore_checkpoint, train
+from genart_gan.model import blocks_in
 
 TINY = "gan:image_size=28,channels=1,width=4,latent=8"
 
@@ -250,6 +251,15 @@ def test_g_blocks_add_a_conv_at_every_grid_below_the_image_size(builtin_app: App
     for hook in hooks:
         hook.remove()
     assert grids == [7, 7, 14, 14, 28]  # 2 blocks at 7 px and 14 px; the output conv at 28 px
+
+
+@pytest.mark.parametrize(("size", "expected"), [(28, 2), (32, 2), (36, 0), (64, 0), (128, 0)])
+def test_g_depth_by_default_follows_the_image_size(builtin_app: App, size: int, expected: int) -> None:
+    """Two blocks where they were measured to help (28-32 px); none at 64 px, where they broke the art run."""
+    model = build(builtin_app, f"gan:image_size={size},width=4,latent=8")
+    assert model.params.blocks == expected
+    assert blocks_in(model.g.state_dict(), model.g.levels) == expected
+    assert build(builtin_app, f"gan:image_size={size},width=4,latent=8,blocks=1").params.blocks == 1
 
 
 def test_checkpoints_from_before_the_head_was_split_off_still_load(builtin_app: App) -> None:
