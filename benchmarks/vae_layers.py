@@ -1,12 +1,13 @@
 """Why the default VAE gains less from bf16 than the GAN: each layer's bf16 speed-up, and a decoder variant.
 
 Part 1 times every convolution shape of the default VAE (32 px, width 32, batch 32) alone, forward and
-backward, in plain fp32 and in bf16 autocast + channels_last, and prints the ratio. Part 2 trains the whole
-default VAE step with its transposed-convolution decoder and with a sub-pixel decoder (3x3 conv to 4x the
-channels + PixelShuffle) in alternating rounds, so that both ratios come from the same minutes of this
-machine's drifting speed. Run it with the machine otherwise quiet:
+backward, in plain fp32 and in bf16 autocast + channels_last, and prints the ratio (the decoder's layers both
+as PyTorch's ConvTranspose2d and as the VAE's Upsample2x, which computes its own bf16 gradients). Part 2
+trains the whole default VAE step with today's decoder, with PyTorch's transposed convolutions in its place,
+and with a sub-pixel decoder (3x3 conv to 4x the channels + PixelShuffle) in alternating rounds, so that all
+ratios come from the same minutes of this machine's drifting speed. Run it with the machine otherwise quiet:
 
-    python benchmarks/vae_layers.py            # about 1 minute on 2 cores
+    python benchmarks/vae_layers.py            # about 2 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from genart_vae.upsample import Upsample2x
+
 BATCH = 32
+# transposed: today's decoder (Upsample2x: PyTorch's transposed convolution with its own bf16 backward);
+# pytorch: the same layers as PyTorch's ConvTranspose2d (the decoder of before); subpixel: see to_subpixel
+DECODERS = ("transposed", "pytorch", "subpixel")
 
 
 def layer_ms(module: nn.Module, shape: tuple[int, ...], bf16: bool, reps: int) -> float:
@@ -53,7 +59,18 @@ def default_vae_layers() -> dict[str, tuple[nn.Module, tuple[int, ...]]]:
         "dec convT 64->32 4x4/2 @8": (nn.ConvTranspose2d(64, 32, 4, 2, 1), (BATCH, 64, 8, 8)),
         "dec convT 32->16 4x4/2 @16": (nn.ConvTranspose2d(32, 16, 4, 2, 1), (BATCH, 32, 16, 16)),
         "out conv 16->3 3x3 @32": (nn.Conv2d(16, 3, 3, 1, 1), (BATCH, 16, 32, 32)),
+        # what the VAE uses: the same transposed convolutions with their own bf16 backward
+        "dec Upsample2x 128->64 @4": (Upsample2x(128, 64), (BATCH, 128, 4, 4)),
+        "dec Upsample2x 64->32 @8": (Upsample2x(64, 32), (BATCH, 64, 8, 8)),
+        "dec Upsample2x 32->16 @16": (Upsample2x(32, 16), (BATCH, 32, 16, 16)),
     }
+
+
+def to_pytorch_transposed(module: nn.Module) -> None:
+    """Turn the VAE's Upsample2x layers back into PyTorch's ConvTranspose2d (same weights): the decoder of before."""
+    for child in module.modules():
+        if isinstance(child, Upsample2x):
+            child.__class__ = nn.ConvTranspose2d
 
 
 def to_subpixel(module: nn.Module) -> None:
@@ -74,6 +91,8 @@ def step_rate(app: Any, precision: str, decoder: str, steps: int) -> float:
     context = make_context(app, "cpu", precision)
     torch.manual_seed(0)
     model = build_model(context, "vae")
+    if decoder == "pytorch":
+        to_pytorch_transposed(model.net)
     if decoder == "subpixel":
         to_subpixel(model.net)
         model.net = context.prepare(model.net)
@@ -116,17 +135,18 @@ def main() -> int:
     app = App.from_entry_points()
     rates: dict[tuple[str, str], list[float]] = defaultdict(list)
     for _ in range(args.rounds):
-        for decoder in ("transposed", "subpixel"):
+        for decoder in DECODERS:
             for precision in ("fp32", "bf16"):
                 rates[decoder, precision].append(step_rate(app, precision, decoder, args.steps))
     print(f"\nPart 2: the default VAE's training step, {args.rounds} rounds (img/s median; ratios per round)")
-    for decoder in ("transposed", "subpixel"):
+    for decoder in DECODERS:
         fp32, bf16 = rates[decoder, "fp32"], rates[decoder, "bf16"]
         ratios = [b / f for b, f in zip(bf16, fp32, strict=True)]
-        print(f"{decoder:<11} fp32 {statistics.median(fp32):6.0f}  bf16 {statistics.median(bf16):6.0f}  "
+        print(f"{decoder:<12} fp32 {statistics.median(fp32):6.0f}  bf16 {statistics.median(bf16):6.0f}  "
               f"bf16 / fp32 {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
-    vs = [s / t for s, t in zip(rates["subpixel", "bf16"], rates["transposed", "bf16"], strict=True)]
-    print(f"sub-pixel bf16 / transposed bf16: {statistics.median(vs):.2f}x ({min(vs):.2f}-{max(vs):.2f})")
+    for other in ("pytorch", "subpixel"):
+        vs = [s / t for s, t in zip(rates[other, "bf16"], rates["transposed", "bf16"], strict=True)]
+        print(f"{other} bf16 / transposed bf16: {statistics.median(vs):.2f}x ({min(vs):.2f}-{max(vs):.2f})")
     return 0
 
 

@@ -11,6 +11,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .upsample import Upsample2x
+
 
 def num_levels(size: int) -> int:
     """Stride-2 stages that keep the smallest grid at 4 px or more (32 -> 3 levels, 28 -> 2)."""
@@ -64,7 +66,7 @@ class VAENet(nn.Module):
             c_in = widths[level]
             c_out = widths[level - 1] if level > 0 else max(width // 2, 8)
             decoder += [Residual(c_in) for _ in range(blocks)]
-            decoder += [nn.SiLU(), nn.ConvTranspose2d(c_in, c_out, 4, 2, 1)]
+            decoder += [nn.SiLU(), Upsample2x(c_in, c_out)]
         c_last = max(width // 2, 8) if self.levels else width
         decoder.append(nn.SiLU())
         self.decoder = nn.Sequential(*decoder)
