@@ -8,7 +8,7 @@ For each model (the default `vae` and `gan`, default batch sizes, on `shapes`):
   would write around the same network and step, with no framework;
 - genart fp32 / bf16: genart.train.train (batch order, loss checks, checkpoint at the end) with
   --precision fp32 and bf16 (bf16 = autocast + channels_last, what `auto` picks on CPUs with
-  native bf16);
+  native bf16; genart's fp32 is channels_last too on x86 CPUs, see genart.device.prefers_channels_last);
 - genart bf16 + compile: the same with --compile (torch.compile of the training step; the one-off
   compile time, spent in the warm-up steps, is reported in its own column).
 Each configuration runs in its own process (clean peak memory), once per round, all configurations back to
@@ -21,6 +21,7 @@ a 2048x2048 matmul probe of the same machine and dtype.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import statistics
@@ -58,6 +59,8 @@ def one(model_spec: str, loop: str, precision: str, steps: int, warmup: int) -> 
     app = App.from_entry_points()
     precision, _, option = precision.partition("+")
     context = make_context(app, "cpu", precision)
+    if loop == "plain":  # a bare loop keeps PyTorch's default layout, whatever genart would pick
+        context = dataclasses.replace(context, channels_last=False)
     torch.manual_seed(0)
     model = build_model(context, model_spec)
     batch_size = int(getattr(model, "default_batch_size", 64))

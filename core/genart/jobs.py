@@ -19,7 +19,7 @@ import click
 from . import distributed, runs
 from .amp import LossScaler
 from .components import resolve_params
-from .device import describe_device, resolve_device, resolve_precision
+from .device import describe_device, prefers_channels_last, resolve_device, resolve_precision
 from .errors import GenartError, UsageError
 from .params import params_to_dict, split_spec
 from .pipeline import apply_chain, build_chain, build_model, load_data, sample
@@ -59,7 +59,7 @@ def make_context(app: App, device: str, precision: str) -> BuildContext:
     dev = distributed.local_device(resolve_device(device), distributed.from_environment())
     dtype = resolve_precision(precision, dev)
     return BuildContext(registry=app.registry, device=dev, precision=dtype,
-                        channels_last=dtype is not None and dev.type in ("cpu", "cuda"),
+                        channels_last=prefers_channels_last(dev, dtype),
                         scaler=LossScaler(enabled=dtype == torch.float16))
 
 

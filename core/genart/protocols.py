@@ -27,7 +27,7 @@ class BuildContext:
     device: torch.device
     #: autocast dtype for training/inference on this device, or None for plain fp32
     precision: Any = None
-    #: convolutions run faster in channels_last layout under bf16; batches arrive in this layout
+    #: convolutions run faster in channels_last layout here (see device.prefers_channels_last); batches arrive in it
     channels_last: bool = False
     #: loss scaling for fp16 (a pass-through otherwise): models call ``scaler.backward(loss)`` and
     #: ``scaler.step(optimizer)`` so the same code trains correctly at every precision

@@ -30,7 +30,7 @@ class TrainConfig:
     progress: bool = True
     #: autocast dtype (torch.bfloat16/float16) or None for fp32
     precision: Any = None
-    #: hand batches to the model in channels_last layout (faster convolutions under bf16)
+    #: hand batches to the model in channels_last layout (faster convolutions, see device.prefers_channels_last)
     channels_last: bool = False
     #: the context's loss scaler (fp16); the loop updates it once per step and checkpoints it
     scaler: Any = None

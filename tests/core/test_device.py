@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genart.device import resolve_device, resolve_precision
+from genart.device import prefers_channels_last, resolve_device, resolve_precision
 from genart.errors import UsageError
 
 
@@ -31,3 +31,16 @@ def test_precision() -> None:
         resolve_precision("fp16", cpu)
     with pytest.raises(UsageError, match="unknown precision"):
         resolve_precision("int4", cpu)
+
+
+@pytest.mark.parametrize(("machine", "onednn", "expected_fp32"), [("x86_64", True, True), ("AMD64", True, True),
+                                                                  ("x86_64", False, False), ("arm64", True, False)])
+def test_channels_last_under_reduced_precision_and_for_fp32_on_x86_cpus(
+        monkeypatch: pytest.MonkeyPatch, machine: str, onednn: bool, expected_fp32: bool) -> None:
+    monkeypatch.setattr("platform.machine", lambda: machine)
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: onednn)
+    cpu, cuda, mps = torch.device("cpu"), torch.device("cuda"), torch.device("mps")
+    assert prefers_channels_last(cpu, None) is expected_fp32
+    assert prefers_channels_last(cpu, torch.bfloat16) is True
+    assert prefers_channels_last(cuda, torch.bfloat16) is True and prefers_channels_last(cuda, torch.float16) is True
+    assert prefers_channels_last(cuda, None) is False and prefers_channels_last(mps, None) is False
