@@ -1,11 +1,15 @@
 """Training and post-processing speed: genart's loop against a plain PyTorch loop, fp32 and bf16.
 
-    python benchmarks/speed.py                 # full table (5 rounds: about 13 minutes on 2 cores)
+    python benchmarks/speed.py                 # full table (5 rounds: about 16 minutes on 2 cores)
     python benchmarks/speed.py --steps 25 --repeats 2    # quicker, noisier
+    python benchmarks/speed.py --models vae --configs plain:fp32,genart:bf16 --skip-default-job   # one ratio
 
 For each model (the default `vae` and `gan`, default batch sizes, on `shapes`):
 - plain fp32: a bare loop `batch = data[idx].float() / 255; model.train_step(batch)` — what a user
   would write around the same network and step, with no framework;
+- plain fp32+keepmem: the same bare loop with glibc's malloc told to keep freed memory
+  (genart.allocator.keep_freed_memory, which genart's loop applies on CPUs), so the table shows how much
+  of genart's lead is that setting and how much is precision and layout;
 - genart fp32 / bf16: genart.train.train (batch order, loss checks, checkpoint at the end) with
   --precision fp32 and bf16 (bf16 = autocast + channels_last, what `auto` picks on CPUs with
   native bf16; genart's fp32 is channels_last too on x86 CPUs, see genart.device.prefers_channels_last);
@@ -31,7 +35,8 @@ import time
 from pathlib import Path
 
 MODELS = ["vae", "gan"]
-CONFIGS = [("plain", "fp32"), ("genart", "fp32"), ("genart", "bf16"), ("genart", "bf16+compile")]
+CONFIGS = [("plain", "fp32"), ("plain", "fp32+keepmem"), ("genart", "fp32"), ("genart", "bf16"),
+           ("genart", "bf16+compile")]
 
 
 def matmul_probe(dtype_name: str, n: int = 2048, reps: int = 8) -> float:
@@ -61,6 +66,10 @@ def one(model_spec: str, loop: str, precision: str, steps: int, warmup: int) -> 
     context = make_context(app, "cpu", precision)
     if loop == "plain":  # a bare loop keeps PyTorch's default layout, whatever genart would pick
         context = dataclasses.replace(context, channels_last=False)
+    if option == "keepmem":  # the bare loop with the one process setting genart's loop adds (allocator.py)
+        from genart.allocator import keep_freed_memory
+
+        keep_freed_memory()
     torch.manual_seed(0)
     model = build_model(context, model_spec)
     batch_size = int(getattr(model, "default_batch_size", 64))
@@ -146,6 +155,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--repeats", type=int, default=5, help="rounds")
+    parser.add_argument("--configs", default=",".join(f"{loop}:{precision}" for loop, precision in CONFIGS),
+                        help="comma-separated loop:precision pairs to run (default: all)")
     parser.add_argument("--skip-default-job", action="store_true")
     parser.add_argument("--post-only", action="store_true", help="only the post-processing comparison")
     parser.add_argument("--one", nargs=3, metavar=("MODEL", "LOOP", "PRECISION"), help=argparse.SUPPRESS)
@@ -161,12 +172,15 @@ def main() -> None:
           f"matmul probe 2048^2: fp32 {probe['fp32']:.0f} GFLOP/s, bf16 {probe['bf16']:.0f} GFLOP/s")
     print(f"data: shapes (procedural, 1024 images), seed 0; model defaults; {args.repeats} rounds of "
           f"{args.steps} steps per configuration, each run in its own process\n")
+    configs = [tuple(pair.split(":", 1)) for pair in args.configs.split(",")]
+    if ("plain", "fp32") not in configs:
+        parser.error("--configs must include plain:fp32, the baseline of every ratio")
     runs: dict[tuple[str, str, str], list[dict]] = {}
     for model in ([] if args.post_only else args.models.split(",")):
         for round_index in range(args.repeats):
             # every round runs all configurations back to back, alternating the order, so that the
             # machine's drift (up to 20 % within a minute here) hits them alike and cancels in the ratios
-            for loop, precision in CONFIGS if round_index % 2 == 0 else CONFIGS[::-1]:
+            for loop, precision in configs if round_index % 2 == 0 else configs[::-1]:
                 result = json.loads(subprocess.run(
                     [sys.executable, __file__, "--one", model, loop, precision, "--steps", str(args.steps),
                      "--warmup", str(args.warmup)], check=True, capture_output=True, text=True).stdout)

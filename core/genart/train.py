@@ -175,6 +175,7 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
     from tqdm.auto import tqdm
 
     from . import distributed
+    from .allocator import keep_freed_memory
 
     world = distributed.current()
     if config.steps < 0 or config.batch_size < 1:
@@ -183,6 +184,8 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
         raise GenartError(f"batch size {config.batch_size} is not divisible by the {world.size} processes")
     if world.distributed:  # distinct noise per rank; weights stay identical through averaged gradients
         torch.manual_seed(config.seed * 1_000_003 + start_step * 7919 + world.rank)
+    if device.type == "cpu":  # no page faults for the activations every step reallocates
+        keep_freed_memory()
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     data = data.to(device) if data.device != device and _fits_on_device(data, device) else data
     autocast = (torch.autocast(device.type, dtype=config.precision) if config.precision is not None
