@@ -44,7 +44,9 @@ class _TransposedConv(torch.autograd.Function):
                 x, grad, weight, None, [STRIDE] * 2, [PADDING] * 2, [1, 1], False, [0, 0], 1,
                 [False, True, False])[1].to(ctx.dtypes[1])
         if ctx.needs_input_grad[2]:
-            grad_bias = grad.sum((0, 2, 3), dtype=torch.float32).to(ctx.dtypes[1])
+            # summed in ``dtype`` (accumulated in fp32 inside, rounded once at the end, like the weight
+            # gradient): asking sum() for an fp32 result would first copy the whole gradient to fp32
+            grad_bias = grad.sum((0, 2, 3)).to(ctx.dtypes[1])
         return grad_x, grad_weight, grad_bias, None
 
 
