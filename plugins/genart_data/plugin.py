@@ -31,6 +31,8 @@ class FolderParams(DatasetParams):
 
     path: str = param("", "folder of images (searched recursively)")
     fit: Literal["crop", "pad"] = param("crop", "crop: centre-crop to a square; pad: fit inside and pad with white")
+    cache: bool = param(True, "decode once into a memory-mapped cache file (GENART_CACHE_DIR, default "
+                              "~/.cache/genart), reused until a file changes")
 
     def validate(self) -> None:
         if not self.path:
