@@ -25,7 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-CACHE = Path(os.environ.get("GENART_CACHE", Path.home() / ".cache" / "genart"))
+# the same folder as the folder dataset's decode cache (GENART_CACHE is this file's older name for it)
+CACHE = Path(os.environ.get("GENART_CACHE_DIR") or os.environ.get("GENART_CACHE")
+             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genart")
 VERSION = "mnist-eval-1"
 
 
