@@ -114,12 +114,15 @@ def one(model_spec: str, loop: str, precision: str, steps: int, warmup: int) -> 
             "compile_s": compile_s if loop == "genart" else 0.0}
 
 
-def post_throughput(spec: str, size: int = 256, n: int = 8, repeats: int = 3) -> tuple[float, float]:
+def post_throughput(spec: str, loop: str, size: int = 256, n: int = 8, repeats: int = 3) -> dict:
     """Input megapixels/s of genart's chain (``apply_chain``: batching, contract checks, clamping into
-    one result tensor) and of the plain loop a user would write around the same post-processor
-    (one image at a time under no_grad, outputs collected with torch.cat); best of ``repeats``
-    alternating runs each."""
+    one result tensor) or of the plain loop a user would write around the same post-processor (one
+    image at a time under no_grad, outputs collected with torch.cat), best of ``repeats``; achieved
+    GFLOP/s (convolutions and matrix products, torch.utils.flop_counter; 0 for classical filters) and
+    the peak resident memory processing adds to the loaded post-processor and input images, in this
+    (fresh) process."""
     import torch
+    from torch.utils.flop_counter import FlopCounterMode
 
     from genart.jobs import make_context
     from genart.pipeline import apply_chain, build_chain
@@ -129,17 +132,26 @@ def post_throughput(spec: str, size: int = 256, n: int = 8, repeats: int = 3) ->
     chain = build_chain(context, [spec])
     processor = chain[0][1]
     images = torch.rand(n, 3, size, size)
+    base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     apply_chain(chain, images[:1], context.device)
-    best = {"genart": 0.0, "plain": 0.0}
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        processor(images[:1])
+    flops = counter.get_total_flops() * n
+
+    def run() -> None:
+        if loop == "genart":
+            apply_chain(chain, images, context.device)
+        else:
+            with torch.no_grad():
+                torch.cat([processor(image[None]) for image in images])
+
+    best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        apply_chain(chain, images, context.device)
-        best["genart"] = max(best["genart"], n * size * size / (time.perf_counter() - start) / 1e6)
-        start = time.perf_counter()
-        with torch.no_grad():
-            torch.cat([processor(image[None]) for image in images])
-        best["plain"] = max(best["plain"], n * size * size / (time.perf_counter() - start) / 1e6)
-    return best["genart"], best["plain"]
+        run()
+        best = min(best, time.perf_counter() - start)
+    return {"mp_s": n * size * size / best / 1e6, "gflops": flops / best / 1e9,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base_mb}
 
 
 def default_job_seconds(precision: str, out: str) -> float:
@@ -160,9 +172,13 @@ def main() -> None:
     parser.add_argument("--skip-default-job", action="store_true")
     parser.add_argument("--post-only", action="store_true", help="only the post-processing comparison")
     parser.add_argument("--one", nargs=3, metavar=("MODEL", "LOOP", "PRECISION"), help=argparse.SUPPRESS)
+    parser.add_argument("--one-post", nargs=2, metavar=("SPEC", "LOOP"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(*args.one, steps=args.steps, warmup=args.warmup)))
+        return
+    if args.one_post:
+        print(json.dumps(post_throughput(*args.one_post)))
         return
 
     import torch
@@ -209,16 +225,29 @@ def print_rows(runs: dict, probe: dict) -> None:
               f"{statistics.median(ratios):>13.2f}x {min(ratios):>5.2f}-{max(ratios):.2f}x")
 
 
-def post_section() -> None:
-    print("\npost-processing throughput (fp32, 8 images of 256x256, best of 3): genart's chain vs a plain "
-          "per-image loop")
+def post_section(repeats: int = 3) -> None:
+    print("\npost-processing (fp32, 8 images of 256x256, best of 3 runs in each of "
+          f"{repeats} rounds, each loop in its own process): genart's chain vs a plain per-image loop")
+    print(f"  {'post-processor':<34} {'genart MP/s':>11} {'plain MP/s':>10} {'ratio':>6} {'GFLOP/s':>8} "
+          f"{'genart +MB':>10} {'plain +MB':>9}")
     for spec in ("restore", "restore:task=denoise", "upsample:scale=4", "upsample:scale=4,method=bicubic"):
+        results: dict[str, list[dict]] = {"genart": [], "plain": []}
         try:
-            genart_rate, plain_rate = post_throughput(spec)
-            print(f"  {spec:<34} genart {genart_rate:6.2f}  plain {plain_rate:6.2f} input MP/s "
-                  f"({genart_rate / plain_rate:.2f}x)")
-        except Exception as error:  # a plugin may be missing in a partial install
-            print(f"  {spec:<34} unavailable ({error})")
+            for round_index in range(repeats):
+                for loop in ("genart", "plain") if round_index % 2 == 0 else ("plain", "genart"):
+                    done = subprocess.run([sys.executable, __file__, "--one-post", spec, loop], check=True,
+                                          capture_output=True, text=True)
+                    results[loop].append(json.loads(done.stdout))
+        except subprocess.CalledProcessError as error:  # a plugin may be missing in a partial install
+            print(f"  {spec:<34} unavailable ({error.stderr.strip().splitlines()[-1:]})")
+            continue
+        ratio = statistics.median(g["mp_s"] / p["mp_s"]
+                                  for g, p in zip(results["genart"], results["plain"], strict=True))
+        mid = {(loop, key): statistics.median(r[key] for r in runs) for loop, runs in results.items()
+               for key in ("mp_s", "gflops", "peak_mb")}
+        gflops = f"{mid['genart', 'gflops']:>8.1f}" if mid["genart", "gflops"] else f"{'-':>8}"
+        print(f"  {spec:<34} {mid['genart', 'mp_s']:>11.2f} {mid['plain', 'mp_s']:>10.2f} {ratio:>5.2f}x "
+              f"{gflops} {mid['genart', 'peak_mb']:>10.0f} {mid['plain', 'peak_mb']:>9.0f}")
 
 
 def default_job_section() -> None:
