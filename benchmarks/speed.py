@@ -181,6 +181,10 @@ def main() -> None:
         print(json.dumps(post_throughput(*args.one_post)))
         return
 
+    configs = [tuple(pair.split(":", 1)) for pair in args.configs.split(",")]
+    if ("plain", "fp32") not in configs:
+        parser.error("--configs must include plain:fp32, the baseline of every ratio")
+
     import torch
 
     probe = {p: matmul_probe(p) for p in ("fp32", "bf16")}
@@ -188,9 +192,6 @@ def main() -> None:
           f"matmul probe 2048^2: fp32 {probe['fp32']:.0f} GFLOP/s, bf16 {probe['bf16']:.0f} GFLOP/s")
     print(f"data: shapes (procedural, 1024 images), seed 0; model defaults; {args.repeats} rounds of "
           f"{args.steps} steps per configuration, each run in its own process\n")
-    configs = [tuple(pair.split(":", 1)) for pair in args.configs.split(",")]
-    if ("plain", "fp32") not in configs:
-        parser.error("--configs must include plain:fp32, the baseline of every ratio")
     runs: dict[tuple[str, str, str], list[dict]] = {}
     for model in ([] if args.post_only else args.models.split(",")):
         for round_index in range(args.repeats):
