@@ -25,9 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# the same folder as the folder dataset's decode cache (GENART_CACHE is this file's older name for it)
-CACHE = Path(os.environ.get("GENART_CACHE_DIR") or os.environ.get("GENART_CACHE")
-             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genart")
+from genart_data.cache import cache_root
+
+# genart's cache folder (GENART_CACHE_DIR); GENART_CACHE is this file's older name for it
+CACHE = Path(os.environ["GENART_CACHE"]) if os.environ.get("GENART_CACHE") else cache_root()
 VERSION = "mnist-eval-1"
 
 

@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,16 @@ from genart.runs import atomic_path, write_json_atomic
 CACHE_VERSION = 1
 
 
+def cache_root() -> Path:
+    """genart's cache folder: ``GENART_CACHE_DIR``, else ``$XDG_CACHE_HOME/genart``, else ``~/.cache/genart``."""
+    if os.environ.get("GENART_CACHE_DIR"):
+        return Path(os.environ["GENART_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genart"
+
+
 def cache_dir() -> Path:
-    """``GENART_CACHE_DIR``, else ``$XDG_CACHE_HOME/genart``, else ``~/.cache/genart``; folders go in ``folders/``."""
-    root = os.environ.get("GENART_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / \
-        "genart"
-    return Path(root) / "folders"
+    """Where decoded folders go."""
+    return cache_root() / "folders"
 
 
 def cache_base(root: Path, files: Sequence[Path], size: int, channels: int, fit: str) -> Path:
@@ -60,19 +65,17 @@ def read_cached(base: Path) -> tuple[Any, list[str]] | None:
     return torch.from_numpy(array), list(info.get("skipped", []))
 
 
-def write_cached(base: Path, count: int, item_shape: tuple[int, ...],
-                 decoded: Callable[[], Any]) -> tuple[int, list[str]]:
-    """Fill a new cache entry from ``decoded()``, an iterator of (uint8 array, or None for an unreadable
-    file, with the error text); returns how many images it holds and the errors. Raises
-    :class:`NothingReadable` (and writes nothing) when no file could be read. Old entries of the same
-    folder and setting are removed once the new one is in place."""
+def write_cached(base: Path, count: int, item_shape: tuple[int, ...], decoded: Iterable[tuple[Any, str]]) -> None:
+    """Fill a new cache entry from ``decoded``: (uint8 array, "") per readable file, (None, the error)
+    per unreadable one. Raises :class:`NothingReadable` (and writes nothing) when no file could be read.
+    Old entries of the same folder and setting are removed once the new one is in place."""
     import numpy as np
 
     skipped: list[str] = []
     with atomic_path(base.with_suffix(".npy")) as tmp:
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, *item_shape))
         kept = 0
-        for image, error in decoded():
+        for image, error in decoded:
             if image is None:
                 skipped.append(error)
                 continue
@@ -96,7 +99,6 @@ def write_cached(base: Path, count: int, item_shape: tuple[int, ...],
         if old.stem != base.name:
             with contextlib.suppress(OSError):  # still mapped elsewhere (Windows): left for a later run
                 old.unlink(missing_ok=True)
-    return kept, skipped
 
 
 class NothingReadable(Exception):

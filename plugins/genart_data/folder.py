@@ -50,7 +50,7 @@ class FolderDataset:
         if cached is None:
             try:
                 write_cached(base, len(self.files), (channels, size, size),
-                             lambda: self._decoded(size, channels, "decoding (cached for later runs)"))
+                             self._decoded(size, channels, "decoding (cached for later runs)"))
             except NothingReadable:
                 raise self._nothing_readable() from None
             cached = read_cached(base)
