@@ -154,6 +154,13 @@ def post_throughput(spec: str, loop: str, size: int = 256, n: int = 8, repeats: 
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base_mb}
 
 
+def in_child(*args: str) -> dict:
+    """Run this script with ``args`` in a fresh process (its own peak memory, no state carried over) and
+    return the figures it prints as JSON."""
+    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
 def default_job_seconds(precision: str, out: str) -> float:
     start = time.perf_counter()
     subprocess.run(["genart", "run", "--model", "vae", "--post", "restore", "--precision", precision, "-q",
@@ -198,9 +205,8 @@ def main() -> None:
             # every round runs all configurations back to back, alternating the order, so that the
             # machine's drift (up to 20 % within a minute here) hits them alike and cancels in the ratios
             for loop, precision in configs if round_index % 2 == 0 else configs[::-1]:
-                result = json.loads(subprocess.run(
-                    [sys.executable, __file__, "--one", model, loop, precision, "--steps", str(args.steps),
-                     "--warmup", str(args.warmup)], check=True, capture_output=True, text=True).stdout)
+                result = in_child("--one", model, loop, precision, "--steps", str(args.steps),
+                                  "--warmup", str(args.warmup))
                 runs.setdefault((model, loop, precision), []).append(result)
     if runs:
         print_rows(runs, probe)
@@ -236,9 +242,7 @@ def post_section(repeats: int = 3) -> None:
         try:
             for round_index in range(repeats):
                 for loop in ("genart", "plain") if round_index % 2 == 0 else ("plain", "genart"):
-                    done = subprocess.run([sys.executable, __file__, "--one-post", spec, loop], check=True,
-                                          capture_output=True, text=True)
-                    results[loop].append(json.loads(done.stdout))
+                    results[loop].append(in_child("--one-post", spec, loop))
         except subprocess.CalledProcessError as error:  # a plugin may be missing in a partial install
             print(f"  {spec:<34} unavailable ({error.stderr.strip().splitlines()[-1:]})")
             continue

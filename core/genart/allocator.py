@@ -12,6 +12,7 @@ beyond holding the peak, which is what PyTorch's caching allocator does on CUDA 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 
@@ -24,21 +25,14 @@ TRIM_THRESHOLD = 1 << 30
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers in glibc's malloc.h
 _USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
-_state: dict[str, bool] = {}
 
-
+@functools.cache
 def keep_freed_memory() -> bool:
     """Raise glibc's mmap and trim thresholds, once per process; returns whether they are in force.
 
     Leaves malloc alone on other C libraries (macOS, Windows, musl), when the user already tunes
     glibc's malloc through its environment variables or ``GLIBC_TUNABLES``, and when
     ``GENART_KEEP_FREED_MEMORY=0`` (for a process that must give memory back between phases)."""
-    if "done" not in _state:
-        _state["done"] = _configure()
-    return _state["done"]
-
-
-def _configure() -> bool:
     if os.environ.get("GENART_KEEP_FREED_MEMORY", "1").strip() == "0":
         return False
     if any(os.environ.get(name) for name in _USER_SETTINGS) or "malloc" in os.environ.get("GLIBC_TUNABLES", ""):
