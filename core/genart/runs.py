@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import struct
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,12 +36,41 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~current_umask())  # mkstemp makes 0600; a finished file gets open()'s mode
     try:
         yield tmp_path
         os.replace(tmp_path, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: the temporary names atomic_path uses, e.g. ``.checkpoint.safetensors.k3j2h1.tmp``
+_TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def remove_stale_temp_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete what an earlier process killed mid-write (``kill -9``, power loss) left in ``folder``.
+
+    Only names of atomic_path's pattern are touched, and only directly in ``folder``: the caller owns
+    the folder (a run being resumed or written), so no other writer is using them."""
+    removed: list[Path] = []
+    root = Path(folder)
+    if not root.is_dir():
+        return removed
+    for entry in root.iterdir():
+        if _TEMP_NAME.match(entry.name) and entry.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+                removed.append(entry)
+    return removed
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
@@ -141,13 +171,28 @@ def _key_from_json(key: Any) -> Any:
 
 def save_checkpoint(path: str | os.PathLike[str], state: Any, metadata: dict[str, str] | None = None) -> None:
     """Write nested ``state`` to a safetensors file atomically."""
-    from safetensors.torch import save_file
-
     tensors, tree = flatten_state(state)
     meta = {_FORMAT_KEY: _FORMAT, _TREE_KEY: json.dumps(tree)}
     meta.update(metadata or {})
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
+    write_bytes_atomic(path, canonical_safetensors(tensors, meta))
+
+
+def canonical_safetensors(tensors: dict[str, Any], metadata: dict[str, str]) -> bytes:
+    """safetensors bytes whose header is always written in the same order.
+
+    safetensors keeps the metadata in a Rust HashMap whose order changes from one call to the next, so
+    the same state gave files with different bytes; sorting the header makes a checkpoint a pure
+    function of its state (exact resume is tested byte for byte) and changes nothing for readers."""
+    from safetensors.torch import save
+
+    raw = save(tensors, metadata=metadata)
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + length])
+    ordered = {"__metadata__": dict(sorted(header.pop("__metadata__", {}).items()))}
+    ordered.update(sorted(header.items(), key=lambda item: (item[1]["data_offsets"], item[0])))
+    text = json.dumps(ordered, separators=(",", ":")).encode()
+    text += b" " * (-(8 + len(text)) % 8)  # the data starts 8-byte aligned, as safetensors pads it
+    return struct.pack("<Q", len(text)) + text + raw[8 + length:]
 
 
 def load_checkpoint(path: str | os.PathLike[str], device: Any = "cpu") -> tuple[Any, dict[str, str]]:

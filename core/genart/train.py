@@ -99,10 +99,33 @@ def restore_checkpoint(model: Any, path: str | Path, scaler: Any = None) -> int:
     if not isinstance(state, dict) or "model" not in state or "loop" not in state:
         raise GenartError(f"{path} is not a genart training checkpoint")
     model.load_state_dict(state["model"])
+    match_optimizer_layouts(model)
     set_rng_state(state["loop"]["rng"])
     if scaler is not None and scaler.enabled:
         scaler.load_state_dict(state["loop"].get("scaler", {}))
     return int(state["loop"]["step"])
+
+
+def match_optimizer_layouts(model: Any) -> None:
+    """Give every optimiser state tensor its parameter's memory layout (strides), as a fresh run has.
+
+    Checkpoints store tensors contiguous, and ``Optimizer.load_state_dict`` casts dtype and device but
+    not layout, so a channels_last weight came back with contiguous Adam moments. The fused Adam kernel
+    walks parameter and moments as flat memory, so it then paired each weight with another element's
+    moments and a resumed run drifted from an uninterrupted one."""
+    import torch
+
+    from .distributed import find_optimizers_and_modules
+
+    optimizers, _ = find_optimizers_and_modules(model)
+    for optimizer in optimizers:
+        for parameter, slots in optimizer.state.items():
+            if not isinstance(parameter, torch.Tensor) or not isinstance(slots, dict):
+                continue
+            for key, value in slots.items():
+                if (isinstance(value, torch.Tensor) and value.shape == parameter.shape
+                        and value.stride() != parameter.stride()):
+                    slots[key] = torch.empty_like(parameter, dtype=value.dtype, device=value.device).copy_(value)
 
 
 def compiled_step(model: Any) -> Callable[[Any], dict[str, float]]:
