@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .errors import GenartError
+from .errors import debug_enabled, explain, one_line
 from .plugins import App
 
 
@@ -28,11 +28,25 @@ class _Failure(click.ClickException):
 
 
 class GenartGroup(click.Group):
+    """Every failure of a command ends as one ``genart: error:`` line with its class's exit code
+    (errors.py maps file-system, disk-full and out-of-memory failures); ``--debug`` or
+    ``GENART_DEBUG=1`` prints the traceback first, for bug reports."""
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except GenartError as error:
-            raise _Failure(str(error), error.exit_code) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            if debug_enabled():
+                import traceback
+
+                traceback.print_exception(error, file=sys.stderr)
+            known = explain(error)
+            if known is None:
+                raise _Failure(f"unexpected {one_line(error)} (a bug: GENART_DEBUG=1 shows the traceback "
+                               "for a report)", 1) from None
+            raise _Failure(str(known), known.exit_code) from None
 
 
 def make_cli(app: App) -> click.Group:
@@ -41,13 +55,16 @@ def make_cli(app: App) -> click.Group:
 
     @click.group(cls=GenartGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="genart", prog_name="genart")
+    @click.option("--debug", is_flag=True, help="show the traceback of an error (same as GENART_DEBUG=1)")
     @click.pass_context
-    def cli(ctx: click.Context) -> None:
+    def cli(ctx: click.Context, debug: bool) -> None:
         """genart: train generative models on images, sample them, and post-process the results.
 
         Start with:  genart run --model vae --post restore
         """
         ctx.obj = app
+        if debug:
+            os.environ["GENART_DEBUG"] = "1"
 
     for command in (*cli_jobs.COMMANDS, *cli_inspect.COMMANDS):
         cli.add_command(command)

@@ -91,7 +91,8 @@ def run(app: Any, **values: Any) -> None:
     """Train a model (or load --checkpoint), sample it, apply the --post chain, write a run folder."""
     if values["resume"] and values["weights"]:
         raise UsageError("--resume and --checkpoint cannot be combined")
-    train_job(app, settings_from(values), resume=_path(values["resume"]), weights=_path(values["weights"]))
+    train_job(app, settings_from(values), resume=_path(values["resume"]), weights=_path(values["weights"]),
+              given=given_options(values))
 
 
 @click.command("train")
@@ -100,7 +101,8 @@ def run(app: Any, **values: Any) -> None:
 @with_config
 def train_command(app: Any, **values: Any) -> None:
     """Train a model into a new run folder (checkpoint and manifest), without sampling."""
-    train_job(app, settings_from(values), resume=_path(values["resume"]), sample_after=False)
+    train_job(app, settings_from(values), resume=_path(values["resume"]), sample_after=False,
+              given=given_options(values))
 
 
 @click.command("sample")
@@ -181,6 +183,21 @@ def _expand_images(paths: tuple[str, ...], is_image: Callable[[Path], bool]) -> 
         else:
             files.append(path)
     return files
+
+
+def given_options(values: dict[str, Any]) -> set[str]:
+    """Options the user set, on the command line or in a config file (a value other than the default)."""
+    ctx = click.get_current_context()
+    given = set()
+    for param in ctx.command.params:
+        name = param.name
+        if not name or values.get(name) in (None, ()):
+            continue
+        source = ctx.get_parameter_source(name)
+        default = param.default if not callable(param.default) else None
+        if source not in (click.core.ParameterSource.DEFAULT, None) or values[name] != default:
+            given.add(name)
+    return given
 
 
 def _path(value: str | None) -> Path | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .errors import blame
 from .params import ComponentRequest, build_params, split_spec
 from .registry import KIND_LABELS
 
@@ -15,9 +16,10 @@ def build_component(context: BuildContext, kind: str, spec: str | ComponentReque
     """Build ``kind`` from ``"name:key=value"``; every user mistake is a one-line UsageError."""
     request = split_spec(spec) if isinstance(spec, str) else spec
     component = context.registry.get(kind, request.name)
-    params = build_params(component.params, request.options,
-                          component=f"{KIND_LABELS.get(kind, kind)} {request.name!r}")
-    return component.factory(params, context)
+    label = KIND_LABELS.get(kind, kind)
+    params = build_params(component.params, request.options, component=f"{label} {request.name!r}")
+    with blame(label, request.name, component.plugin, "building"):
+        return component.factory(params, context)
 
 
 def resolve_params(context: BuildContext, kind: str, spec: str | ComponentRequest) -> Any:

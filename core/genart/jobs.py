@@ -6,10 +6,12 @@ and ``genart sample`` rebuild the same model), ``checkpoint.safetensors`` holds 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import platform
 import sys
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,14 @@ from . import distributed, runs
 from .amp import LossScaler
 from .components import resolve_params
 from .device import describe_device, prefers_channels_last, resolve_device, resolve_precision
-from .errors import GenartError, UsageError
+from .errors import Interrupted, UsageError, blame, explain, one_line
 from .params import params_to_dict, split_spec
 from .pipeline import apply_chain, build_chain, build_model, load_data, sample
 from .plugins import App
 from .protocols import BuildContext
 from .registry import DATASET, MODEL
-from .train import TrainConfig, restore_checkpoint, train
+from .resume import check_resume, resume_history
+from .train import TrainConfig, model_metadata, restore_checkpoint, train
 
 DEFAULT_MODEL = "vae"
 DEFAULT_DATA = "shapes"
@@ -81,21 +84,28 @@ def echo(message: str) -> None:
 
 
 def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sample_after: bool = True,
-              weights: Path | None = None) -> Path:
-    """Train (or resume, or load ``weights``), then sample and post-process. Returns the run folder."""
+              weights: Path | None = None, given: Collection[str] = ()) -> Path:
+    """Train (or resume, or load ``weights``), then sample and post-process. Returns the run folder.
+
+    ``given`` names the options the user set (so ``--resume`` can refuse ones it would ignore)."""
     try:
-        return _train_job(app, settings, resume=resume, sample_after=sample_after, weights=weights)
+        return _train_job(app, settings, resume=resume, sample_after=sample_after, weights=weights, given=given)
     finally:
         distributed.shutdown()
 
 
 def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_after: bool,
-               weights: Path | None) -> Path:
+               weights: Path | None, given: Collection[str]) -> Path:
     import torch
 
+    previous: dict[str, Any] | None = None
     if resume is not None:
         run_dir = runs.find_run_dir(resume)
-        settings = settings_from_manifest(runs.read_json(run_dir / runs.MANIFEST), settings)
+        previous = runs.read_json(run_dir / runs.MANIFEST)
+        if not isinstance(previous, dict) or not isinstance(previous.get("model"), dict):
+            raise UsageError(f"{run_dir / runs.MANIFEST} is not a genart run manifest")
+        check_resume(run_dir, previous, dataclasses.asdict(settings), given, settings.steps)
+        settings = settings_from_manifest(previous, settings)
     context = make_context(app, settings.device, settings.precision)
     world = distributed.init(context.device)
     # Seed before building so weight initialisation is reproducible too.
@@ -106,47 +116,103 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
     data_params = resolve_params(context, DATASET, settings.data) if weights is None else None
     steps = settings.steps if settings.steps is not None else int(getattr(model, "default_steps", 1000))
     batch_size = settings.batch_size or int(getattr(model, "default_batch_size", 64))
+    manifest = base_manifest(app, context, settings, steps, batch_size, data_params, trains=weights is None)
+    identity = {"name": manifest["model"]["name"], "params": manifest["model"]["params"]}
+    model_label = f"model {identity['name']!r}"
+    data = None
+    if weights is None:  # before the run folder exists: a dataset error leaves no empty folder behind
+        started = time.perf_counter()
+        channels, size, _ = model.image_shape
+        data = load_data(context, settings.data, size, channels)
+        manifest.setdefault("timings", {})["load_data_s"] = round(time.perf_counter() - started, 3)
+        manifest["data"]["images"] = int(data.shape[0])
     if resume is None:
         label = settings.name or split_spec(settings.model).name
         run_dir = distributed.broadcast_object(
             runs.new_run_dir(settings.out, label) if world.is_main else None, world)
-    manifest = base_manifest(app, context, settings, steps, batch_size, data_params, trains=weights is None)
+    elif world.is_main:
+        runs.remove_stale_temp_files(run_dir)  # a kill -9 mid-write leaves a temporary file
+    if previous is not None:
+        manifest["created"] = previous.get("created", manifest["created"])
+        manifest["command"] = previous.get("command", manifest["command"])
+        manifest["resumed"] = resume_history(previous, " ".join(["genart", *sys.argv[1:]]),
+                                             int(previous.get("train", {}).get("steps_done") or 0))
     manifest_path = run_dir / runs.MANIFEST
+    written: list[bool] = []
+
+    def write_manifest() -> None:
+        if world.is_main:
+            runs.write_json_atomic(manifest_path, manifest)
+            written.append(True)
+
+    try:
+        return _run(run_dir, manifest, write_manifest, world, context, model, chain, data, settings, steps,
+                    batch_size, identity, model_label, resume, weights, sample_after)
+    except BaseException as error:
+        _record_failure(error, manifest, write_manifest if written else None,
+                        run_dir if resume is None and world.is_main else None)
+        raise
+
+
+def _record_failure(error: BaseException, manifest: dict[str, Any], write_manifest: Callable[[], None] | None,
+                    new_run: Path | None) -> None:
+    """A crash, a divergence, a full disk: the run's manifest says ``failed`` and why (an interrupt has
+    already said ``interrupted``). A new run folder that got nothing written is removed again."""
+    if write_manifest is None:
+        if new_run is not None:
+            with contextlib.suppress(OSError):
+                new_run.rmdir()  # only succeeds when empty
+        return
+    if manifest.get("status") not in ("running", "trained"):
+        return
+    if isinstance(error, KeyboardInterrupt):
+        manifest["status"], manifest["error"] = "interrupted", "aborted by a second Ctrl-C; the last checkpoint is kept"
+    else:
+        known = explain(error) if isinstance(error, Exception) else None
+        manifest["status"], manifest["error"] = "failed", str(known) if known is not None else one_line(error)
+    with contextlib.suppress(Exception):  # the disk may be the thing that failed
+        write_manifest()
+
+
+def _run(run_dir: Path, manifest: dict[str, Any], write_manifest: Callable[[], None], world: Any,
+         context: BuildContext, model: Any, chain: list[Any], data: Any, settings: RunSettings, steps: int,
+         batch_size: int, identity: dict[str, Any], model_label: str, resume: Path | None,
+         weights: Path | None, sample_after: bool) -> Path:
     checkpoint = run_dir / runs.CHECKPOINT
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = manifest.pop("timings", {})
     say = echo if world.is_main else (lambda message: None)
     say(f"run folder: {run_dir}")
     say(f"device: {describe_device(context.device)}, precision: {precision_label(context)}"
         + (f", {world.size} processes" if world.distributed else ""))
     manifest["world_size"] = world.size
-    write_manifest = (lambda: runs.write_json_atomic(manifest_path, manifest)) if world.is_main else (lambda: None)
+    plugin = context.registry.get(MODEL, identity["name"]).plugin
+    advice = "lower --batch-size or the model's image size"
 
     if weights is not None:
         source = find_checkpoint(weights)
-        restore_checkpoint(model, source)
+        restore_checkpoint(model, source, expected=identity)
         manifest["weights_from"] = str(weights)
         if world.is_main:  # the run keeps its own copy of the weights it sampled from, byte for byte
             runs.write_bytes_atomic(checkpoint, source.read_bytes())
         manifest["status"] = "trained"
     else:
-        started = time.perf_counter()
-        channels, size, _ = model.image_shape
-        data = load_data(context, settings.data, size, channels)
-        timings["load_data_s"] = round(time.perf_counter() - started, 3)
-        manifest["data"]["images"] = int(data.shape[0])
-        say(f"data: {settings.data} ({data.shape[0]} images of {channels}x{size}x{size})")
+        say(f"data: {settings.data} ({data.shape[0]} images of {model.image_shape[0]}x{model.image_shape[1]}x"
+            f"{model.image_shape[2]})")
         start_step = 0
-        if resume is not None and checkpoint.exists():
-            start_step = restore_checkpoint(model, checkpoint, context.scaler)
+        if resume is not None:
+            start_step = restore_checkpoint(model, checkpoint, context.scaler, expected=identity)
             say(f"resuming at step {start_step}")
+        manifest["train"]["steps_done"] = start_step
         write_manifest()
         distributed.attach(model, world)
         config = TrainConfig(steps=steps, batch_size=batch_size, seed=settings.seed,
                              checkpoint_every=settings.checkpoint_every, progress=settings.progress,
                              precision=context.precision, channels_last=context.channels_last,
-                             scaler=context.scaler, compile=settings.compile)
-        result = train(model, data, config, device=context.device, checkpoint_path=checkpoint,
-                       start_step=start_step)
+                             scaler=context.scaler, compile=settings.compile,
+                             checkpoint_metadata=model_metadata(identity["name"], identity["params"]))
+        with blame("model", identity["name"], plugin, "training", advice):
+            result = train(model, data, config, device=context.device, checkpoint_path=checkpoint,
+                           start_step=start_step)
         timings["train_s"] = round(result.seconds, 3)
         manifest["train"]["images_per_second"] = round(result.images_per_second, 1)
         manifest["train"]["steps_done"] = result.step
@@ -155,14 +221,15 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
             manifest["status"] = "interrupted"
             manifest["timings"] = timings
             write_manifest()
-            raise GenartError(f"interrupted at step {result.step}; checkpoint saved. "
+            raise Interrupted(f"interrupted at step {result.step}; checkpoint saved. "
                               f"Continue with: genart run --resume {run_dir}")
         manifest["status"] = "trained"
     manifest["timings"] = timings
     write_manifest()
     if sample_after and world.is_main:
         started = time.perf_counter()
-        write_samples(run_dir, model, chain, settings.num_samples, settings.seed, context.device)
+        with blame("model", identity["name"], plugin, "sampling", "lower -n"):
+            write_samples(run_dir, model, chain, settings.num_samples, settings.seed, context.device)
         timings["sample_and_post_s"] = round(time.perf_counter() - started, 3)
         manifest["status"] = "complete"
         manifest["timings"] = timings
@@ -234,7 +301,9 @@ def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto"
     manifest = runs.read_json(run_dir / runs.MANIFEST)
     context = make_context(app, device, precision)
     model = build_model(context, manifest["model"]["spec"])
-    restore_checkpoint(model, find_checkpoint(run_dir))
+    expected = {"name": manifest["model"].get("name", split_spec(manifest["model"]["spec"]).name),
+                "params": manifest["model"].get("params", {})}
+    restore_checkpoint(model, find_checkpoint(run_dir), expected=expected)
     return model, context, manifest
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .components import build_component, resolve_params
-from .errors import GenartError
+from .errors import GenartError, blame
 from .params import DatasetParams, split_spec
 from .protocols import BuildContext
 from .registry import DATASET, MODEL, POST
@@ -94,7 +94,9 @@ def apply_chain(chain: Sequence[tuple[str, Callable[[Any], Any]]], images: Any, 
         with torch.inference_mode():
             for start in range(0, images.shape[0], per_batch):
                 batch = images[start:start + per_batch].to(device)
-                out = processor(batch)
+                with blame("post-processor", spec, _module_of(processor), "processing images",
+                           "process fewer or smaller images, or use a smaller tile= where the processor has one"):
+                    out = processor(batch)
                 check_post_output(spec, out)
                 if out.shape[0] != batch.shape[0]:
                     raise GenartError(f"post-processor {spec!r} returned {out.shape[0]} images for {batch.shape[0]}")
@@ -106,6 +108,12 @@ def apply_chain(chain: Sequence[tuple[str, Callable[[Any], Any]]], images: Any, 
                 torch.clamp(out.detach().to("cpu", torch.float32), 0, 1, out=result[start:start + out.shape[0]])
         images = result if result is not None else images
     return images
+
+
+def _module_of(component: Any) -> str:
+    """The top-level package a component comes from, to name its plugin in an error."""
+    module = getattr(component, "__module__", None) or type(component).__module__
+    return str(module).split(".")[0]
 
 
 def check_post_output(spec: str, out: Any) -> None:

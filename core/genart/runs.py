@@ -195,6 +195,29 @@ def canonical_safetensors(tensors: dict[str, Any], metadata: dict[str, str]) -> 
     return struct.pack("<Q", len(text)) + text + raw[8 + length:]
 
 
+#: metadata key of the model a checkpoint was made with: JSON ``{"name": ..., "params": {...}}``
+MODEL_KEY = "genart.model"
+
+
+def read_checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """A safetensors file's metadata alone (the header), without reading any tensor."""
+    file = Path(path)
+    try:
+        with open(file, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            if length > 100_000_000:
+                raise ValueError("header too large")
+            header = json.loads(handle.read(length))
+        meta = header.get("__metadata__") or {}
+        return {str(k): str(v) for k, v in meta.items()}
+    except FileNotFoundError:
+        raise UsageError(f"checkpoint {file} not found") from None
+    except IsADirectoryError:
+        raise UsageError(f"checkpoint {file} is a folder, not a file") from None
+    except (OSError, ValueError, struct.error, AttributeError) as error:
+        raise GenartError(f"cannot read checkpoint {file}: not a safetensors file ({error})") from None
+
+
 def load_checkpoint(path: str | os.PathLike[str], device: Any = "cpu") -> tuple[Any, dict[str, str]]:
     """Read a checkpoint written by :func:`save_checkpoint`; returns (state, metadata)."""
     from safetensors import safe_open

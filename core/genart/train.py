@@ -8,6 +8,7 @@ checkpoint kept. The model owns only its ``train_step`` (and so its optimisers).
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import signal
 import sys
@@ -17,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import GenartError, TrainingDiverged
-from .runs import load_checkpoint, save_checkpoint
+from .errors import CheckpointMismatch, GenartError, TrainingDiverged
+from .runs import MODEL_KEY, load_checkpoint, read_checkpoint_metadata, save_checkpoint
 
 
 @dataclass
@@ -36,6 +37,8 @@ class TrainConfig:
     scaler: Any = None
     #: run ``model.train_step`` through torch.compile (see compiled_step)
     compile: bool = False
+    #: written into every checkpoint's metadata, e.g. the model's name and params (see model_metadata)
+    checkpoint_metadata: dict[str, str] | None = None
 
 
 @dataclass
@@ -93,12 +96,62 @@ def checkpoint_state(model: Any, step: int, seed: int, scaler: Any = None) -> di
     return {"model": model.state_dict(), "loop": loop}
 
 
-def restore_checkpoint(model: Any, path: str | Path, scaler: Any = None) -> int:
-    """Load model and loop state from ``path``; returns the step to continue from."""
+def model_metadata(name: str, params: dict[str, Any]) -> dict[str, str]:
+    """The checkpoint metadata that says which model (and parameters) made it."""
+    return {MODEL_KEY: json.dumps({"name": name, "params": params}, sort_keys=True, default=str)}
+
+
+def _describe(name: str, params: dict[str, Any], keys: list[str]) -> str:
+    shown = ",".join(f"{key}={params.get(key)}" for key in keys)
+    return f"{name}:{shown}" if shown else name
+
+
+def check_checkpoint_model(path: str | Path, expected: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Compare the model recorded in a checkpoint's metadata with ``expected`` ({"name", "params"}),
+    reading only the header. Another model is refused at once; other parameters are returned (the
+    recorded model) so a failed load can say which ones differ. Old checkpoints record nothing."""
+    raw = read_checkpoint_metadata(path).get(MODEL_KEY)
+    if raw is None or expected is None:
+        return None
+    try:
+        recorded = json.loads(raw)
+        made_name, made_params = str(recorded["name"]), dict(recorded.get("params") or {})
+    except (ValueError, KeyError, TypeError):
+        return None
+    if made_name != expected["name"]:
+        raise CheckpointMismatch(f"checkpoint {path} was made with model {made_name!r}, "
+                                 f"but model {expected['name']!r} was asked for")
+    return {"name": made_name, "params": made_params}
+
+
+def _mismatch(path: str | Path, error: Exception, recorded: dict[str, Any] | None,
+              expected: dict[str, Any] | None) -> CheckpointMismatch:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if recorded is not None and expected is not None:
+        wanted = dict(expected.get("params") or {})
+        made = recorded["params"]
+        keys = sorted(k for k in set(made) | set(wanted) if made.get(k) != wanted.get(k))
+        if keys:
+            return CheckpointMismatch(f"checkpoint {path} was made with {_describe(recorded['name'], made, keys)}, "
+                                      f"but {_describe(expected['name'], wanted, keys)} was asked for")
+    asked = f" for model {expected['name']!r}" if expected is not None else ""
+    return CheckpointMismatch(f"checkpoint {path} does not fit the model{asked} (made for another model or "
+                              f"other parameters: {message[:200]})")
+
+
+def restore_checkpoint(model: Any, path: str | Path, scaler: Any = None,
+                       expected: dict[str, Any] | None = None) -> int:
+    """Load model and loop state from ``path``; returns the step to continue from.
+
+    ``expected`` ({"name", "params"}) is checked against the checkpoint's recorded model first."""
+    recorded = check_checkpoint_model(path, expected)
     state, _ = load_checkpoint(path)
     if not isinstance(state, dict) or "model" not in state or "loop" not in state:
         raise GenartError(f"{path} is not a genart training checkpoint")
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as error:
+        raise _mismatch(path, error, recorded, expected) from error
     match_optimizer_layouts(model)
     set_rng_state(state["loop"]["rng"])
     if scaler is not None and scaler.enabled:
@@ -223,7 +276,8 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
     def save(step: int) -> None:
         nonlocal last_saved
         if checkpoint_path is not None and world.is_main:
-            save_checkpoint(checkpoint_path, checkpoint_state(model, step, config.seed, config.scaler))
+            save_checkpoint(checkpoint_path, checkpoint_state(model, step, config.seed, config.scaler),
+                            config.checkpoint_metadata)
             last_saved = step
             if on_checkpoint is not None:
                 on_checkpoint(step)
