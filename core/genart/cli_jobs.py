@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,13 +119,17 @@ def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tu
                    overwrite: bool, device: str, precision: str) -> None:
     """Draw new samples from a trained run (optionally through a --post chain)."""
     from .jobs import write_samples
+    from .memory import check_samples
     from .pipeline import build_chain
 
     model, context, _ = load_run_model(app, Path(run_dir), device, precision)
     chain = build_chain(context, post)
     target = Path(out) if out else Path(run_dir) / f"sample-seed{seed}"
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"--out {target} is a file, not a folder")
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise UsageError(f"{target} already exists and is not empty (use --overwrite or another --out)")
+    check_samples(num_samples, tuple(model.image_shape))
     write_samples(target, model, chain, num_samples, seed, context.device, overwrite=True)
     echo(f"wrote {num_samples} samples to {target}")
 
@@ -159,19 +164,20 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
     clashes = [p for p in planned.values() if p.exists()]
     if clashes and not overwrite:
         raise UsageError(f"{clashes[0]} already exists (use --overwrite to replace it)")
-    failed = 0
+    failed: list[str] = []
     for file, destination in tqdm(planned.items(), disable=quiet, unit="img"):
         try:
             image = load_image(file)
         except ImageError as error:
-            echo(f"skipped: {error}")
-            failed += 1
+            tqdm.write(f"skipped: {error}", file=sys.stderr)  # on its own line, not onto the bar
+            failed.append(str(error))
             continue
         result = apply_chain(chain, image[None], context.device, batch_size=1)[0]
         save_image(result, destination, overwrite=True)
-    echo(f"wrote {len(planned) - failed} image(s) to {target}" + (f"; {failed} unreadable" if failed else ""))
-    if failed == len(planned):
-        raise UsageError("none of the images could be read")
+    echo(f"wrote {len(planned) - len(failed)} image(s) to {target}"
+         + (f"; {len(failed)} unreadable" if failed else ""))
+    if len(failed) == len(planned):
+        raise UsageError(f"none of the images could be read (e.g. {failed[0]})")
 
 
 def _expand_images(paths: tuple[str, ...], is_image: Callable[[Path], bool]) -> list[Path]:

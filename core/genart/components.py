@@ -18,7 +18,7 @@ def build_component(context: BuildContext, kind: str, spec: str | ComponentReque
     component = context.registry.get(kind, request.name)
     label = KIND_LABELS.get(kind, kind)
     params = build_params(component.params, request.options, component=f"{label} {request.name!r}")
-    with blame(label, request.name, component.plugin, "building"):
+    with blame(label, request.name, component.plugin, "building", "lower its size parameters (image_size, width, ...)"):
         return component.factory(params, context)
 
 

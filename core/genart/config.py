@@ -28,8 +28,16 @@ def read_config(path: str | Path) -> dict[str, Any]:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise UsageError(f"config file {file} not found") from None
+    except IsADirectoryError:
+        raise UsageError(f"config file {file} is a folder, not a TOML file") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"config file {file} is not UTF-8 text (byte {error.start}); is it a TOML file?") from None
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"config file {file}: {error}") from None
+    for key, value in data.items():
+        if isinstance(value, dict):  # e.g. [model] name = "vae": settings are flat, specs are strings
+            raise UsageError(f"config file {file}: [{key}] tables are not settings; write {key} = \"name:key=value\" "
+                             "at the top level instead")
     return {key.replace("-", "_"): value for key, value in data.items()}
 
 

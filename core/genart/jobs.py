@@ -23,6 +23,7 @@ from .amp import LossScaler
 from .components import resolve_params
 from .device import describe_device, prefers_channels_last, resolve_device, resolve_precision
 from .errors import Interrupted, UsageError, blame, explain, one_line
+from .memory import check_samples, check_training_batch
 from .params import params_to_dict, split_spec
 from .pipeline import apply_chain, build_chain, build_model, load_data, sample
 from .plugins import App
@@ -119,6 +120,10 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
     manifest = base_manifest(app, context, settings, steps, batch_size, data_params, trains=weights is None)
     identity = {"name": manifest["model"]["name"], "params": manifest["model"]["params"]}
     model_label = f"model {identity['name']!r}"
+    if weights is None:
+        check_training_batch(batch_size, tuple(model.image_shape), context.device)
+    if sample_after:
+        check_samples(settings.num_samples, tuple(model.image_shape))
     data = None
     if weights is None:  # before the run folder exists: a dataset error leaves no empty folder behind
         started = time.perf_counter()

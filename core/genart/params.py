@@ -8,6 +8,7 @@ describe`` and "did you mean" errors for free.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -167,9 +168,12 @@ def coerce(raw: str, hint: Any) -> Any:
             raise ValueError(f"{raw!r} is not an integer") from None
     if hint is float:
         try:
-            return float(raw)
+            number = float(raw)
         except ValueError:
             raise ValueError(f"{raw!r} is not a number") from None
+        if not math.isfinite(number):  # nan/inf pass float() but no parameter means them
+            raise ValueError(f"{raw!r} is not a finite number")
+        return number
     if hint is Path:
         return Path(raw).expanduser()
     if hint is str or hint is Any:

@@ -215,7 +215,21 @@ def read_checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     except IsADirectoryError:
         raise UsageError(f"checkpoint {file} is a folder, not a file") from None
     except (OSError, ValueError, struct.error, AttributeError) as error:
-        raise GenartError(f"cannot read checkpoint {file}: not a safetensors file ({error})") from None
+        reason = _not_safetensors(file) or f"not a safetensors file ({error})"
+        raise GenartError(f"cannot read checkpoint {file}: {reason}") from None
+
+
+def _not_safetensors(file: Path) -> str:
+    """Why a file is refused, when its first bytes say what it is instead (pickles are never loaded)."""
+    try:
+        with open(file, "rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return ""
+    if head.startswith(b"PK") or head[:1] == b"\x80":
+        return ("a pickled PyTorch file (.pt/.pth), which genart never loads because unpickling can run code; "
+                "convert it to safetensors")
+    return ""
 
 
 def load_checkpoint(path: str | os.PathLike[str], device: Any = "cpu") -> tuple[Any, dict[str, str]]:
@@ -230,7 +244,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: Any = "cpu") -> tuple[
             meta = handle.metadata() or {}
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
     except Exception as error:  # safetensors raises several types for damaged files
-        raise GenartError(f"cannot read checkpoint {file}: {error}") from None
+        raise GenartError(f"cannot read checkpoint {file}: {_not_safetensors(file) or error}") from None
     if meta.get(_FORMAT_KEY) != _FORMAT:
         # A plain safetensors file (e.g. shipped weights): hand back the flat tensors.
         return tensors, meta

@@ -17,6 +17,8 @@ class FolderDataset:
     def __init__(self, params: Any) -> None:
         self.params = params
         root = Path(params.path)
+        if root.exists() and not root.is_dir():
+            raise GenartError(f"image folder {root} is a file, not a folder (give the folder that holds the images)")
         if not root.is_dir():
             raise GenartError(f"image folder {root} not found")
         self.files = sorted(p for p in root.rglob("*") if p.is_file() and is_image_path(p))
@@ -39,7 +41,7 @@ class FolderDataset:
             else:
                 images.append(torch.from_numpy(image))
         if not images:
-            raise self._nothing_readable()
+            raise self._nothing_readable(self.skipped)
         self._report_skipped()
         return torch.stack(images)
 
@@ -51,8 +53,8 @@ class FolderDataset:
             try:
                 write_cached(base, len(self.files), (channels, size, size),
                              self._decoded(size, channels, "decoding (cached for later runs)"))
-            except NothingReadable:
-                raise self._nothing_readable() from None
+            except NothingReadable as error:
+                raise self._nothing_readable(list(error.args[0]) if error.args else []) from None
             cached = read_cached(base)
             if cached is None:
                 raise OSError(f"cache entry {base} unreadable right after writing it")
@@ -78,8 +80,9 @@ class FolderDataset:
         if self.skipped:
             print(f"folder: skipped {len(self.skipped)} unreadable file(s), e.g. {self.skipped[0]}", file=sys.stderr)
 
-    def _nothing_readable(self) -> GenartError:
-        return GenartError(f"none of the {len(self.files)} image files in {self.params.path} could be read")
+    def _nothing_readable(self, errors: list[str]) -> GenartError:
+        first = f"; e.g. {errors[0]}" if errors else ""
+        return GenartError(f"none of the {len(self.files)} image files in {self.params.path} could be read{first}")
 
     def _fit(self, image: Any, size: int) -> Any:
         """Centre-crop to a square (or pad with white) then resize with Lanczos (antialiased)."""

@@ -37,6 +37,8 @@ def read_idx(path: str | Path) -> Any:
 
 def find_idx(folder: Path, kind: str, which: str) -> Path:
     """The images (kind='images') or labels file of ``which`` (train/t10k/auto) in ``folder``."""
+    if folder.exists() and not folder.is_dir():
+        raise GenartError(f"MNIST folder {folder} is a file, not a folder")
     if not folder.is_dir():
         raise GenartError(f"MNIST folder {folder} not found")
     prefixes = ["train", "t10k"] if which == "auto" else [which]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,9 @@ def load_vgg19_state(path: Path) -> dict[str, torch.Tensor]:
             raw = load_file(str(path))
         else:
             raw = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # torch's text advises weights_only=False, i.e. running the file's code
+        raise GenartError(f"refused VGG-19 weights {path}: the file holds pickled Python objects besides tensors, "
+                          "which could run code; use a plain state dict or safetensors") from None
     except Exception as error:
         raise GenartError(f"cannot read VGG-19 weights {path}: {type(error).__name__}: {error}".splitlines()[0]) \
             from None
