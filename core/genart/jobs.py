@@ -168,7 +168,7 @@ def _record_failure(error: BaseException, manifest: dict[str, Any], write_manife
             with contextlib.suppress(OSError):
                 new_run.rmdir()  # only succeeds when empty
         return
-    if manifest.get("status") not in ("running", "trained"):
+    if manifest.get("status") not in ("running", "trained", "complete"):  # complete: its write failed
         return
     if isinstance(error, KeyboardInterrupt):
         manifest["status"], manifest["error"] = "interrupted", "aborted by a second Ctrl-C; the last checkpoint is kept"
