@@ -8,7 +8,18 @@ The public plugin API lives here: ``hookimpl`` for hook implementations, ``param
 from __future__ import annotations
 
 from .amp import LossScaler
-from .errors import GenartError, PluginError, TrainingDiverged, UsageError
+from .errors import (
+    CheckpointMismatch,
+    ComponentError,
+    DiskFullError,
+    FileSystemError,
+    GenartError,
+    Interrupted,
+    OutOfMemory,
+    PluginError,
+    TrainingDiverged,
+    UsageError,
+)
 from .hookspecs import hookimpl
 from .params import DatasetParams, param
 from .protocols import BuildContext
@@ -22,9 +33,15 @@ __all__ = [
     "MODEL",
     "POST",
     "BuildContext",
+    "CheckpointMismatch",
+    "ComponentError",
     "DatasetParams",
+    "DiskFullError",
+    "FileSystemError",
     "GenartError",
+    "Interrupted",
     "LossScaler",
+    "OutOfMemory",
     "PluginError",
     "TrainingDiverged",
     "UsageError",
