@@ -38,6 +38,7 @@ class GenartGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as error:
+            _close_progress_bars()  # so the error starts a line of its own, not the end of a bar's
             if debug_enabled():
                 import traceback
 
@@ -47,6 +48,13 @@ class GenartGroup(click.Group):
                 raise _Failure(f"unexpected {one_line(error)} (a bug: GENART_DEBUG=1 shows the traceback "
                                "for a report)", 1) from None
             raise _Failure(str(known), known.exit_code) from None
+
+
+def _close_progress_bars() -> None:
+    tqdm = sys.modules.get("tqdm")
+    instances = getattr(getattr(tqdm, "tqdm", None), "_instances", None)
+    for bar in list(instances or ()):
+        bar.close()
 
 
 def make_cli(app: App) -> click.Group:

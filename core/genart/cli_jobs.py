@@ -173,11 +173,33 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
             failed.append(str(error))
             continue
         result = apply_chain(chain, image[None], context.device, batch_size=1)[0]
-        save_image(result, destination, overwrite=True)
+        if not _save_16_bit(file, result, destination):
+            save_image(result, destination, overwrite=True)
     echo(f"wrote {len(planned) - len(failed)} image(s) to {target}"
          + (f"; {len(failed)} unreadable" if failed else ""))
     if len(failed) == len(planned):
         raise UsageError(f"none of the images could be read (e.g. {failed[0]})")
+
+
+def _save_16_bit(source: Path, result: Any, destination: Path) -> bool:
+    """Write a 16-bit grey PNG when the input was one, so post keeps its depth; False for other inputs.
+
+    (Pillow reads colour PNGs with 16 bits per channel as 8-bit RGB, so only grey keeps 16 bits.)"""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from .runs import write_bytes_atomic
+
+    with Image.open(source) as probe:
+        if probe.mode not in ("I;16", "I;16B", "I;16L", "I") or result.shape[0] != 1:
+            return False
+    array = result[0].detach().float().clamp(0, 1).mul(65535).round().cpu().numpy().astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    write_bytes_atomic(destination, buffer.getvalue())
+    return True
 
 
 def _expand_images(paths: tuple[str, ...], is_image: Callable[[Path], bool]) -> list[Path]:

@@ -216,3 +216,18 @@ def test_run_outputs_follow_the_umask(genart_cli: Any, toy_app: App, tmp_path: P
     for file in only_run(tmp_path).rglob("*"):
         if file.is_file():
             assert stat.S_IMODE(file.stat().st_mode) == 0o644, file
+
+
+def test_post_keeps_16_bit_grey_depth(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    values = (np.arange(32 * 32).reshape(32, 32) * 61).astype(np.uint16)  # steps finer than 8 bits hold
+    Image.fromarray(values).save(tmp_path / "deep.png")
+    result = run(genart_cli, toy_app, ["post", str(tmp_path / "deep.png"), "--post", "invert", "--out",
+                                       str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "out" / "deep.png") as written:
+        assert written.mode.startswith("I;16")
+        out = np.asarray(written).astype(np.int64)
+    assert np.abs(out - (65535 - values.astype(np.int64))).max() <= 1
