@@ -37,7 +37,7 @@ class GenartGroup(click.Group):
 
 def make_cli(app: App) -> click.Group:
     """The command group for one plugin ``App`` (tests build their own App and group)."""
-    from . import cli_inspect, cli_jobs
+    from . import cli_inspect, cli_jobs, cli_runs
 
     @click.group(cls=GenartGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="genart", prog_name="genart")
@@ -49,7 +49,7 @@ def make_cli(app: App) -> click.Group:
         """
         ctx.obj = app
 
-    for command in (*cli_jobs.COMMANDS, *cli_inspect.COMMANDS):
+    for command in (*cli_jobs.COMMANDS, *cli_inspect.COMMANDS, *cli_runs.COMMANDS):
         cli.add_command(command)
     app.add_commands(cli)
     return cli

@@ -29,6 +29,18 @@ def post_option(func: Callable[..., Any]) -> Callable[..., Any]:
                              "applied in the order given")(func)
 
 
+monitor_options = [
+    click.option("--sample-every", type=click.IntRange(min=0), metavar="N",
+                 help="snapshot grid every N steps into snapshots/ (0: off) [default: about 10 per run]"),
+    click.option("--minutes", type=click.FloatRange(min=0, min_open=True), metavar="M",
+                 help="train for M minutes of wall-clock time (--steps, if given, still caps it)"),
+    click.option("--progress", type=click.Choice(["bar", "plain", "json"]),
+                 help="bar, a plain line every few steps, or JSON events on stderr [default: bar in a terminal, "
+                      "else plain]"),
+    click.option("--tensorboard", is_flag=True, help="also write TensorBoard event files (needs tensorboard)"),
+]
+
+
 def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("-c", "--config", type=click.Path(dir_okay=False), help="TOML file with these settings"),
@@ -49,6 +61,7 @@ def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-q", "--quiet", is_flag=True, help="no progress bar"),
         click.option("--compile", is_flag=True,
                      help="compile the training step with torch.compile (one-off compile time)"),
+        *monitor_options,
         device_options,
     ]
     for option in reversed(options):
@@ -75,6 +88,8 @@ def settings_from(values: dict[str, Any]) -> RunSettings:
         precision=values["precision"], compile=bool(values.get("compile")), out=values["out"],
         checkpoint_every=values["checkpoint_every"],
         progress=not values["quiet"], name=values["name"],
+        sample_every=values.get("sample_every"), minutes=values.get("minutes"),
+        progress_mode=values.get("progress"), tensorboard=bool(values.get("tensorboard")),
     )
 
 
@@ -118,12 +133,16 @@ def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tu
     from .jobs import write_samples
     from .pipeline import build_chain
 
-    model, context, _ = load_run_model(app, Path(run_dir), device, precision)
+    model, context, manifest = load_run_model(app, Path(run_dir), device, precision)
     chain = build_chain(context, post)
     target = Path(out) if out else Path(run_dir) / f"sample-seed{seed}"
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise UsageError(f"{target} already exists and is not empty (use --overwrite or another --out)")
-    write_samples(target, model, chain, num_samples, seed, context.device, overwrite=True)
+    from .jobs import find_checkpoint
+    from .reproduce import sample_recipe
+
+    recipe = sample_recipe(app, context, manifest, find_checkpoint(Path(run_dir)), post, seed, num_samples)
+    write_samples(target, model, chain, num_samples, seed, context.device, overwrite=True, recipe=recipe)
     echo(f"wrote {num_samples} samples to {target}")
 
 
@@ -142,6 +161,8 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
 
     from .images import ImageError, is_image_path, load_image, save_image
     from .pipeline import apply_chain, build_chain
+    from .recipe import file_entry
+    from .reproduce import post_recipe
 
     if not post:
         raise UsageError("give at least one --post SPEC")
@@ -157,6 +178,7 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
     clashes = [p for p in planned.values() if p.exists()]
     if clashes and not overwrite:
         raise UsageError(f"{clashes[0]} already exists (use --overwrite to replace it)")
+    recipe = post_recipe(app, context, post)
     failed = 0
     for file, destination in tqdm(planned.items(), disable=quiet, unit="img"):
         try:
@@ -166,7 +188,7 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
             failed += 1
             continue
         result = apply_chain(chain, image[None], context.device, batch_size=1)[0]
-        save_image(result, destination, overwrite=True)
+        save_image(result, destination, overwrite=True, recipe={**recipe, "input": file_entry(file)})
     echo(f"wrote {len(planned) - failed} image(s) to {target}" + (f"; {failed} unreadable" if failed else ""))
     if failed == len(planned):
         raise UsageError("none of the images could be read")

@@ -22,7 +22,7 @@ from .components import resolve_params
 from .device import describe_device, prefers_channels_last, resolve_device, resolve_precision
 from .errors import GenartError, UsageError
 from .params import params_to_dict, split_spec
-from .pipeline import apply_chain, build_chain, build_model, load_data, sample
+from .pipeline import build_chain, build_model, load_data
 from .plugins import App
 from .protocols import BuildContext
 from .registry import DATASET, MODEL
@@ -49,6 +49,11 @@ class RunSettings:
     progress: bool = True
     name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: snapshot interval (None: the model's default, 0: off), wall-clock budget, progress style, TensorBoard
+    sample_every: int | None = None
+    minutes: float | None = None
+    progress_mode: str | None = None
+    tensorboard: bool = False
 
 
 def make_context(app: App, device: str, precision: str) -> BuildContext:
@@ -83,16 +88,26 @@ def echo(message: str) -> None:
 def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sample_after: bool = True,
               weights: Path | None = None) -> Path:
     """Train (or resume, or load ``weights``), then sample and post-process. Returns the run folder."""
+    from .monitor import Events, default_progress
+
+    events = Events(settings.progress_mode or default_progress(not settings.progress))
     try:
-        return _train_job(app, settings, resume=resume, sample_after=sample_after, weights=weights)
+        return _train_job(app, settings, resume=resume, sample_after=sample_after, weights=weights, events=events)
+    except GenartError as error:
+        events.error(str(error))
+        raise
     finally:
         distributed.shutdown()
 
 
 def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_after: bool,
-               weights: Path | None) -> Path:
+               weights: Path | None, events: Any) -> Path:
     import torch
 
+    from .monitor import Monitor, default_sample_every
+    from .train import UNLIMITED
+
+    explicit_steps = settings.steps
     if resume is not None:
         run_dir = runs.find_run_dir(resume)
         settings = settings_from_manifest(runs.read_json(run_dir / runs.MANIFEST), settings)
@@ -106,15 +121,19 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
     data_params = resolve_params(context, DATASET, settings.data) if weights is None else None
     steps = settings.steps if settings.steps is not None else int(getattr(model, "default_steps", 1000))
     batch_size = settings.batch_size or int(getattr(model, "default_batch_size", 64))
+    if settings.minutes is not None and explicit_steps is None:
+        steps = UNLIMITED  # the clock decides
     if resume is None:
         label = settings.name or split_spec(settings.model).name
         run_dir = distributed.broadcast_object(
             runs.new_run_dir(settings.out, label) if world.is_main else None, world)
     manifest = base_manifest(app, context, settings, steps, batch_size, data_params, trains=weights is None)
+    if steps == UNLIMITED:
+        manifest["train"]["steps"] = None  # until the clock stops it
     manifest_path = run_dir / runs.MANIFEST
     checkpoint = run_dir / runs.CHECKPOINT
     timings: dict[str, float] = {}
-    say = echo if world.is_main else (lambda message: None)
+    say = events.message if world.is_main else (lambda message: None)
     say(f"run folder: {run_dir}")
     say(f"device: {describe_device(context.device)}, precision: {precision_label(context)}"
         + (f", {world.size} processes" if world.distributed else ""))
@@ -141,12 +160,31 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
             say(f"resuming at step {start_step}")
         write_manifest()
         distributed.attach(model, world)
+        sample_every = (settings.sample_every if settings.sample_every is not None
+                        else default_sample_every(model, None if steps == UNLIMITED else steps))
+        manifest["train"]["sample_every"] = sample_every
+        monitor = Monitor(run_dir, model, seed=settings.seed, batch_size=batch_size,
+                          steps=None if steps == UNLIMITED else steps, sample_every=sample_every, events=events,
+                          recipe=_monitor_recipe(app, context, manifest, run_dir), minutes=settings.minutes,
+                          tensorboard=settings.tensorboard) if world.is_main else None
         config = TrainConfig(steps=steps, batch_size=batch_size, seed=settings.seed,
-                             checkpoint_every=settings.checkpoint_every, progress=settings.progress,
+                             checkpoint_every=settings.checkpoint_every,
+                             progress=settings.progress and events.mode == "bar",
                              precision=context.precision, channels_last=context.channels_last,
-                             scaler=context.scaler, compile=settings.compile)
-        result = train(model, data, config, device=context.device, checkpoint_path=checkpoint,
-                       start_step=start_step)
+                             scaler=context.scaler, compile=settings.compile, minutes=settings.minutes,
+                             monitor=monitor)
+        try:
+            result = train(model, data, config, device=context.device, checkpoint_path=checkpoint,
+                           start_step=start_step, on_checkpoint=monitor.checkpoint if monitor else None)
+        finally:
+            if monitor is not None:
+                monitor.close()
+        if monitor is not None:
+            monitor.finish(result.step, interrupted=result.interrupted)
+        if settings.minutes is not None:
+            manifest["train"]["minutes"] = settings.minutes
+            if explicit_steps is None:
+                manifest["train"]["steps"] = result.step
         timings["train_s"] = round(result.seconds, 3)
         manifest["train"]["images_per_second"] = round(result.images_per_second, 1)
         manifest["train"]["steps_done"] = result.step
@@ -162,13 +200,28 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
     write_manifest()
     if sample_after and world.is_main:
         started = time.perf_counter()
-        write_samples(run_dir, model, chain, settings.num_samples, settings.seed, context.device)
+        from .reproduce import sample_recipe
+
+        write_samples(run_dir, model, chain, settings.num_samples, settings.seed, context.device,
+                      recipe=sample_recipe(app, context, manifest, checkpoint, settings.post, settings.seed,
+                                           settings.num_samples))
         timings["sample_and_post_s"] = round(time.perf_counter() - started, 3)
         manifest["status"] = "complete"
         manifest["timings"] = timings
         write_manifest()
+    if world.is_main:
+        from .report import write_run_report
+
+        write_run_report(run_dir)
     say(f"done: {run_dir}")
+    events.emit("done", run=str(run_dir), step=manifest["train"].get("steps_done"), timings=timings)
     return run_dir
+
+
+def _monitor_recipe(app: App, context: BuildContext, manifest: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    from .reproduce import run_recipe
+
+    return run_recipe(app, context, manifest, run_dir / runs.CHECKPOINT)
 
 
 def precision_label(context: BuildContext) -> str:
@@ -239,23 +292,22 @@ def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto"
 
 
 def write_samples(folder: Path, model: Any, chain: list, n: int, seed: int, device: Any,
-                  overwrite: bool = True) -> None:
-    """samples/NNNN.png (after the chain), grid.png, and grid-raw.png + comparison.png with a chain."""
-    from .images import make_grid, save_image, side_by_side
+                  overwrite: bool = True, recipe: dict[str, Any] | None = None) -> None:
+    """samples/NNNN.png (after the chain), grid.png, and grid-raw.png + comparison.png with a chain.
 
-    raw = sample(model, n, seed)
-    final = apply_chain(chain, raw, device) if chain else raw
+    Each PNG carries ``recipe`` (see genart.reproduce.sample_recipe) with its own kind and index."""
+    from .images import save_image
+    from .reproduce import render_samples
+
+    pictures = render_samples(model, chain, n, seed, device)
+
+    def tagged(kind: str, **more: Any) -> dict[str, Any] | None:
+        return {**recipe, "kind": kind, **more} if recipe is not None else None
+
     samples = folder / "samples"
     samples.mkdir(parents=True, exist_ok=True)
-    for index, image in enumerate(final):
-        save_image(image, samples / f"{index:04d}.png", overwrite=overwrite)
-    grid_final = make_grid(final)
-    save_image(grid_final, folder / "grid.png", overwrite=overwrite)
-    if chain:
-        grid_raw = make_grid(raw)
-        save_image(grid_raw, folder / "grid-raw.png", overwrite=overwrite)
-        if grid_raw.shape[1:] != grid_final.shape[1:]:
-            import torch.nn.functional as F
-
-            grid_raw = F.interpolate(grid_raw[None], size=grid_final.shape[1:], mode="nearest")[0]
-        save_image(side_by_side(grid_raw, grid_final), folder / "comparison.png", overwrite=overwrite)
+    for index, image in enumerate(pictures["sample"]):
+        save_image(image, samples / f"{index:04d}.png", overwrite=overwrite, recipe=tagged("sample", index=index))
+    for kind in ("grid", "grid-raw", "comparison"):
+        if kind in pictures:
+            save_image(pictures[kind], folder / f"{kind}.png", overwrite=overwrite, recipe=tagged(kind))
