@@ -66,7 +66,7 @@ def draw_curves(records: Sequence[dict[str, Any]], path: str | os.PathLike[str],
         points = [(r["step"], float(r[name])) for r in records if isinstance(r.get(name), (int, float))]
         steps = [s for s, _ in points]
         values = [v for _, v in points]
-        axes.scatter(steps, values, s=3, alpha=0.25, color="tab:blue", linewidths=0, label="raw")
+        axes.scatter(steps, values, s=6, alpha=0.45, color="tab:blue", linewidths=0, label="raw")
         axes.plot(steps, smooth(values, weight), color="tab:orange", linewidth=1.6, label="smoothed")
         axes.set_title(name, fontsize=10)
         axes.set_xlabel("step", fontsize=8)
