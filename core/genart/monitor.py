@@ -263,8 +263,10 @@ def _round(value: float | None) -> float | None:
 
 
 def _summary_writer(folder: Path) -> Any:
+    import importlib
+
     try:
-        import tensorboard  # noqa: F401  (torch's SummaryWriter needs it)
+        importlib.import_module("tensorboard")  # torch's SummaryWriter needs it
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         raise UsageError("--tensorboard needs the 'tensorboard' package (pip install tensorboard)") from None

@@ -20,7 +20,6 @@ from typing import Any
 from .errors import GenartError, TrainingDiverged
 from .runs import load_checkpoint, save_checkpoint
 
-
 #: ``steps`` when only ``minutes`` bounds a run
 UNLIMITED = 2**62
 
@@ -202,7 +201,8 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
     result = TrainResult(step=start_step)
     last_saved = start_step
     started = time.perf_counter()
-    bar = tqdm(total=config.steps if config.steps < UNLIMITED else None, initial=start_step, disable=not config.progress or not world.is_main, unit="step",
+    total = config.steps if config.steps < UNLIMITED else None
+    bar = tqdm(total=total, initial=start_step, disable=not config.progress or not world.is_main, unit="step",
                dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
 
     def save(step: int) -> None:
@@ -270,7 +270,7 @@ def _out_of_time(started: float, minutes: float, world: Any) -> bool:
 
     elapsed = time.perf_counter() - started
     if world.distributed:
-        elapsed = distributed.average_scalars({"elapsed": elapsed}, world)["elapsed"]
+        elapsed = float(distributed.average_scalars({"elapsed": elapsed}, world)["elapsed"])
     return elapsed >= minutes * 60
 
 
