@@ -71,8 +71,10 @@ def _link(image: Path, page_folder: Path) -> str:
 
 
 def _img(image: Path, page_folder: Path, alt: str) -> str:
+    """The picture, linked to itself so a click opens it at full size."""
     css = ' class="plot"' if image.name == "curves.png" else ""
-    return f'<img src="{html.escape(_link(image, page_folder), quote=True)}" alt="{html.escape(alt, quote=True)}"{css}>'
+    link = html.escape(_link(image, page_folder), quote=True)
+    return f'<a href="{link}"><img src="{link}" alt="{html.escape(alt, quote=True)}"{css}></a>'
 
 
 def eval_rows(manifest: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -168,15 +170,20 @@ def compare_report(run_dirs: Sequence[Path], out_file: Path) -> str:
         rows.append([key, *values])
         classes.append("diff" if len(set(values)) > 1 else "")
     names = [Path(run).name for run in run_dirs]
-    width = f"{100 / (len(run_dirs) + 1):.0f}%"
+    width = "12%"
     body = [f"<h1>{len(run_dirs)} runs</h1>"]
     facts = [summary(Path(run), m) for run, m in zip(run_dirs, manifests, strict=True)]
     body.append(_compare_table([[k, *[f[k] for f in facts]] for k in facts[0] if k != "run"], names, width))
     for name, heading in PICTURES:
         cells = [_img(Path(run) / name, folder, f"{Path(run).name} {heading}") if (Path(run) / name).is_file()
                  else '<span class="muted">none</span>' for run in run_dirs]
-        if any("<img" in cell for cell in cells):
-            body += [f"<h2>{html.escape(heading)}</h2>", _compare_row(cells, names, width)]
+        if not any("<img" in cell for cell in cells):
+            continue
+        body.append(f"<h2>{html.escape(heading)}</h2>")
+        if name == "progress.png":  # long strips read better one above the other, at full width
+            body += [f'<p class="muted">{html.escape(n)}</p>{cell}' for n, cell in zip(names, cells, strict=True)]
+        else:
+            body.append(_compare_row(cells, names, width))
     evals = [eval_rows(m) for m in manifests]
     if any(rows_ for _, rows_ in evals):
         cells = [_table(r, h) if r else '<span class="muted">none</span>' for h, r in evals]

@@ -19,6 +19,7 @@ class Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.images: list[str] = []
+        self.links: list[str] = []
         self.other: list[str] = []
         self.scripts = 0
         self.highlighted = 0
@@ -31,9 +32,10 @@ class Links(HTMLParser):
             self.scripts += 1
         elif tag == "tr" and values.get("class") == "diff":
             self.highlighted += 1
-        for key in ("href", "src"):
-            if tag != "img" and values.get(key):
-                self.other.append(values[key] or "")
+        if tag == "a":
+            self.links.append(values.get("href") or "")
+        elif tag != "img" and (values.get("href") or values.get("src")):
+            self.other.append(values.get("href") or values.get("src") or "")
 
 
 def check_page(page: Path) -> Links:
@@ -41,7 +43,7 @@ def check_page(page: Path) -> Links:
     links = Links()
     links.feed(page.read_text())
     assert links.images, "the page shows pictures"
-    for src in links.images:
+    for src in links.images + links.links:
         assert "://" not in src and not src.startswith("/"), f"{src} is not a relative link"
         assert (page.parent / src).is_file(), f"broken image link {src}"
     assert not links.other and links.scripts == 0
