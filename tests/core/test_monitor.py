@@ -129,3 +129,14 @@ def test_default_sample_every() -> None:
     assert default_sample_every(object(), 1600) == 100
     assert default_sample_every(object(), 6) == 1
     assert default_sample_every(type("M", (), {"default_sample_every": 0})(), 2000) == 0
+
+
+def test_tensorboard_event_files(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard", reason="the tensorboard package is not installed")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    train(genart_cli, toy_app, tmp_path, "--steps", "6", "--sample-every", "3", "--tensorboard", "-q")
+    events = EventAccumulator(str(only_run(tmp_path) / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("mse")] == list(range(1, 7))
+    assert [e.step for e in events.Images("snapshots")] == [0, 3, 6]
