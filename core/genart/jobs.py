@@ -176,9 +176,10 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
         try:
             result = train(model, data, config, device=context.device, checkpoint_path=checkpoint,
                            start_step=start_step, on_checkpoint=monitor.checkpoint if monitor else None)
-        finally:
+        except BaseException:
             if monitor is not None:
-                monitor.close()
+                monitor.close()  # the lines so far stay, synced, for --resume
+            raise
         if monitor is not None:
             monitor.finish(result.step, interrupted=result.interrupted)
         if settings.minutes is not None:
