@@ -85,8 +85,14 @@ class Events:
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (round(v, 6) if isinstance(v, float) and math.isfinite(v) else v if not isinstance(v, float) else None)
-            for k, v in values.items()}
+    """Floats to 7 significant digits (a learning rate of 1e-7 stays 1e-7), non-finite ones to None."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, float):
+            out[key] = float(f"{value:.7g}") if math.isfinite(value) else None
+        else:
+            out[key] = value
+    return out
 
 
 def _duration(seconds: float) -> str:
