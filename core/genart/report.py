@@ -72,9 +72,18 @@ def _link(image: Path, page_folder: Path) -> str:
 
 def _img(image: Path, page_folder: Path, alt: str) -> str:
     """The picture, linked to itself so a click opens it at full size."""
-    css = ' class="plot"' if image.name == "curves.png" else ""
+    css = ' class="plot"' if image.name == "curves.png" else f' width="{_display_width(image)}"'
     link = html.escape(_link(image, page_folder), quote=True)
     return f'<a href="{link}"><img src="{link}" alt="{html.escape(alt, quote=True)}"{css}></a>'
+
+
+def _display_width(image: Path) -> int:
+    """Small grids (16 samples of 32 px are 138 px wide) shown at a whole multiple, up to about 420 px."""
+    from PIL import Image
+
+    with Image.open(image) as picture:
+        width = int(picture.width)
+    return width * max(1, min(4, 420 // max(width, 1)))
 
 
 def eval_rows(manifest: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
