@@ -59,7 +59,7 @@ def _close_progress_bars() -> None:
 
 def make_cli(app: App) -> click.Group:
     """The command group for one plugin ``App`` (tests build their own App and group)."""
-    from . import cli_inspect, cli_jobs
+    from . import cli_inspect, cli_jobs, cli_runs
 
     @click.group(cls=GenartGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="genart", prog_name="genart")
@@ -74,7 +74,7 @@ def make_cli(app: App) -> click.Group:
         if debug:
             os.environ["GENART_DEBUG"] = "1"
 
-    for command in (*cli_jobs.COMMANDS, *cli_inspect.COMMANDS):
+    for command in (*cli_jobs.COMMANDS, *cli_inspect.COMMANDS, *cli_runs.COMMANDS):
         cli.add_command(command)
     app.add_commands(cli)
     return cli

@@ -30,6 +30,18 @@ def post_option(func: Callable[..., Any]) -> Callable[..., Any]:
                              "applied in the order given")(func)
 
 
+monitor_options = [
+    click.option("--sample-every", type=click.IntRange(min=0), metavar="N",
+                 help="snapshot grid every N steps into snapshots/ (0: off) [default: about 10 per run]"),
+    click.option("--minutes", type=click.FloatRange(min=0, min_open=True), metavar="M",
+                 help="train for M minutes of wall-clock time (--steps, if given, still caps it)"),
+    click.option("--progress", type=click.Choice(["bar", "plain", "json"]),
+                 help="bar, a plain line every few steps, or JSON events on stderr [default: bar in a terminal, "
+                      "else plain]"),
+    click.option("--tensorboard", is_flag=True, help="also write TensorBoard event files (needs tensorboard)"),
+]
+
+
 def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("-c", "--config", type=click.Path(dir_okay=False), help="TOML file with these settings"),
@@ -50,6 +62,7 @@ def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-q", "--quiet", is_flag=True, help="no progress bar"),
         click.option("--compile", is_flag=True,
                      help="compile the training step with torch.compile (one-off compile time)"),
+        *monitor_options,
         device_options,
     ]
     for option in reversed(options):
@@ -76,6 +89,8 @@ def settings_from(values: dict[str, Any]) -> RunSettings:
         precision=values["precision"], compile=bool(values.get("compile")), out=values["out"],
         checkpoint_every=values["checkpoint_every"],
         progress=not values["quiet"], name=values["name"],
+        sample_every=values.get("sample_every"), minutes=values.get("minutes"),
+        progress_mode=values.get("progress"), tensorboard=bool(values.get("tensorboard")),
     )
 
 
@@ -122,7 +137,7 @@ def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tu
     from .memory import check_samples
     from .pipeline import build_chain
 
-    model, context, _ = load_run_model(app, Path(run_dir), device, precision)
+    model, context, manifest = load_run_model(app, Path(run_dir), device, precision)
     chain = build_chain(context, post)
     target = Path(out) if out else Path(run_dir) / f"sample-seed{seed}"
     if target.exists() and not target.is_dir():
@@ -130,7 +145,11 @@ def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tu
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise UsageError(f"{target} already exists and is not empty (use --overwrite or another --out)")
     check_samples(num_samples, tuple(model.image_shape))
-    write_samples(target, model, chain, num_samples, seed, context.device, overwrite=True)
+    from .jobs import find_checkpoint
+    from .reproduce import sample_recipe
+
+    recipe = sample_recipe(app, context, manifest, find_checkpoint(Path(run_dir)), post, seed, num_samples)
+    write_samples(target, model, chain, num_samples, seed, context.device, overwrite=True, recipe=recipe)
     echo(f"wrote {num_samples} samples to {target}")
 
 
@@ -149,6 +168,8 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
 
     from .images import ImageError, is_image_path, load_image, save_image
     from .pipeline import apply_chain, build_chain
+    from .recipe import file_entry
+    from .reproduce import post_recipe
 
     if not post:
         raise UsageError("give at least one --post SPEC")
@@ -164,6 +185,7 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
     clashes = [p for p in planned.values() if p.exists()]
     if clashes and not overwrite:
         raise UsageError(f"{clashes[0]} already exists (use --overwrite to replace it)")
+    recipe = post_recipe(app, context, post)
     failed: list[str] = []
     for file, destination in tqdm(planned.items(), disable=quiet, unit="img"):
         try:
@@ -173,15 +195,16 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
             failed.append(str(error))
             continue
         result = apply_chain(chain, image[None], context.device, batch_size=1)[0]
-        if not _save_16_bit(file, result, destination):
-            save_image(result, destination, overwrite=True)
+        file_recipe = {**recipe, "input": file_entry(file)}
+        if not _save_16_bit(file, result, destination, file_recipe):
+            save_image(result, destination, overwrite=True, recipe=file_recipe)
     echo(f"wrote {len(planned) - len(failed)} image(s) to {target}"
          + (f"; {len(failed)} unreadable" if failed else ""))
     if len(failed) == len(planned):
         raise UsageError(f"none of the images could be read (e.g. {failed[0]})")
 
 
-def _save_16_bit(source: Path, result: Any, destination: Path) -> bool:
+def _save_16_bit(source: Path, result: Any, destination: Path, recipe: dict[str, Any]) -> bool:
     """Write a 16-bit grey PNG when the input was one, so post keeps its depth; False for other inputs.
 
     (Pillow reads colour PNGs with 16 bits per channel as 8-bit RGB, so only grey keeps 16 bits.)"""
@@ -190,6 +213,7 @@ def _save_16_bit(source: Path, result: Any, destination: Path) -> bool:
     import numpy as np
     from PIL import Image
 
+    from .recipe import dumps, png_info
     from .runs import write_bytes_atomic
 
     with Image.open(source) as probe:
@@ -197,7 +221,7 @@ def _save_16_bit(source: Path, result: Any, destination: Path) -> bool:
             return False
     array = result[0].detach().float().clamp(0, 1).mul(65535).round().cpu().numpy().astype(np.uint16)
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
+    Image.fromarray(array).save(buffer, format="PNG", pnginfo=png_info(dumps(recipe)))
     write_bytes_atomic(destination, buffer.getvalue())
     return True
 

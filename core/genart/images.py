@@ -122,8 +122,12 @@ def tensor_to_pil(tensor: Any) -> Any:
     return Image.fromarray(array, mode=mode)
 
 
-def save_image(tensor: Any, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Write ``[C, H, W]`` atomically; refuses to replace an existing file unless ``overwrite``."""
+def save_image(tensor: Any, path: str | os.PathLike[str], *, overwrite: bool = False,
+               recipe: dict[str, Any] | str | None = None) -> Path:
+    """Write ``[C, H, W]`` atomically; refuses to replace an existing file unless ``overwrite``.
+
+    A PNG carries ``recipe`` (a dict, or its JSON text kept verbatim) in its text chunks; without
+    one it still records the command line and versions (see :mod:`genart.recipe`)."""
     target = Path(path)
     if target.exists() and not overwrite:
         raise GenartError(f"{target} already exists (use --overwrite to replace it)")
@@ -133,7 +137,12 @@ def save_image(tensor: Any, path: str | os.PathLike[str], *, overwrite: bool = F
            ".tiff": "TIFF", ".gif": "GIF"}.get(target.suffix.lower(), "PNG")
     if fmt == "JPEG" and image.mode in ("RGBA", "LA"):
         image = image.convert("RGB" if image.mode == "RGBA" else "L")
-    image.save(buffer, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+    options: dict[str, Any] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    if fmt == "PNG":
+        from .recipe import base_recipe, dumps, png_info
+
+        options["pnginfo"] = png_info(recipe if isinstance(recipe, str) else dumps(recipe or base_recipe("image")))
+    image.save(buffer, format=fmt, **options)
     write_bytes_atomic(target, buffer.getvalue())
     return target
 

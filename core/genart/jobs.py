@@ -25,7 +25,7 @@ from .device import describe_device, prefers_channels_last, resolve_device, reso
 from .errors import Interrupted, UsageError, blame, explain, one_line
 from .memory import check_samples, check_training_batch
 from .params import params_to_dict, split_spec
-from .pipeline import apply_chain, build_chain, build_model, load_data, sample
+from .pipeline import build_chain, build_model, load_data
 from .plugins import App
 from .protocols import BuildContext
 from .registry import DATASET, MODEL
@@ -53,6 +53,11 @@ class RunSettings:
     progress: bool = True
     name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: snapshot interval (None: the model's default, 0: off), wall-clock budget, progress style, TensorBoard
+    sample_every: int | None = None
+    minutes: float | None = None
+    progress_mode: str | None = None
+    tensorboard: bool = False
 
 
 def make_context(app: App, device: str, precision: str) -> BuildContext:
@@ -89,17 +94,28 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
     """Train (or resume, or load ``weights``), then sample and post-process. Returns the run folder.
 
     ``given`` names the options the user set (so ``--resume`` can refuse ones it would ignore)."""
+    from .monitor import Events, default_progress
+
+    events = Events(settings.progress_mode or default_progress(not settings.progress))
     try:
-        return _train_job(app, settings, resume=resume, sample_after=sample_after, weights=weights, given=given)
+        return _train_job(app, settings, resume=resume, sample_after=sample_after, weights=weights, given=given,
+                          events=events)
+    except Exception as error:
+        known = explain(error)
+        events.error(str(known) if known is not None else one_line(error))
+        raise
     finally:
         distributed.shutdown()
 
 
 def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_after: bool,
-               weights: Path | None, given: Collection[str]) -> Path:
+               weights: Path | None, given: Collection[str], events: Any) -> Path:
     import torch
 
+    from .train import UNLIMITED
+
     previous: dict[str, Any] | None = None
+    explicit_steps = settings.steps
     if resume is not None:
         run_dir = runs.find_run_dir(resume)
         previous = runs.read_json(run_dir / runs.MANIFEST)
@@ -117,6 +133,8 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
     data_params = resolve_params(context, DATASET, settings.data) if weights is None else None
     steps = settings.steps if settings.steps is not None else int(getattr(model, "default_steps", 1000))
     batch_size = settings.batch_size or int(getattr(model, "default_batch_size", 64))
+    if settings.minutes is not None and explicit_steps is None:
+        steps = UNLIMITED  # the clock decides
     manifest = base_manifest(app, context, settings, steps, batch_size, data_params, trains=weights is None)
     identity = {"name": manifest["model"]["name"], "params": manifest["model"]["params"]}
     model_label = f"model {identity['name']!r}"
@@ -124,6 +142,8 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
         check_training_batch(batch_size, tuple(model.image_shape), context.device)
     if sample_after:
         check_samples(settings.num_samples, tuple(model.image_shape))
+    if steps == UNLIMITED:
+        manifest["train"]["steps"] = None  # until the clock stops it
     data = None
     if weights is None:  # before the run folder exists: a dataset error leaves no empty folder behind
         started = time.perf_counter()
@@ -151,8 +171,8 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
             written.append(True)
 
     try:
-        return _run(run_dir, manifest, write_manifest, world, context, model, chain, data, settings, steps,
-                    batch_size, identity, model_label, resume, weights, sample_after)
+        return _run(app, run_dir, manifest, write_manifest, world, context, model, chain, data, settings, steps,
+                    batch_size, identity, model_label, resume, weights, sample_after, events, explicit_steps)
     except BaseException as error:
         _record_failure(error, manifest, write_manifest if written else None,
                         run_dir if resume is None and world.is_main else None)
@@ -179,13 +199,16 @@ def _record_failure(error: BaseException, manifest: dict[str, Any], write_manife
         write_manifest()
 
 
-def _run(run_dir: Path, manifest: dict[str, Any], write_manifest: Callable[[], None], world: Any,
+def _run(app: App, run_dir: Path, manifest: dict[str, Any], write_manifest: Callable[[], None], world: Any,
          context: BuildContext, model: Any, chain: list[Any], data: Any, settings: RunSettings, steps: int,
          batch_size: int, identity: dict[str, Any], model_label: str, resume: Path | None,
-         weights: Path | None, sample_after: bool) -> Path:
+         weights: Path | None, sample_after: bool, events: Any, explicit_steps: int | None) -> Path:
+    from .monitor import Monitor, default_sample_every
+    from .train import UNLIMITED
+
     checkpoint = run_dir / runs.CHECKPOINT
     timings: dict[str, float] = manifest.pop("timings", {})
-    say = echo if world.is_main else (lambda message: None)
+    say = events.message if world.is_main else (lambda message: None)
     say(f"run folder: {run_dir}")
     say(f"device: {describe_device(context.device)}, precision: {precision_label(context)}"
         + (f", {world.size} processes" if world.distributed else ""))
@@ -210,14 +233,34 @@ def _run(run_dir: Path, manifest: dict[str, Any], write_manifest: Callable[[], N
         manifest["train"]["steps_done"] = start_step
         write_manifest()
         distributed.attach(model, world)
+        sample_every = (settings.sample_every if settings.sample_every is not None
+                        else default_sample_every(model, None if steps == UNLIMITED else steps))
+        manifest["train"]["sample_every"] = sample_every
+        monitor = Monitor(run_dir, model, seed=settings.seed, batch_size=batch_size,
+                          steps=None if steps == UNLIMITED else steps, sample_every=sample_every, events=events,
+                          recipe=_monitor_recipe(app, context, manifest, run_dir), minutes=settings.minutes,
+                          tensorboard=settings.tensorboard) if world.is_main else None
         config = TrainConfig(steps=steps, batch_size=batch_size, seed=settings.seed,
-                             checkpoint_every=settings.checkpoint_every, progress=settings.progress,
+                             checkpoint_every=settings.checkpoint_every,
+                             progress=settings.progress and events.mode == "bar",
                              precision=context.precision, channels_last=context.channels_last,
-                             scaler=context.scaler, compile=settings.compile,
+                             scaler=context.scaler, compile=settings.compile, minutes=settings.minutes,
+                             monitor=monitor,
                              checkpoint_metadata=model_metadata(identity["name"], identity["params"]))
-        with blame("model", identity["name"], plugin, "training", advice):
-            result = train(model, data, config, device=context.device, checkpoint_path=checkpoint,
-                           start_step=start_step)
+        try:
+            with blame("model", identity["name"], plugin, "training", advice):
+                result = train(model, data, config, device=context.device, checkpoint_path=checkpoint,
+                               start_step=start_step, on_checkpoint=monitor.checkpoint if monitor else None)
+        except BaseException:
+            if monitor is not None:
+                monitor.close()  # the lines so far stay, synced, for --resume
+            raise
+        if monitor is not None:
+            monitor.finish(result.step, interrupted=result.interrupted)
+        if settings.minutes is not None:
+            manifest["train"]["minutes"] = settings.minutes
+            if explicit_steps is None:
+                manifest["train"]["steps"] = result.step
         timings["train_s"] = round(result.seconds, 3)
         manifest["train"]["images_per_second"] = round(result.images_per_second, 1)
         manifest["train"]["steps_done"] = result.step
@@ -233,14 +276,30 @@ def _run(run_dir: Path, manifest: dict[str, Any], write_manifest: Callable[[], N
     write_manifest()
     if sample_after and world.is_main:
         started = time.perf_counter()
+        from .reproduce import sample_recipe
+
+        recipe = sample_recipe(app, context, manifest, checkpoint, settings.post, settings.seed,
+                               settings.num_samples)
         with blame("model", identity["name"], plugin, "sampling", "lower -n"):
-            write_samples(run_dir, model, chain, settings.num_samples, settings.seed, context.device)
+            write_samples(run_dir, model, chain, settings.num_samples, settings.seed, context.device,
+                          recipe=recipe)
         timings["sample_and_post_s"] = round(time.perf_counter() - started, 3)
         manifest["status"] = "complete"
         manifest["timings"] = timings
         write_manifest()
+    if world.is_main:
+        from .report import write_run_report
+
+        write_run_report(run_dir)
     say(f"done: {run_dir}")
+    events.emit("done", run=str(run_dir), step=manifest["train"].get("steps_done"), timings=timings)
     return run_dir
+
+
+def _monitor_recipe(app: App, context: BuildContext, manifest: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    from .reproduce import run_recipe
+
+    return run_recipe(app, context, manifest, run_dir / runs.CHECKPOINT)
 
 
 def precision_label(context: BuildContext) -> str:
@@ -313,23 +372,22 @@ def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto"
 
 
 def write_samples(folder: Path, model: Any, chain: list, n: int, seed: int, device: Any,
-                  overwrite: bool = True) -> None:
-    """samples/NNNN.png (after the chain), grid.png, and grid-raw.png + comparison.png with a chain."""
-    from .images import make_grid, save_image, side_by_side
+                  overwrite: bool = True, recipe: dict[str, Any] | None = None) -> None:
+    """samples/NNNN.png (after the chain), grid.png, and grid-raw.png + comparison.png with a chain.
 
-    raw = sample(model, n, seed)
-    final = apply_chain(chain, raw, device) if chain else raw
+    Each PNG carries ``recipe`` (see genart.reproduce.sample_recipe) with its own kind and index."""
+    from .images import save_image
+    from .reproduce import render_samples
+
+    pictures = render_samples(model, chain, n, seed, device)
+
+    def tagged(kind: str, **more: Any) -> dict[str, Any] | None:
+        return {**recipe, "kind": kind, **more} if recipe is not None else None
+
     samples = folder / "samples"
     samples.mkdir(parents=True, exist_ok=True)
-    for index, image in enumerate(final):
-        save_image(image, samples / f"{index:04d}.png", overwrite=overwrite)
-    grid_final = make_grid(final)
-    save_image(grid_final, folder / "grid.png", overwrite=overwrite)
-    if chain:
-        grid_raw = make_grid(raw)
-        save_image(grid_raw, folder / "grid-raw.png", overwrite=overwrite)
-        if grid_raw.shape[1:] != grid_final.shape[1:]:
-            import torch.nn.functional as F
-
-            grid_raw = F.interpolate(grid_raw[None], size=grid_final.shape[1:], mode="nearest")[0]
-        save_image(side_by_side(grid_raw, grid_final), folder / "comparison.png", overwrite=overwrite)
+    for index, image in enumerate(pictures["sample"]):
+        save_image(image, samples / f"{index:04d}.png", overwrite=overwrite, recipe=tagged("sample", index=index))
+    for kind in ("grid", "grid-raw", "comparison"):
+        if kind in pictures:
+            save_image(pictures[kind], folder / f"{kind}.png", overwrite=overwrite, recipe=tagged(kind))

@@ -21,6 +21,9 @@ from typing import Any
 from .errors import CheckpointMismatch, GenartError, TrainingDiverged
 from .runs import MODEL_KEY, load_checkpoint, read_checkpoint_metadata, save_checkpoint
 
+#: ``steps`` when only ``minutes`` bounds a run
+UNLIMITED = 2**62
+
 
 @dataclass
 class TrainConfig:
@@ -39,6 +42,10 @@ class TrainConfig:
     compile: bool = False
     #: written into every checkpoint's metadata, e.g. the model's name and params (see model_metadata)
     checkpoint_metadata: dict[str, str] | None = None
+    #: stop at the first step after this many minutes of training (None: run to ``steps``)
+    minutes: float | None = None
+    #: a genart.monitor.Monitor (metrics, snapshots, progress events), main process only
+    monitor: Any = None
 
 
 @dataclass
@@ -270,7 +277,8 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
     result = TrainResult(step=start_step)
     last_saved = start_step
     started = time.perf_counter()
-    bar = tqdm(total=config.steps, initial=start_step, disable=not config.progress or not world.is_main, unit="step",
+    total = config.steps if config.steps < UNLIMITED else None
+    bar = tqdm(total=total, initial=start_step, disable=not config.progress or not world.is_main, unit="step",
                dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
 
     def save(step: int) -> None:
@@ -283,6 +291,8 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
                 on_checkpoint(step)
 
     order_cache: dict[int, Any] = {}
+    if config.monitor is not None:
+        config.monitor.start(start_step)
     train_step = compiled_step(model) if config.compile else model.train_step
     with _graceful_interrupt() as stop_requested:
         step = start_step
@@ -308,6 +318,8 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
             step += 1
             result.step = step
             bar.update(1)
+            if config.monitor is not None:
+                config.monitor.step(step, losses)
             if step % 10 == 0 or step == config.steps:
                 elapsed = time.perf_counter() - started
                 rate = (step - start_step) * config.batch_size / max(elapsed, 1e-9)
@@ -318,6 +330,8 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
             if stop_requested():
                 result.interrupted = True
                 break
+            if config.minutes is not None and _out_of_time(started, config.minutes, world):
+                break
     bar.close()
     if step != last_saved or checkpoint_path is not None and world.is_main and not Path(checkpoint_path).exists():
         save(step)
@@ -325,6 +339,16 @@ def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint
     result.images_per_second = (step - start_step) * config.batch_size / max(result.seconds, 1e-9)
     result.losses = {k: sum(v) / len(v) for k, v in window.items()}
     return result
+
+
+def _out_of_time(started: float, minutes: float, world: Any) -> bool:
+    """Past the wall-clock budget; every process takes the same decision (their mean elapsed time)."""
+    from . import distributed
+
+    elapsed = time.perf_counter() - started
+    if world.distributed:
+        elapsed = float(distributed.average_scalars({"elapsed": elapsed}, world)["elapsed"])
+    return elapsed >= minutes * 60
 
 
 def _fits_on_device(data: Any, device: Any) -> bool:

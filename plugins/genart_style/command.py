@@ -68,6 +68,7 @@ def stylize(app: Any, content: str, styles: tuple[str, ...], out: str, overwrite
     from genart.jobs import echo, make_context
 
     from .plugin import build_style
+    from .recipe import stylize_recipe
 
     target = Path(out)
     if target.exists() and not overwrite:
@@ -85,5 +86,5 @@ def stylize(app: Any, content: str, styles: tuple[str, ...], out: str, overwrite
     image = load_image(content)
     start = time.perf_counter()
     result = processor(image[None])[0]
-    save_image(result, target, overwrite=overwrite)
+    save_image(result, target, overwrite=overwrite, recipe=stylize_recipe(app, params, Path(content), context))
     echo(f"wrote {target} ({result.shape[-1]}x{result.shape[-2]} px, {time.perf_counter() - start:.1f} s)")

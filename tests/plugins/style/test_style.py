@@ -230,3 +230,18 @@ def test_parse_style() -> None:
     assert parse_style("a.jpg:0.3") == (Path("a.jpg"), 0.3)
     assert parse_style("a.jpg") == (Path("a.jpg"), 1.0)
     assert parse_style("C:/x/a.jpg") == (Path("C:/x/a.jpg"), 1.0)
+
+
+def test_stylize_output_reproduces_bit_for_bit(builtin_app, genart_cli, style_png: Path, tmp_path: Path) -> None:
+    from genart.recipe import read_recipe
+
+    content = save_image(make_tiny_images(1, 3, (20, 30), seed=4)[0], tmp_path / "content.png")
+    out = tmp_path / "out.png"
+    args = ["stylize", str(content), "--style", f"{style_png}:0.5", "--out", str(out), "--size", "24",
+            "--steps", "2", "--levels", "1", "--device", "cpu", "-q"]
+    assert genart_cli(args, app=builtin_app).exit_code == 0
+    recipe = read_recipe(out)
+    assert recipe["kind"] == "stylize" and recipe["params"]["steps"] == 2 and len(recipe["styles"]) == 1
+    result = genart_cli(["reproduce", str(out), "--out", str(tmp_path / "again")], app=builtin_app)
+    assert result.exit_code == 0 and "identical" in result.output, result.output
+    assert (tmp_path / "again" / "out.png").read_bytes() == out.read_bytes()
