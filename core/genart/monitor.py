@@ -74,11 +74,13 @@ class Events:
             stream.flush()
 
     def message(self, text: str) -> None:
-        """An informational line: text in bar/plain mode, a ``message`` event in json mode."""
+        """An informational line (run folder, device): a ``message`` event in json mode, else text, even with -q."""
         if self.mode == "json":
             self.emit("message", text=text)
         else:
-            self.line(text)
+            stream = self.stream or sys.stderr
+            stream.write(text + "\n")
+            stream.flush()
 
     def error(self, text: str) -> None:
         self.emit("error", message=text)
