@@ -110,3 +110,40 @@ def test_background_is_part_of_the_cache_key(context: Any, tmp_path: Path, monke
 def test_bad_background_is_one_line(context: Any, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="#rrggbb"):
         context.build("dataset", f"folder:path={tmp_path},background=pink")
+
+
+def write_sprites(folder: Path, count: int = 8, side: int = 28) -> Path:
+    """Opaque coloured discs on a transparent square: the alpha channel is the sprite's outline."""
+    folder.mkdir()
+    yy, xx = np.mgrid[:side, :side]
+    for index in range(count):
+        radius = 5 + index % 4
+        inside = (yy - side / 2) ** 2 + (xx - side / 2) ** 2 < radius**2
+        rgba = np.zeros((side, side, 4), np.uint8)
+        rgba[inside] = (40 * index % 256, 200, 255 - 30 * index % 256, 255)
+        Image.fromarray(rgba, "RGBA").save(folder / f"{index}.png")
+    return folder
+
+
+@pytest.mark.parametrize("model", ["gan:width=8", "vae:width=4,latent=2"])
+def test_rgba_models_write_transparent_samples(tmp_path: Path, model: str) -> None:
+    from genart.jobs import RunSettings, train_job
+
+    sprites = write_sprites(tmp_path / "sprites")
+    app = App.from_entry_points(only=["data", "gan", "vae"])
+    settings = RunSettings(model=f"{model},channels=4", data=f"folder:path={sprites},cache=false", steps=2,
+                           batch_size=4, num_samples=2, out=str(tmp_path / "runs"), progress=False)
+    run = train_job(app, settings)
+    sample = Image.open(run / "samples" / "0000.png")
+    assert sample.mode == "RGBA" and sample.size == (28, 28)
+    assert Image.open(run / "grid.png").mode == "RGBA"
+
+
+def test_gan_colour_augmentation_leaves_alpha_alone() -> None:
+    from genart_gan.augment import color
+
+    torch.manual_seed(0)
+    images = torch.rand(4, 4, 8, 8)
+    jittered = color(images)
+    assert torch.equal(jittered[:, 3], images[:, 3])
+    assert not torch.allclose(jittered[:, :3], images[:, :3])
