@@ -23,6 +23,7 @@ from .amp import LossScaler
 from .components import resolve_params
 from .device import describe_device, prefers_channels_last, resolve_device, resolve_precision
 from .errors import Interrupted, UsageError, blame, explain, one_line
+from .fitting import fit_model_to_data
 from .memory import check_samples, check_training_batch
 from .params import params_to_dict, split_spec
 from .pipeline import build_chain, build_model, load_data
@@ -125,6 +126,8 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
         settings = settings_from_manifest(previous, settings)
     context = make_context(app, settings.device, settings.precision)
     world = distributed.init(context.device)
+    if resume is None and weights is None:  # a resumed run keeps the shape its manifest recorded
+        settings = _fit_to_data(context, settings, events.message if world.is_main else None)
     # Seed before building so weight initialisation is reproducible too.
     torch.manual_seed(settings.seed)
     # Build everything first so a typo in the last --post fails before minutes of training.
@@ -300,6 +303,14 @@ def _monitor_recipe(app: App, context: BuildContext, manifest: dict[str, Any], r
     from .reproduce import run_recipe
 
     return run_recipe(app, context, manifest, run_dir / runs.CHECKPOINT)
+def _fit_to_data(context: BuildContext, settings: RunSettings, say: Any) -> RunSettings:
+    fitted = fit_model_to_data(context, settings.model, settings.data)
+    if say is not None:
+        for line in fitted.warnings:
+            click.echo(line, err=True)
+        if fitted.message():
+            say(fitted.message())
+    return dataclasses.replace(settings, model=fitted.spec)
 
 
 def precision_label(context: BuildContext) -> str:

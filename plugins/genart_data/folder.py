@@ -10,7 +10,13 @@ from typing import Any
 from genart import GenartError
 from genart.images import ImageError, convert_channels, is_image_path, open_pil, pil_to_tensor
 
+from .background import composite, parse_background
 from .cache import NothingReadable, cache_base, read_cached, write_cached
+
+#: modes whose pixels carry no colour: a folder of only these trains a grey model
+GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"})
+#: files looked at to choose the folder's shape (spread evenly over the sorted list)
+SHAPE_SAMPLE = 256
 
 
 class FolderDataset:
@@ -25,6 +31,29 @@ class FolderDataset:
         if not self.files:
             raise GenartError(f"no image files in {root}")
         self.skipped: list[str] = []
+        self.background = parse_background(params.background)
+
+    def native_shape(self) -> tuple[int, int]:
+        """(channels, side) to train at: grey only when every sampled file is grey; the side is the
+        median short side, or ``size=``, rounded down to a multiple of 4 and kept within 28..64 px so
+        that the default GAN takes it and a CPU run stays minutes, not hours."""
+        from PIL import Image
+
+        step = max(1, len(self.files) // SHAPE_SAMPLE)
+        sides, colour = [], False
+        for file in self.files[::step][:SHAPE_SAMPLE]:
+            try:
+                with Image.open(file) as image:  # reads the header only
+                    sides.append(min(image.size))
+                    colour = colour or image.mode not in GREY_MODES
+            except (OSError, ValueError, Image.DecompressionBombError):
+                continue
+        channels = 3 if colour or not sides else 1
+        if self.params.size:
+            return channels, self.params.size
+        side = sorted(sides)[len(sides) // 2] if sides else 64
+        side = min(64, max(28, side))
+        return channels, side - side % 4
 
     def load(self, size: int, channels: int) -> Any:
         import torch
@@ -47,7 +76,9 @@ class FolderDataset:
 
     def _load_cached(self, size: int, channels: int) -> Any:
         """Map the decoded images from the cache, decoding into it first when the files changed."""
-        base = cache_base(Path(self.params.path), self.files, size, channels, self.params.fit)
+        setting = self.params.fit if self.background == (255, 255, 255) else \
+            f"{self.params.fit},background={self.background}"
+        base = cache_base(Path(self.params.path), self.files, size, channels, setting)
         cached = read_cached(base)
         if cached is None:
             try:
@@ -73,7 +104,10 @@ class FolderDataset:
             except ImageError as error:
                 yield None, str(error)
                 continue
-            tensor = convert_channels(pil_to_tensor(picture), channels)
+            tensor = pil_to_tensor(picture)
+            if channels in (1, 3) and self.background != (255, 255, 255):
+                tensor = composite(tensor, self.background)
+            tensor = convert_channels(tensor, channels)
             yield tensor.mul(255).round().clamp(0, 255).to(torch.uint8).numpy(), ""
 
     def _report_skipped(self) -> None:

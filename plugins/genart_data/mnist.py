@@ -35,6 +35,23 @@ def read_idx(path: str | Path) -> Any:
     return np.frombuffer(data, dtype=dtype, count=int(np.prod(shape)), offset=header).reshape(shape)
 
 
+def idx_header(path: str | Path) -> tuple[int, ...]:
+    """The shape an IDX file declares, read from its first bytes (no decoding of the data)."""
+    file = Path(path)
+    opener = gzip.open if file.suffix == ".gz" else open
+    try:
+        with opener(file, "rb") as handle:
+            head = handle.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _DTYPES:
+                raise GenartError(f"{file}: not an IDX file (bad magic number)")
+            dims = handle.read(4 * head[3])
+    except (OSError, EOFError) as error:
+        raise GenartError(f"{file}: cannot read IDX file ({error})") from None
+    if len(dims) < 4 * head[3]:
+        raise GenartError(f"{file}: truncated IDX header")
+    return struct.unpack(f">{head[3]}I", dims)
+
+
 def find_idx(folder: Path, kind: str, which: str) -> Path:
     """The images (kind='images') or labels file of ``which`` (train/t10k/auto) in ``folder``."""
     if folder.exists() and not folder.is_dir():
@@ -55,6 +72,11 @@ class MNISTDataset:
     def __init__(self, params: Any) -> None:
         self.params = params
         self.images_path = find_idx(Path(params.path), "images", params.which)
+
+    def native_shape(self) -> tuple[int, int]:
+        """(1, side): digits are grey and square; the side comes from the IDX header alone."""
+        rows = idx_header(self.images_path)[1:]
+        return 1, int(rows[0]) if rows else 28
 
     def labels(self) -> Any:
         """Digit labels in the same order as :meth:`load` (for benchmarks)."""

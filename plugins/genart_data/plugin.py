@@ -33,10 +33,19 @@ class FolderParams(DatasetParams):
     fit: Literal["crop", "pad"] = param("crop", "crop: centre-crop to a square; pad: fit inside and pad with white")
     cache: bool = param(True, "decode once into a memory-mapped cache file (GENART_CACHE_DIR, default "
                               "~/.cache/genart), reused until a file changes")
+    size: int = param(0, "side a model trains at when it does not set image_size (0: the images' typical "
+                         "short side, from 28 up to 64 px)")
+    background: str = param("white", "colour transparent pixels are laid on when the model has no alpha: "
+                                     "white, black or #rrggbb")
 
     def validate(self) -> None:
         if not self.path:
             raise ValueError("needs path=DIR")
+        if self.size < 0:
+            raise ValueError("size must be >= 0 (0: from the images)")
+        from .background import parse_background
+
+        parse_background(self.background)
 
 
 @dataclass

@@ -23,6 +23,12 @@ def augment(x: torch.Tensor, policy: Sequence[str]) -> torch.Tensor:
 
 
 def color(x: torch.Tensor) -> torch.Tensor:
+    if x.shape[1] == 4:  # RGBA: jitter the colour; transparency is the sprite's outline, not its colour
+        return torch.cat([_color(x[:, :3]), x[:, 3:]], 1)
+    return _color(x)
+
+
+def _color(x: torch.Tensor) -> torch.Tensor:
     n = x.shape[0]
     x = x + (torch.rand(n, 1, 1, 1, device=x.device, dtype=x.dtype) - 0.5)  # brightness
     if x.shape[1] > 1:  # saturation

@@ -16,7 +16,7 @@ class GANParams:
     """A convolutional GAN with the modern stabilisers: spectral norm, lazy R1, EMA of G, DiffAugment."""
 
     image_size: int = param(32, "side of the square images: a multiple of 4 from 28 to 128")
-    channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
+    channels: int = param(3, "image channels: 1 (grey), 3 (colour) or 4 (colour with transparency)")
     latent: int = param(64, "latent dimensions (z ~ N(0, I))")
     width: int = param(16, "channels at full resolution; each halving of the size doubles them (max 8x)")
     blocks: int | None = param(None, "extra 3x3 conv layers in G at each grid below the image size (depth where "
@@ -53,8 +53,8 @@ class GANParams:
     def validate(self) -> None:
         if not 28 <= self.image_size <= 128 or self.image_size % 4:
             raise ValueError("image_size must be a multiple of 4 from 28 to 128")
-        if self.channels not in (1, 3):
-            raise ValueError("channels must be 1 or 3")
+        if self.channels not in (1, 3, 4):
+            raise ValueError("channels must be 1, 3 or 4 (RGBA)")
         if self.latent < 1 or self.width < 1:
             raise ValueError("latent and width must be positive")
         if self.blocks < 0:

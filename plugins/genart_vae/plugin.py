@@ -16,7 +16,7 @@ class VAEParams:
     """A convolutional VAE: strided convolutions around a Gaussian latent, trained on the ELBO."""
 
     image_size: int = param(32, "side of the square images (e.g. 32; 28 for MNIST)")
-    channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
+    channels: int = param(3, "image channels: 1 (grey), 3 (colour) or 4 (colour with transparency)")
     latent: int = param(32, "latent dimensions")
     width: int = param(32, "channels of the first convolution (doubles per level)")
     blocks: int = param(0, "residual blocks per resolution level (0: plain strided convolutions)")
@@ -31,8 +31,8 @@ class VAEParams:
     def validate(self) -> None:
         if self.image_size < 4:
             raise ValueError("image_size must be at least 4")
-        if self.channels not in (1, 3):
-            raise ValueError("channels must be 1 or 3")
+        if self.channels not in (1, 3, 4):
+            raise ValueError("channels must be 1, 3 or 4 (RGBA)")
         if self.latent < 1 or self.width < 1 or self.blocks < 0:
             raise ValueError("latent and width must be positive, blocks >= 0")
         if self.beta < 0 or self.warmup < 0 or self.free_bits < 0:

@@ -328,7 +328,7 @@ def test_cli_trains_and_samples_a_gan(genart_cli: Any, builtin_app: App, tmp_pat
 @pytest.mark.parametrize(("spec", "message"), [
     ("gan:image_size=30", "multiple of 4"),
     ("gan:image_size=256", "multiple of 4 from 28 to 128"),
-    ("gan:channels=2", "channels must be 1 or 3"),
+    ("gan:channels=2", "channels must be 1, 3 or 4"),
     ("gan:loss=nope", "nope"),
     ("gan:loss=bce", "not an adversarial loss"),
     ("gan:augment=flip", "unknown augmentation 'flip'"),

@@ -156,7 +156,7 @@ def test_temperature_scales_the_prior(builtin_app: App) -> None:
 
 
 @pytest.mark.parametrize(("spec", "message"), [
-    ("vae:channels=2", "channels must be 1 or 3"),
+    ("vae:channels=2", "channels must be 1, 3 or 4"),
     ("vae:loss=nope", "unknown loss 'nope'"),
     ('vae:loss="bernoulli:binarize=maybe"', "not a boolean"),
     ('vae:loss="logistic:scale=global"', "not one of pixel, channel"),
