@@ -306,8 +306,8 @@ def _monitor_recipe(app: App, context: BuildContext, manifest: dict[str, Any], r
 def _fit_to_data(context: BuildContext, settings: RunSettings, say: Any) -> RunSettings:
     fitted = fit_model_to_data(context, settings.model, settings.data)
     if say is not None:
-        for line in fitted.warnings:
-            click.echo(line, err=True)
+        for line in fitted.warnings:  # through the run's events, so --progress json stays one JSON per line
+            say(line)
         if fitted.message():
             say(fitted.message())
     return dataclasses.replace(settings, model=fitted.spec)
