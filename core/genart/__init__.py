@@ -11,7 +11,27 @@ from .amp import LossScaler
 from .errors import GenartError, PluginError, TrainingDiverged, UsageError
 from .hookspecs import hookimpl
 from .params import DatasetParams, param
-from .protocols import BuildContext
+from .protocols import (
+    BuildContext,
+    CompileAware,
+    Dataset,
+    DefaultBatchSize,
+    DefaultSteps,
+    Discriminator,
+    Encoder,
+    Evaluator,
+    Exportable,
+    Factory,
+    GANLoss,
+    GenerativeModel,
+    LatentDecoder,
+    LatentModel,
+    LatentPrior,
+    PostProcessor,
+    Register,
+    RegisterComponent,
+    RelativisticGANLoss,
+)
 from .registry import DATASET, LOSS, MODEL, POST
 
 __version__ = "0.1.0"
@@ -22,10 +42,28 @@ __all__ = [
     "MODEL",
     "POST",
     "BuildContext",
+    "CompileAware",
+    "Dataset",
     "DatasetParams",
+    "DefaultBatchSize",
+    "DefaultSteps",
+    "Discriminator",
+    "Encoder",
+    "Evaluator",
+    "Exportable",
+    "Factory",
+    "GANLoss",
     "GenartError",
+    "GenerativeModel",
+    "LatentDecoder",
+    "LatentModel",
+    "LatentPrior",
     "LossScaler",
     "PluginError",
+    "PostProcessor",
+    "Register",
+    "RegisterComponent",
+    "RelativisticGANLoss",
     "TrainingDiverged",
     "UsageError",
     "__version__",

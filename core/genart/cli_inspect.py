@@ -68,8 +68,9 @@ def describe_command(app: Any, name: str, kind: str | None) -> None:
     kind = registry.normalize_kind(kind) if kind is not None else None
     matches = [s for s in registry if s.name == name and (kind is None or s.kind == kind)]
     if not matches:
-        registry.failed_plugins and click.echo(
-            "; ".join(f"note: plugin {p!r} failed: {e}" for p, e in registry.failed_plugins.items()), err=True)
+        if registry.failed_plugins:
+            click.echo("; ".join(f"note: plugin {p!r} failed: {e}" for p, e in registry.failed_plugins.items()),
+                       err=True)
         other_kinds = [KIND_LABELS.get(s.kind, s.kind) for s in registry if s.name == name]
         if kind is not None and other_kinds:
             raise UsageError(f"no {KIND_LABELS.get(kind, kind)} named {name!r}; {name!r} is a "

@@ -10,6 +10,7 @@ import dataclasses
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,9 @@ from .components import resolve_params
 from .device import describe_device, prefers_channels_last, resolve_device, resolve_precision
 from .errors import GenartError, UsageError
 from .params import params_to_dict, split_spec
-from .pipeline import apply_chain, build_chain, build_model, load_data, sample
+from .pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample
 from .plugins import App
-from .protocols import BuildContext
+from .protocols import BuildContext, GenerativeModel, default_batch_size, default_steps
 from .registry import DATASET, MODEL
 from .train import TrainConfig, restore_checkpoint, train
 
@@ -104,8 +105,8 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
     model = build_model(context, settings.model)
     chain = build_chain(context, settings.post)
     data_params = resolve_params(context, DATASET, settings.data) if weights is None else None
-    steps = settings.steps if settings.steps is not None else int(getattr(model, "default_steps", 1000))
-    batch_size = settings.batch_size or int(getattr(model, "default_batch_size", 64))
+    steps = settings.steps if settings.steps is not None else default_steps(model)
+    batch_size = settings.batch_size or default_batch_size(model)
     if resume is None:
         label = settings.name or split_spec(settings.model).name
         run_dir = distributed.broadcast_object(
@@ -114,12 +115,13 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
     manifest_path = run_dir / runs.MANIFEST
     checkpoint = run_dir / runs.CHECKPOINT
     timings: dict[str, float] = {}
-    say = echo if world.is_main else (lambda message: None)
+    say: Callable[[str], None] = echo if world.is_main else (lambda message: None)
     say(f"run folder: {run_dir}")
     say(f"device: {describe_device(context.device)}, precision: {precision_label(context)}"
         + (f", {world.size} processes" if world.distributed else ""))
     manifest["world_size"] = world.size
-    write_manifest = (lambda: runs.write_json_atomic(manifest_path, manifest)) if world.is_main else (lambda: None)
+    write_manifest: Callable[[], None] = ((lambda: runs.write_json_atomic(manifest_path, manifest)) if world.is_main
+                                          else (lambda: None))
 
     if weights is not None:
         source = find_checkpoint(weights)
@@ -228,7 +230,8 @@ def find_checkpoint(path: Path) -> Path:
     return path
 
 
-def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto") -> tuple[Any, Any, dict]:
+def load_run_model(app: App, run_dir: Path, device: str,
+                   precision: str = "auto") -> tuple[GenerativeModel, BuildContext, dict[str, Any]]:
     """Rebuild a run's model from its manifest and load its checkpoint."""
     run_dir = runs.find_run_dir(run_dir)
     manifest = runs.read_json(run_dir / runs.MANIFEST)
@@ -238,7 +241,7 @@ def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto"
     return model, context, manifest
 
 
-def write_samples(folder: Path, model: Any, chain: list, n: int, seed: int, device: Any,
+def write_samples(folder: Path, model: GenerativeModel, chain: Chain, n: int, seed: int, device: Any,
                   overwrite: bool = True) -> None:
     """samples/NNNN.png (after the chain), grid.png, and grid-raw.png + comparison.png with a chain."""
     from .images import make_grid, save_image, side_by_side

@@ -33,11 +33,11 @@ def builtin_app() -> App:
 
 @pytest.fixture
 def register_plugin(genart_app: App) -> Iterator[Callable[..., Any]]:
-    names: list[str] = []
+    names: list[tuple[App, str]] = []
 
     def register(plugin: Any, name: str | None = None, app: App | None = None) -> Any:
         target = app or genart_app
-        label = name or getattr(plugin, "__name__", type(plugin).__name__)
+        label = str(name or getattr(plugin, "__name__", type(plugin).__name__))
         record = target.register(plugin, label)
         names.append((target, label))
         return record

@@ -9,8 +9,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from genart.api import load_checkpoint
 from genart.errors import UsageError
-from genart.runs import load_checkpoint
 from genart.tiling import run_learned, self_ensemble
 
 from . import degrade
@@ -52,7 +52,7 @@ def _load_cached(source: str, task: str) -> RestoreNet:
     net.load_state_dict({k: v.float() for k, v in state.items()})
     net.eval()
     net.requires_grad_(False)
-    net.metadata = meta  # type: ignore[attr-defined]
+    net.metadata = meta  # type: ignore[attr-defined,assignment]
     return net
 
 
@@ -89,7 +89,8 @@ class LearnedRestorer:
         colour = images[:, : c - 1] if c in (2, 4) else images
         with torch.inference_mode():
             if task == "inpaint":
-                mask = load_mask(self.params.mask, tuple(images.shape[-2:])).expand(images.shape[0], -1, -1, -1)
+                size = (images.shape[-2], images.shape[-1])
+                mask = load_mask(self.params.mask, size).expand(images.shape[0], -1, -1, -1)
                 filled = degrade.push_pull_fill(images, 1 - mask)
 
                 def run(tile: torch.Tensor) -> torch.Tensor:

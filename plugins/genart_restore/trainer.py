@@ -43,7 +43,8 @@ def identity_conv(conv: torch.nn.Conv2d) -> None:
     """
     with torch.no_grad():
         conv.weight.zero_()
-        conv.bias.zero_()
+        if conv.bias is not None:
+            conv.bias.zero_()
         centre = conv.kernel_size[0] // 2
         conv.weight[:, :, centre, centre] = torch.eye(conv.out_channels, conv.in_channels)
 
@@ -98,6 +99,7 @@ class RestorerTrainer:
             self.net = RestoreNet(source.cond, source.width, source.depth + params.grow).to(device)
             self.net.load_state_dict(source.state_dict(), strict=not params.grow)
             for conv in list(self.net.mid)[source.depth:]:
+                assert isinstance(conv, torch.nn.Conv2d)
                 identity_conv(conv)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=params.lr)
         self.degrader = Degrader(params)
@@ -148,7 +150,7 @@ class RestorerTrainer:
         finally:
             torch.set_rng_state(state)
         out = self.net(degraded.to(self.device), None if cond is None else cond.to(self.device)).cpu()
-        if self.params.task == "inpaint":
+        if cond is not None and self.params.task == "inpaint":
             out = degraded * (1 - cond) + out * cond
         return F.pad(out.clamp(0, 1), (0, self.params.patch - size, 0, self.params.patch - size))
 

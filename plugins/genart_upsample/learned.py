@@ -9,8 +9,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from genart.api import load_checkpoint
 from genart.errors import UsageError
-from genart.runs import load_checkpoint
 from genart.tiling import run_learned, self_ensemble
 
 from .nets import SRNet
@@ -54,7 +54,7 @@ def _load_cached(source: str) -> SRNet:
     net.load_state_dict({k: v.float() for k, v in state.items()})
     net.eval()
     net.requires_grad_(False)
-    net.metadata = meta  # type: ignore[attr-defined]
+    net.metadata = meta  # type: ignore[attr-defined,assignment]
     return net
 
 

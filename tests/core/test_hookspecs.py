@@ -5,13 +5,18 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from genart import hookspecs
+import pluggy
+
+from genart.plugins import App
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "hooks.md"
 
 
 def hook_functions() -> list:
-    return [f for name, f in vars(hookspecs).items() if name.startswith("register_") and callable(f)]
+    """The hook specifications the plugin manager knows (not a name filter over a module)."""
+    pm = App().pm
+    return [caller.spec.function for caller in vars(pm.hook).values()
+            if isinstance(caller, pluggy.HookCaller) and caller.spec is not None]
 
 
 def test_every_hook_is_documented_with_its_signature() -> None:
