@@ -11,7 +11,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,6 @@ class RunSettings:
     checkpoint_every: int = 200
     progress: bool = True
     name: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def make_context(app: App, device: str, precision: str) -> BuildContext:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from genart.api import load_checkpoint
 from genart.errors import UsageError
 from genart.tiling import run_learned, self_ensemble
+from genart.trainkit import load_net_state
 
 from . import degrade
 from .nets import STRIDE, RestoreNet
@@ -26,21 +25,7 @@ def shipped_path(task: str) -> Path:
 def load_restore_net(task: str, source: str | Path = "shipped") -> RestoreNet:
     """From the shipped file, an exported weights file, a restorer-trainer checkpoint or run folder."""
     path = shipped_path(task) if str(source) == "shipped" else Path(source)
-    return _load_cached(str(path.resolve()), task)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_cached(source: str, task: str) -> RestoreNet:
-    path = Path(source)
-    if path.is_dir():
-        path = path / "checkpoint.safetensors"
-    if not path.is_file():
-        raise UsageError(f"no weights for restore task {task!r} at {path}")
-    state, meta = load_checkpoint(path)
-    if isinstance(state, dict) and "model" in state:  # a genart training checkpoint
-        state = state["model"]
-    if isinstance(state, dict) and "net" in state:
-        state = state["net"]
+    state, meta = load_net_state(path, f"weights for restore task {task!r}")  # cached; a new network each call
     if not isinstance(state, dict) or "head1.weight" not in state:
         raise UsageError(f"{path} does not hold restorer-trainer weights")
     if meta.get("task") and meta["task"] != task:

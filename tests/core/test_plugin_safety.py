@@ -4,25 +4,15 @@ author makes are reported at load with the plugin's name instead of failing late
 from __future__ import annotations
 
 import sys
-import types
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 import click
 import pytest
+from plugin_modules import make_module
 
-import genart
 from genart import param
 from genart.plugins import App
-
-
-def make_module(name: str, **hooks: Any) -> types.ModuleType:
-    module = types.ModuleType(name)
-    for hook_name, function in hooks.items():
-        function.__name__ = hook_name
-        setattr(module, hook_name, genart.hookimpl(function))
-    return module
 
 
 def collect(app: App) -> list[str]:
@@ -33,7 +23,7 @@ def collect(app: App) -> list[str]:
 
 
 @pytest.fixture
-def aa_dup(monkeypatch: pytest.MonkeyPatch) -> None:
+def aa_dup(monkeypatch: pytest.MonkeyPatch, add_entry_point: Any) -> None:
     """An installed third-party entry point named ``aa_dup`` (sorts before every built-in) that registers
     a post-processor named ``restore``, the built-in restore plugin's name."""
 
@@ -43,15 +33,7 @@ def aa_dup(monkeypatch: pytest.MonkeyPatch) -> None:
 
     module = make_module("genart_aa_dup_test", register_post_processors=register_post_processors)
     monkeypatch.setitem(sys.modules, "genart_aa_dup_test", module)
-    real = metadata.entry_points
-
-    def fake_entry_points(group: str | None = None, **kwargs: Any) -> Any:
-        found = list(real(group=group, **kwargs))
-        if group == "genart":
-            found.append(metadata.EntryPoint("aa_dup", "genart_aa_dup_test", "genart"))
-        return found
-
-    monkeypatch.setattr(metadata, "entry_points", fake_entry_points)
+    add_entry_point("aa_dup", "genart_aa_dup_test")
 
 
 @pytest.mark.usefixtures("aa_dup")

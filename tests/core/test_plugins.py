@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 import pytest
+from plugin_modules import make_module
 
-import genart
 import genart_toy_plugin
 from genart.errors import UsageError
 from genart.plugins import App
-
-
-def make_module(name: str, **hooks: Any) -> types.ModuleType:
-    module = types.ModuleType(name)
-    for hook_name, function in hooks.items():
-        function.__name__ = hook_name
-        setattr(module, hook_name, genart.hookimpl(function))
-    return module
 
 
 def test_builtin_plugins_load_from_entry_points() -> None:
@@ -93,19 +84,9 @@ def test_register_components_hook_adds_other_kinds(genart_app: App) -> None:
     assert genart_app.registry.get("style-encoder", "plain").plugin == "enc"
 
 
-def test_broken_entry_point_plugin_is_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_entry_point_plugin_is_isolated(add_entry_point: Any) -> None:
     """A third-party entry point whose module raises at import shows as failed; others still load."""
-    from importlib import metadata
-
-    real = metadata.entry_points
-
-    def fake_entry_points(group: str | None = None, **kwargs: Any) -> Any:
-        found = list(real(group=group, **kwargs))
-        if group == "genart":
-            found.append(metadata.EntryPoint("broken", "genart_definitely_missing_module.plugin", "genart"))
-        return found
-
-    monkeypatch.setattr(metadata, "entry_points", fake_entry_points)
+    add_entry_point("broken", "genart_definitely_missing_module.plugin")
     app = App.from_entry_points(only=None)
     assert app.records["broken"].status == "failed"
     assert "ModuleNotFoundError" in app.records["broken"].error

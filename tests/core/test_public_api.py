@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC_MODULES = ("genart", "genart.api", "genart.errors", "genart.images", "genart.tiling", "genart.testing")
+PUBLIC_MODULES = ("genart", "genart.api", "genart.errors", "genart.images", "genart.testing", "genart.tiling",
+                  "genart.trainkit")
 SOURCES = sorted([*(ROOT / "plugins").rglob("*.py"), *(ROOT / "examples").rglob("*.py")])
 
 
