@@ -60,10 +60,12 @@ class PluginRecord:
     load_warnings: list[str] = field(default_factory=list)
     #: registrations refused when its components were collected (taken names, invalid registrations)
     registry_warnings: list[str] = field(default_factory=list)
+    #: commands refused when it added its commands (names the core or an earlier plugin has)
+    command_warnings: list[str] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
-        return [*self.load_warnings, *self.registry_warnings]
+        return [*self.load_warnings, *self.registry_warnings, *self.command_warnings]
 
 
 def print_warning(message: str) -> None:
@@ -241,7 +243,7 @@ class App:
                 cli.commands.update(before)
                 self._fail(record, error)
                 continue
-            record.commands = []
+            record.commands, record.command_warnings = [], []
             for name, command in list(cli.commands.items()):
                 if name not in before:
                     record.commands.append(name)
@@ -251,7 +253,7 @@ class App:
                     owner = "the core" if owners[name] == "genart" else f"plugin {owners[name]!r}"
                     message = (f"plugin {record.name!r} adds command {name!r}, which {owner} already has; "
                                "keeping the earlier one")
-                    record.registry_warnings.append(message)
+                    record.command_warnings.append(message)
                     self.warn(message)
             record.commands.sort()
 

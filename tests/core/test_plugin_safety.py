@@ -160,6 +160,8 @@ def test_a_command_name_that_is_taken_keeps_the_earlier_command(genart_cli: Any,
     result = genart_cli(["run", "--help"], app=toy_app)
     assert "hijacked" not in result.output and "--model" in result.output
     assert any("'hj'" in w and "'run'" in w for w in warnings)
+    listing = genart_cli(["plugins"], app=toy_app).output  # collecting the registry keeps the warning
+    assert "warning: plugin 'hj' adds command 'run'" in listing
 
 
 def test_describe_with_the_wrong_kind_says_what_the_name_is(genart_cli: Any, toy_app: App) -> None:
