@@ -21,7 +21,7 @@ class _Failure(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click declares it on the class
 
     def show(self, file: Any = None) -> None:
         click.echo(f"genart: error: {self.format_message()}", err=True)
@@ -59,7 +59,7 @@ def _close_progress_bars() -> None:
 
 def make_cli(app: App) -> click.Group:
     """The command group for one plugin ``App`` (tests build their own App and group)."""
-    from . import cli_inspect, cli_jobs, cli_runs
+    from . import cli_export, cli_inspect, cli_jobs, cli_runs
 
     @click.group(cls=GenartGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="genart", prog_name="genart")
@@ -74,7 +74,7 @@ def make_cli(app: App) -> click.Group:
         if debug:
             os.environ["GENART_DEBUG"] = "1"
 
-    for command in (*cli_jobs.COMMANDS, *cli_inspect.COMMANDS, *cli_runs.COMMANDS):
+    for command in (*cli_jobs.COMMANDS, *cli_inspect.COMMANDS, *cli_export.COMMANDS, *cli_runs.COMMANDS):
         cli.add_command(command)
     app.add_commands(cli)
     return cli
@@ -104,4 +104,4 @@ def exit_distributed(cli: click.Group, argv: list[str] | None) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

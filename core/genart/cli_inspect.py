@@ -23,7 +23,7 @@ def _plugin_rows(app: Any, include_disabled: bool) -> list[dict[str, Any]]:
         rows.append({
             "name": record.name, "version": record.version, "status": record.status,
             "distribution": record.distribution, "module": record.module, "hooks": record.hooks,
-            "error": record.error or None,
+            "commands": record.commands, "error": record.error or None, "warnings": record.warnings,
             "components": [{"kind": s.kind, "name": s.name, "description": s.description}
                            for s in registry.by_plugin(record.name)],
         })
@@ -46,8 +46,12 @@ def plugins_command(app: Any, show_all: bool, as_json: bool) -> None:
         click.echo(f"{row['name']} {row['version']}  [{row['status']}]  {row['module']}")
         if row["error"]:
             click.echo(f"    error: {row['error']}")
+        for warning in row["warnings"]:
+            click.echo(f"    warning: {warning}")
         if row["hooks"]:
             click.echo(f"    hooks: {', '.join(row['hooks'])}")
+        if row["commands"]:
+            click.echo(f"    commands: {', '.join(row['commands'])}")
         for comp in row["components"]:
             label = KIND_LABELS.get(comp["kind"], comp["kind"])
             click.echo(f"    {label:<15} {comp['name']:<14} {comp['description']}")
@@ -55,17 +59,25 @@ def plugins_command(app: Any, show_all: bool, as_json: bool) -> None:
 
 @click.command("describe")
 @click.argument("name")
-@click.option("--kind", help="model, loss, dataset, post or another registered kind, when a name is ambiguous")
+@click.option("--kind", help="model, loss, dataset, post (or post-processor) or another registered kind, "
+                             "when a name is ambiguous")
 @click.pass_obj
 def describe_command(app: Any, name: str, kind: str | None) -> None:
     """Show a component's parameters, defaults and help."""
     registry = app.registry
+    kind = registry.normalize_kind(kind) if kind is not None else None
     matches = [s for s in registry if s.name == name and (kind is None or s.kind == kind)]
     if not matches:
-        every = sorted({s.name for s in registry})
-        registry.failed_plugins and click.echo(
-            "; ".join(f"note: plugin {p!r} failed: {e}" for p, e in registry.failed_plugins.items()), err=True)
-        raise UsageError(f"no component named {name!r}{did_you_mean(name, every)}")
+        if registry.failed_plugins:
+            click.echo("; ".join(f"note: plugin {p!r} failed: {e}" for p, e in registry.failed_plugins.items()),
+                       err=True)
+        other_kinds = [KIND_LABELS.get(s.kind, s.kind) for s in registry if s.name == name]
+        if kind is not None and other_kinds:
+            raise UsageError(f"no {KIND_LABELS.get(kind, kind)} named {name!r}; {name!r} is a "
+                             f"{' and a '.join(other_kinds)} (drop --kind or change it)")
+        every = sorted({s.name for s in registry if kind is None or s.kind == kind})
+        label = KIND_LABELS.get(kind, kind) if kind is not None else "component"
+        raise UsageError(f"no {label} named {name!r}{did_you_mean(name, every)}")
     if len(matches) > 1:
         kinds = ", ".join(s.kind for s in matches)
         raise UsageError(f"{name!r} names several components ({kinds}); add --kind")

@@ -43,7 +43,7 @@ monitor_options = [
 
 
 def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.option("-c", "--config", type=click.Path(dir_okay=False), help="TOML file with these settings"),
         click.option("--model", default=DEFAULT_MODEL, show_default=True, metavar="SPEC",
                       help="model, e.g. vae or gan:loss=hinge"),

@@ -98,7 +98,7 @@ def prefers_channels_last(device: Any, dtype: Any) -> bool:
         return dtype is not None
     if device.type == "cpu":
         x86 = platform.machine().lower() in ("x86_64", "amd64")
-        return dtype is not None or (x86 and torch.backends.mkldnn.is_available())
+        return dtype is not None or (x86 and torch.backends.mkldnn.is_available())  # type: ignore[no-untyped-call]
     return False
 
 

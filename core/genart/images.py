@@ -39,9 +39,9 @@ def open_pil(path: str | os.PathLike[str]) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()
-                image = ImageOps.exif_transpose(image)
+            with Image.open(path) as opened:
+                opened.load()
+                image = ImageOps.exif_transpose(opened)
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -12,7 +12,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,9 @@ from .errors import Interrupted, UsageError, blame, explain, one_line
 from .fitting import fit_model_to_data
 from .memory import check_samples, check_training_batch
 from .params import params_to_dict, split_spec
-from .pipeline import build_chain, build_model, load_data
+from .pipeline import Chain, build_chain, build_model, load_data
 from .plugins import App
-from .protocols import BuildContext
+from .protocols import BuildContext, GenerativeModel, default_batch_size, default_steps
 from .registry import DATASET, MODEL
 from .resume import check_resume, resume_history
 from .train import TrainConfig, model_metadata, restore_checkpoint, train
@@ -53,7 +53,6 @@ class RunSettings:
     checkpoint_every: int = 200
     progress: bool = True
     name: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
     #: snapshot interval (None: the model's default, 0: off), wall-clock budget, progress style, TensorBoard
     sample_every: int | None = None
     minutes: float | None = None
@@ -134,8 +133,8 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
     model = build_model(context, settings.model)
     chain = build_chain(context, settings.post)
     data_params = resolve_params(context, DATASET, settings.data) if weights is None else None
-    steps = settings.steps if settings.steps is not None else int(getattr(model, "default_steps", 1000))
-    batch_size = settings.batch_size or int(getattr(model, "default_batch_size", 64))
+    steps = settings.steps if settings.steps is not None else default_steps(model)
+    batch_size = settings.batch_size or default_batch_size(model)
     if settings.minutes is not None and explicit_steps is None:
         steps = UNLIMITED  # the clock decides
     manifest = base_manifest(app, context, settings, steps, batch_size, data_params, trains=weights is None)
@@ -211,7 +210,7 @@ def _run(app: App, run_dir: Path, manifest: dict[str, Any], write_manifest: Call
 
     checkpoint = run_dir / runs.CHECKPOINT
     timings: dict[str, float] = manifest.pop("timings", {})
-    say = events.message if world.is_main else (lambda message: None)
+    say: Callable[[str], None] = events.message if world.is_main else (lambda message: None)
     say(f"run folder: {run_dir}")
     say(f"device: {describe_device(context.device)}, precision: {precision_label(context)}"
         + (f", {world.size} processes" if world.distributed else ""))
@@ -370,7 +369,8 @@ def find_checkpoint(path: Path) -> Path:
     return path
 
 
-def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto") -> tuple[Any, Any, dict]:
+def load_run_model(app: App, run_dir: Path, device: str,
+                   precision: str = "auto") -> tuple[GenerativeModel, BuildContext, dict[str, Any]]:
     """Rebuild a run's model from its manifest and load its checkpoint."""
     run_dir = runs.find_run_dir(run_dir)
     manifest = runs.read_json(run_dir / runs.MANIFEST)
@@ -382,7 +382,7 @@ def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto"
     return model, context, manifest
 
 
-def write_samples(folder: Path, model: Any, chain: list, n: int, seed: int, device: Any,
+def write_samples(folder: Path, model: GenerativeModel, chain: Chain, n: int, seed: int, device: Any,
                   overwrite: bool = True, recipe: dict[str, Any] | None = None) -> None:
     """samples/NNNN.png (after the chain), grid.png, and grid-raw.png + comparison.png with a chain.
 

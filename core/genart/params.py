@@ -181,6 +181,42 @@ def coerce(raw: str, hint: Any) -> Any:
     raise ValueError(f"cannot parse parameters of type {hint!r}")
 
 
+def params_problems(params_type: type) -> list[str]:
+    """Why a parameters dataclass cannot be used from the command line (empty when it can).
+
+    Checked when a plugin registers, so a parameter without a default or of a type :func:`coerce`
+    cannot parse is reported at load with the plugin's name, not when a user first sets it.
+    """
+    try:
+        hints = typing.get_type_hints(params_type)
+    except Exception as error:  # an unresolvable annotation (NameError and friends)
+        return [f"cannot read the parameter types of {params_type.__name__}: {error}"]
+    problems = []
+    for f in dataclasses.fields(params_type):
+        if not f.init:
+            continue
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            problems.append(f"parameter {f.name!r} has no default")
+        if not parsable(hints[f.name]):
+            problems.append(f"parameter {f.name!r} has a type the command line cannot parse "
+                            f"({type_label(hints[f.name])}); use bool, int, float, str, Path, a Literal, "
+                            "a list or tuple of these, or an Optional/union of them")
+    return problems
+
+
+def parsable(hint: Any) -> bool:
+    """Whether :func:`coerce` can parse a value of type ``hint``."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return all(parsable(a) for a in get_args(hint) if a is not type(None))
+    if origin is Literal:
+        return all(isinstance(c, (str, int, float, bool)) for c in get_args(hint))
+    if origin in (list, tuple):
+        args = [a for a in get_args(hint) if a is not Ellipsis]
+        return all(parsable(a) for a in args[:1])
+    return hint in (bool, int, float, str, Path) or hint is Any
+
+
 def describe_params(params_type: type | None) -> list[dict[str, Any]]:
     """Name, type, default and help of each parameter, for ``genart describe`` and docs."""
     if params_type is None:

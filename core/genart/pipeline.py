@@ -11,7 +11,7 @@ from typing import Any
 from .components import build_component, resolve_params
 from .errors import GenartError, blame
 from .params import DatasetParams, split_spec
-from .protocols import BuildContext
+from .protocols import BuildContext, Dataset, GenerativeModel, PostProcessor
 from .registry import DATASET, MODEL, POST
 
 
@@ -38,6 +38,8 @@ def load_data(context: BuildContext, spec: str, size: int, channels: int) -> Any
     request = split_spec(spec)
     params = resolve_params(context, DATASET, request)
     dataset = context.registry.get(DATASET, request.name).factory(params, context)
+    if not isinstance(dataset, Dataset):
+        raise GenartError(f"dataset {request.name!r} does not implement the Dataset protocol (it needs load)")
     images = dataset.load(size, channels)
     if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.dim() != 4:
         raise GenartError(f"dataset {request.name!r} returned {type(images).__name__}, expected uint8 [N,C,H,W]")
@@ -47,19 +49,23 @@ def load_data(context: BuildContext, spec: str, size: int, channels: int) -> Any
     return images
 
 
-def build_model(context: BuildContext, spec: str) -> Any:
+def build_model(context: BuildContext, spec: str) -> GenerativeModel:
     model = build_component(context, MODEL, spec)
-    if not hasattr(model, "image_shape") or not hasattr(model, "train_step"):
+    if not isinstance(model, GenerativeModel):
         raise GenartError(f"model {split_spec(spec).name!r} does not implement the GenerativeModel protocol")
     return model
 
 
-def build_chain(context: BuildContext, specs: Sequence[str]) -> list[tuple[str, Callable[[Any], Any]]]:
+#: a post-processing chain: each step's spec (for messages) and the built post-processor
+Chain = list[tuple[str, PostProcessor]]
+
+
+def build_chain(context: BuildContext, specs: Sequence[str]) -> Chain:
     """Post-processors in the order the user gave them (never hook order)."""
     return [(spec, build_component(context, POST, spec)) for spec in specs]
 
 
-def sample(model: Any, n: int, seed: int, batch_size: int = 64) -> Any:
+def sample(model: GenerativeModel, n: int, seed: int, batch_size: int = 64) -> Any:
     """``n`` samples on the CPU in [0, 1]; the same seed gives the same images."""
     import torch
 
@@ -76,7 +82,7 @@ def sample(model: Any, n: int, seed: int, batch_size: int = 64) -> Any:
 POST_BATCH_PIXELS = 65536
 
 
-def apply_chain(chain: Sequence[tuple[str, Callable[[Any], Any]]], images: Any, device: Any,
+def apply_chain(chain: Sequence[tuple[str, PostProcessor | Callable[[Any], Any]]], images: Any, device: Any,
                 batch_size: int = 16) -> Any:
     """Run images through each post-processor in turn, in batches, checking the contract as we go.
 

@@ -1,15 +1,24 @@
-"""What a plugin's components implement.
+"""The plugin contract, written once in types: what a plugin's components implement.
 
-These are structural protocols: a plugin never has to inherit from anything in genart. Tensors are
-``torch.Tensor`` with images as ``[N, C, H, W]`` floats in [0, 1] (C is 1, 3, or 4 with alpha).
-Factories are called as ``factory(params, context)`` where ``params`` is the component's parameter
-dataclass (or None) and ``context`` a :class:`BuildContext`.
+These are structural protocols: a plugin never has to inherit from anything in genart, and the core
+checks an optional capability with ``isinstance(model, LatentDecoder)`` and friends rather than
+probing attributes. Tensors are ``torch.Tensor`` with images as ``[N, C, H, W]`` floats in [0, 1]
+(C is 1, 3, or 4 with alpha). Factories are called as ``factory(params, context)`` where ``params``
+is the component's parameter dataclass (or None) and ``context`` a :class:`BuildContext`.
+
+Where things live: the loop hands ``train_step`` batches on ``context.device`` (in channels_last
+layout when ``context.channels_last``) inside ``torch.autocast`` at ``context.precision``; a model
+keeps a sensitive computation in fp32 by casting (``logits.float()``) or with
+``torch.autocast(device.type, enabled=False)``. ``sample`` receives a CPU ``torch.Generator`` and
+may return its images on any device (the core moves them to the CPU). A dataset's parameters that
+subclass ``DatasetParams`` get ``split``/``holdout`` applied by the core after ``load``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from .amp import LossScaler
 
@@ -17,6 +26,8 @@ if TYPE_CHECKING:
     import torch
 
     from .registry import Registry
+
+ModuleT = TypeVar("ModuleT", bound="torch.nn.Module")
 
 
 @dataclass
@@ -32,14 +43,13 @@ class BuildContext:
     #: loss scaling for fp16 (a pass-through otherwise): models call ``scaler.backward(loss)`` and
     #: ``scaler.step(optimizer)`` so the same code trains correctly at every precision
     scaler: LossScaler = field(default_factory=LossScaler)
-    extra: dict[str, Any] = field(default_factory=dict)
 
-    def prepare(self, module: Any) -> Any:
+    def prepare(self, module: ModuleT) -> ModuleT:
         """Move a network to this run's device and memory layout; models call it on each network."""
         import torch
 
         module = module.to(self.device)
-        return module.to(memory_format=torch.channels_last) if self.channels_last else module
+        return module.to(memory_format=torch.channels_last) if self.channels_last else module  # type: ignore[call-overload]
 
     def build(self, kind: str, spec: str | Any) -> Any:
         """Build another component by spec, e.g. a model building the loss its params name."""
@@ -48,42 +58,161 @@ class BuildContext:
         return build_component(self, kind, spec)
 
 
+# -- models ---------------------------------------------------------------------------------------
 @runtime_checkable
 class GenerativeModel(Protocol):
     """A trainable image generator. It owns its optimisers, so a GAN can alternate G and D steps."""
 
-    #: (channels, height, width) of the images it trains on and samples
+    #: (channels, height, width) of the images it trains on and samples, in that order
     image_shape: tuple[int, int, int]
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
-        """One optimisation step on a batch in [0, 1]; returns named scalar losses for the log."""
+        """One optimisation step on a batch in [0, 1] (on the run's device); named scalar losses for the log."""
+        ...
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """``n`` images in [0, 1]; the same generator state gives the same images."""
+        """``n`` images in [0, 1]; the same (CPU) generator state gives the same images."""
+        ...
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume exactly: weights, optimiser state, EMA, counters."""
+        ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
+        ...
 
 
 @runtime_checkable
-class LatentModel(Protocol):
-    """Optional: a model with a latent prior, for walks (and encode for reconstructions)."""
+class LatentDecoder(Protocol):
+    """Optional: a latent space to walk (``genart walk``) and decode from."""
 
+    #: shape of one latent, e.g. ``(32,)``; a batch is ``[N, *latent_shape]``
     latent_shape: tuple[int, ...]
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents (shape ``[N, *latent_shape]``) to images in [0, 1]."""
+        ...
 
 
+#: the older name of :class:`LatentDecoder`
+LatentModel = LatentDecoder
+
+
+@runtime_checkable
+class LatentPrior(Protocol):
+    """Optional: which prior the latents follow; walks interpolate on a sphere for ``"gaussian"``
+    (the default when a model does not say) and linearly in [-1, 1] for ``"uniform"``."""
+
+    latent_prior: str
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Optional, with :class:`LatentDecoder`: images to latents, for ``genart reconstruct``."""
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Images ``[N, C, H, W]`` in [0, 1] to latents ``[N, *latent_shape]`` (the posterior mean)."""
+        ...
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """Optional: held-out likelihood figures, for ``genart eval``."""
+
+    def evaluate(self, images: torch.Tensor, k: int, generator: torch.Generator) -> dict[str, float]:
+        """Per-batch figures (e.g. bits per dimension) from ``k`` importance samples."""
+        ...
+
+
+@runtime_checkable
+class Exportable(Protocol):
+    """Optional: a network worth shipping on its own, for ``genart export-weights``."""
+
+    def export(self) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+        """Tensors and string metadata to write as a safetensors file."""
+        ...
+
+
+@runtime_checkable
+class DefaultSteps(Protocol):
+    """Optional: training steps when the user gives no ``--steps`` (else 1000)."""
+
+    default_steps: int
+
+
+@runtime_checkable
+class DefaultBatchSize(Protocol):
+    """Optional: batch size when the user gives no ``--batch-size`` (else 64)."""
+
+    default_batch_size: int
+
+
+@runtime_checkable
+class CompileAware(Protocol):
+    """Optional: ``supports_compile = False`` makes ``--compile`` train eagerly (a step that branches
+    on Python-side state would recompile every step)."""
+
+    supports_compile: bool
+
+
+#: what every model gets when it does not say otherwise
+DEFAULT_STEPS = 1000
+DEFAULT_BATCH_SIZE = 64
+
+
+def default_steps(model: object) -> int:
+    return int(model.default_steps) if isinstance(model, DefaultSteps) else DEFAULT_STEPS
+
+
+def default_batch_size(model: object) -> int:
+    return int(model.default_batch_size) if isinstance(model, DefaultBatchSize) else DEFAULT_BATCH_SIZE
+
+
+def supports_compile(model: object) -> bool:
+    return bool(model.supports_compile) if isinstance(model, CompileAware) else True
+
+
+# -- losses -----------------------------------------------------------------------------------------
+# A loss is whatever its model family agrees on; a family publishes that agreement as a protocol (the
+# GAN's is here because third-party losses implement it; the VAE's likelihoods subclass
+# ``genart_vae.likelihoods.Likelihood``) and tags its losses so a model can refuse a loss of another family.
+#: a discriminator as a loss sees it: images in [-1, 1] to logits (augmentation included)
+Discriminator = Callable[["torch.Tensor"], "torch.Tensor"]
+
+
+@runtime_checkable
+class GANLoss(Protocol):
+    """The ``gan`` model family's loss (tag ``gan``): it is handed the discriminator, not its outputs,
+    so a loss can score interpolates (WGAN-GP) or anything else it needs."""
+
+    def d_loss(self, d: Discriminator, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Discriminator loss; ``real`` and ``fake`` are ``[N, C, H, W]`` in [-1, 1], ``fake`` detached."""
+        ...
+
+    def g_loss(self, d: Discriminator, fake: torch.Tensor) -> torch.Tensor:
+        """Generator loss on ``fake`` (not detached)."""
+        ...
+
+
+@runtime_checkable
+class RelativisticGANLoss(GANLoss, Protocol):
+    """A GAN loss whose generator objective needs the real batch too (relativistic losses): the model
+    calls ``g_loss_given_real`` instead of ``g_loss``."""
+
+    def g_loss_given_real(self, d: Discriminator, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Generator loss on ``fake`` given the real batch of the same step."""
+        ...
+
+
+# -- datasets and post-processors -------------------------------------------------------------------
 @runtime_checkable
 class Dataset(Protocol):
     """A finite, ordered image collection, decoded once into memory by the core."""
 
     def load(self, size: int, channels: int) -> torch.Tensor:
         """All images as uint8 ``[N, channels, size, size]`` in a fixed order (same call, same tensor)."""
+        ...
 
 
 @runtime_checkable
@@ -92,3 +221,23 @@ class PostProcessor(Protocol):
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         """``[N, C, H, W]`` in [0, 1] to ``[N, C', H', W']`` in [0, 1]; must accept any size."""
+        ...
+
+
+# -- registration -----------------------------------------------------------------------------------
+#: ``factory(params, context)``: params is the registered dataclass's instance (or None)
+Factory = Callable[[Any, "BuildContext"], Any]
+
+
+class Register(Protocol):
+    """The ``register`` callback of ``register_models/losses/datasets/post_processors``."""
+
+    def __call__(self, name: str, factory: Factory, *, params: type | None = None, description: str = "",
+                 tags: tuple[str, ...] | frozenset[str] = ()) -> None: ...
+
+
+class RegisterComponent(Protocol):
+    """The ``register`` callback of ``register_components``: the kind comes first."""
+
+    def __call__(self, kind: str, name: str, factory: Factory, *, params: type | None = None,
+                 description: str = "", tags: tuple[str, ...] | frozenset[str] = ()) -> None: ...

@@ -1,7 +1,8 @@
 """A typed registry of components: kind + name -> spec (factory, params, description, provenance).
 
-Names are unique per kind across all plugins: a second plugin registering a taken name is an error
-that names both, so nobody shadows a built-in by accident.
+Names are unique per kind across all plugins. The first registration of a name keeps it: a later one
+is refused (:class:`NameTaken`, naming both plugins) and the first keeps working, so a plugin cannot
+shadow or knock out a built-in (built-ins load first, see ``plugins.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PluginError, UsageError
+from .params import params_problems
 from .suggest import did_you_mean
 
 #: The built-in kinds; plugins may register further kinds through ``register_components``.
@@ -35,23 +37,27 @@ class ComponentSpec:
         return self.params() if self.params is not None else None
 
 
+class NameTaken(PluginError):
+    """A registration of a name its kind already has; the earlier registration is kept."""
+
+
 class Registry:
     """All registered components, plus the plugins that failed (to explain missing names)."""
 
     def __init__(self) -> None:
         self._specs: dict[tuple[str, str], ComponentSpec] = {}
-        self._conflicts: dict[tuple[str, str], list[str]] = {}
         self.failed_plugins: dict[str, str] = {}
 
     def add(self, spec: ComponentSpec) -> None:
+        """Add ``spec``; a taken name raises :class:`NameTaken` and leaves the first owner in place."""
         key = (spec.kind, spec.name)
         if key in self._specs:
             first = self._specs[key].plugin
-            self._conflicts.setdefault(key, [first]).append(spec.plugin)
-            raise PluginError(
-                f"{KIND_LABELS.get(spec.kind, spec.kind)} {spec.name!r} is registered by both "
-                f"plugin {first!r} and plugin {spec.plugin!r}"
-            )
+            label = KIND_LABELS.get(spec.kind, spec.kind)
+            if first == spec.plugin:
+                raise NameTaken(f"plugin {first!r} registers {label} {spec.name!r} twice; the first is kept")
+            raise NameTaken(f"{label} {spec.name!r} from plugin {spec.plugin!r} ignored: plugin {first!r} "
+                            "already registered that name")
         self._specs[key] = spec
 
     def remove_plugin(self, plugin: str) -> None:
@@ -60,10 +66,6 @@ class Registry:
 
     def get(self, kind: str, name: str) -> ComponentSpec:
         key = (kind, name)
-        if key in self._conflicts:
-            owners = " and ".join(repr(p) for p in self._conflicts[key])
-            raise UsageError(f"{KIND_LABELS.get(kind, kind)} {name!r} is registered by plugins {owners}; "
-                             "uninstall one or limit plugins with GENART_LOAD_PLUGINS")
         try:
             return self._specs[key]
         except KeyError:
@@ -89,6 +91,16 @@ class Registry:
     def by_plugin(self, plugin: str) -> list[ComponentSpec]:
         return [s for s in self if s.plugin == plugin]
 
+    def normalize_kind(self, kind: str) -> str:
+        """A kind as users type it: the key (``post``) or the label the CLI prints (``post-processor``)."""
+        labels = {label: key for key, label in KIND_LABELS.items()}
+        if kind in KIND_LABELS or kind in self.kinds():
+            return kind
+        if kind in labels:
+            return labels[kind]
+        known = sorted({*KIND_LABELS, *labels, *self.kinds()})
+        raise UsageError(f"unknown kind {kind!r}{did_you_mean(kind, known)} (kinds: {', '.join(known)})")
+
 
 def make_spec(
     kind: str,
@@ -100,17 +112,32 @@ def make_spec(
     description: str = "",
     tags: tuple[str, ...] | frozenset[str] = (),
 ) -> ComponentSpec:
-    """Validate one registration; a bad one is the plugin author's bug, reported clearly."""
+    """Validate one registration; a bad one is the plugin author's bug, reported clearly at load.
+
+    The description defaults to the factory's docstring, then the params dataclass's, then a plain
+    "<kind> from plugin <name>" (a lambda factory has neither and still registers). Parameters are
+    checked here, not when a user first sets one: each needs a default and a type the CLI can parse.
+    """
+    label = KIND_LABELS.get(kind, kind)
     if not isinstance(name, str) or not name or any(c in name for c in ":,= "):
         raise PluginError(f"plugin {plugin!r} registered an invalid {kind} name {name!r}")
     if not callable(factory):
         raise PluginError(f"plugin {plugin!r}: factory for {kind} {name!r} is not callable")
-    if params is not None and not dataclasses.is_dataclass(params):
+    if params is not None and not (isinstance(params, type) and dataclasses.is_dataclass(params)):
         raise PluginError(f"plugin {plugin!r}: params for {kind} {name!r} must be a dataclass type")
-    if not description:
-        doc = (getattr(factory, "__doc__", None) or "").strip()
-        description = doc.splitlines()[0] if doc else ""
-    if not description:
-        raise PluginError(f"plugin {plugin!r}: {kind} {name!r} needs a one-line description")
+    if params is not None:
+        problems = params_problems(params)
+        if problems:
+            raise PluginError(f"plugin {plugin!r}: {label} {name!r}: {'; '.join(problems)}")
+    description = (description or _first_doc_line(factory) or _first_doc_line(params, generated=True)
+                   or f"{label} from plugin {plugin!r}")
     return ComponentSpec(kind, name, factory, params, description.strip().splitlines()[0], plugin,
                          frozenset(tags))
+
+
+def _first_doc_line(obj: object, generated: bool = False) -> str:
+    """The first docstring line of ``obj``; skips the ``Name(field: type = ...)`` text dataclasses generate."""
+    doc = (getattr(obj, "__doc__", None) or "").strip() if obj is not None else ""
+    if generated and isinstance(obj, type) and doc.startswith(obj.__name__ + "("):
+        return ""
+    return doc.splitlines()[0] if doc else ""

@@ -149,7 +149,7 @@ def unflatten_state(tensors: dict[str, Any], tree: Any) -> Any:
             if "__tensor__" in node:
                 return tensors[node["__tensor__"]]
             if "__dict__" in node:
-                return {_key_from_json(k): walk(v) for k, v in node["__dict__"]}
+                return {k: walk(v) for k, v in node["__dict__"]}
             if "__tuple__" in node:
                 return tuple(walk(v) for v in node["__tuple__"])
         if isinstance(node, list):
@@ -163,10 +163,6 @@ def _key_to_json(key: Any) -> Any:
     if isinstance(key, (str, int)) and not isinstance(key, bool):
         return key
     raise TypeError(f"checkpoint dict keys must be str or int, got {type(key).__name__}")
-
-
-def _key_from_json(key: Any) -> Any:
-    return key
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: Any, metadata: dict[str, str] | None = None) -> None:

@@ -6,14 +6,19 @@ Fixtures:
     register_plugin   ``register_plugin(module_or_object, name)`` for one test; always unregistered
     genart_cli        ``genart_cli(args, app=None)`` runs the CLI in-process, returns click's Result
     tiny_images       ``tiny_images(n=4, channels=3, size=16, seed=0)`` -> float [N,C,H,W] in [0,1]
+    tiny_run          ``tiny_run(app, model_spec, data_spec, steps=2)`` -> a trained run folder
 
-Contract checks (plain functions, call them from your tests):
-    check_post_processor, check_model, check_dataset
+Contract checks (plain functions, call them from your tests). One calling convention: the built
+component first, options by keyword; a check that must build the component several times (to
+compare runs) takes the App and the spec instead:
+    check_post_processor(processor), check_model(model), check_latent(model),
+    check_dataset(dataset, count=N), check_gan_loss(loss), check_loss_scaling(app, spec)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,11 +38,11 @@ def builtin_app() -> App:
 
 @pytest.fixture
 def register_plugin(genart_app: App) -> Iterator[Callable[..., Any]]:
-    names: list[str] = []
+    names: list[tuple[App, str]] = []
 
     def register(plugin: Any, name: str | None = None, app: App | None = None) -> Any:
         target = app or genart_app
-        label = name or getattr(plugin, "__name__", type(plugin).__name__)
+        label = str(name or getattr(plugin, "__name__", type(plugin).__name__))
         record = target.register(plugin, label)
         names.append((target, label))
         return record
@@ -206,8 +211,11 @@ def _flat_tensors(state: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def check_dataset(dataset: Any, size: int = 16, channels: int = 3) -> None:
-    """A dataset yields uint8 [N, C, size, size] for each channel count, the same on every call."""
+def check_dataset(dataset: Any, size: int = 16, channels: int = 3, *, count: int | None = None) -> None:
+    """A dataset yields uint8 [N, C, size, size] for each channel count, the same on every call.
+
+    Build it with a small count (``stripes:count=4``) so the check is quick, and pass ``count`` to
+    check it yields exactly that many images."""
     import torch
 
     for c in sorted({channels, 1, 3}):
@@ -215,4 +223,90 @@ def check_dataset(dataset: Any, size: int = 16, channels: int = 3) -> None:
         assert isinstance(images, torch.Tensor) and images.dtype == torch.uint8, "load must return uint8"
         assert images.dim() == 4 and tuple(images.shape[1:]) == (c, size, size), f"bad shape {tuple(images.shape)}"
         assert images.shape[0] > 0, "dataset is empty"
+        assert count is None or images.shape[0] == count, f"{images.shape[0]} images, expected count={count}"
         assert torch.equal(images, dataset.load(size, c)), "load is not deterministic"
+
+
+def check_latent(model: Any, *, n: int = 3) -> None:
+    """A model's latent methods: ``decode`` maps ``[n, *latent_shape]`` to images in [0, 1] at its image
+    shape, deterministically; with ``encode`` too, images map to latents of ``latent_shape`` that decode."""
+    import torch
+
+    from .protocols import Encoder, LatentDecoder
+
+    c, h, w = model.image_shape
+    assert isinstance(model, LatentDecoder), "a latent model needs latent_shape and decode(z)"
+    shape = tuple(int(d) for d in model.latent_shape)
+    z = torch.randn(n, *shape, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        images, again = model.decode(z), model.decode(z)
+    assert tuple(images.shape) == (n, c, h, w), f"decode gave {tuple(images.shape)}"
+    assert images.min() >= 0 and images.max() <= 1, "decoded images outside [0,1]"
+    assert torch.equal(images, again), "decode is not deterministic"
+    if isinstance(model, Encoder):
+        with torch.inference_mode():
+            latents = model.encode(make_tiny_images(n, c, (h, w), seed=4))
+            assert tuple(latents.shape) == (n, *shape), f"encode gave {tuple(latents.shape)}, not {(n, *shape)}"
+            assert torch.isfinite(latents).all(), "encode gave non-finite latents"
+            assert tuple(model.decode(latents).shape) == (n, c, h, w), "encoded latents do not decode"
+
+
+def check_gan_loss(loss: Any, *, batch_size: int = 4, image_size: int = 8) -> None:
+    """A loss for the ``gan`` model family (:class:`genart.GANLoss`): both objectives are finite scalars
+    that send gradients into the discriminator (D step) or through the fakes (G step), and a
+    relativistic loss's ``g_loss_given_real`` scores the real batch it is given."""
+    import torch
+
+    from .protocols import GANLoss, RelativisticGANLoss
+
+    assert isinstance(loss, GANLoss), "a GAN loss needs d_loss(d, real, fake) and g_loss(d, fake)"
+    torch.manual_seed(0)
+    d_net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * image_size**2, 1))
+    seen: list[Any] = []
+
+    def d(x: Any) -> Any:
+        seen.append(x)
+        return d_net(x).squeeze(1)
+
+    real = make_tiny_images(batch_size, 3, image_size, seed=1) * 2 - 1
+    fake = make_tiny_images(batch_size, 3, image_size, seed=2) * 2 - 1
+    d_loss = loss.d_loss(d, real, fake.detach())
+    assert isinstance(d_loss, torch.Tensor) and d_loss.dim() == 0, "d_loss must return a scalar tensor"
+    assert torch.isfinite(d_loss), "d_loss is not finite"
+    assert d_loss.requires_grad, "d_loss sends no gradient into the discriminator"
+    d_loss.backward()  # type: ignore[no-untyped-call]
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in d_net.parameters()), \
+        "d_loss sends no gradient into the discriminator"
+    generated = fake.clone().requires_grad_(True)
+    seen.clear()
+    if isinstance(loss, RelativisticGANLoss):
+        g_loss = loss.g_loss_given_real(d, generated, real)
+        assert any(x is real for x in seen), "g_loss_given_real does not score the real batch"
+    else:
+        g_loss = loss.g_loss(d, generated)
+    assert isinstance(g_loss, torch.Tensor) and g_loss.dim() == 0, "g_loss must return a scalar tensor"
+    assert torch.isfinite(g_loss), "g_loss is not finite"
+    assert g_loss.requires_grad, "g_loss sends no gradient to the generator"
+    (grad,) = torch.autograd.grad(g_loss, generated)
+    assert torch.isfinite(grad).all() and grad.abs().sum() > 0, "g_loss sends no gradient to the generator"
+
+
+def make_tiny_run(app: App, folder: Path, model: str, data: str, *, steps: int = 2, batch_size: int = 4,
+                  num_samples: int = 4, seed: int = 0) -> Path:
+    """Train ``model`` on ``data`` for a few steps into a run folder under ``folder`` (on the CPU, fp32,
+    no progress bar): a real run folder to test commands that read one (``sample``, ``walk``, ...)."""
+    from .jobs import RunSettings, train_job
+
+    settings = RunSettings(model=model, data=data, steps=steps, batch_size=batch_size, num_samples=num_samples,
+                           seed=seed, device="cpu", precision="fp32", out=str(folder), progress=False)
+    return train_job(app, settings)
+
+
+@pytest.fixture
+def tiny_run(tmp_path: Path) -> Callable[..., Path]:
+    """``tiny_run(app, model, data, steps=2, ...)``: a freshly trained run folder (see :func:`make_tiny_run`)."""
+
+    def make(app: App, model: str, data: str, **options: Any) -> Path:
+        return make_tiny_run(app, tmp_path / "runs", model, data, **options)
+
+    return make

@@ -42,7 +42,7 @@ def self_ensemble(fn: Callable[[Any], Any], count: int) -> Callable[[Any], Any]:
         return fn
 
     def averaged(images: Any) -> Any:
-        total = None
+        total: Any = None
         for turns, mirror in DIHEDRAL[:count]:
             view = torch.rot90(images, turns, (-2, -1))
             out = fn((view.flip(-1) if mirror else view).contiguous())
@@ -137,9 +137,13 @@ def run_learned(fn: Callable[[Any], Any], images: Any, *, scale: int = 1, multip
     padded = pad_to_multiple(stacked, multiple)
     out = tiled(fn, padded, tile=tile, overlap=overlap, scale=scale, multiple=multiple)
     out = out[:, :, : h * scale, : w * scale]
-    new_alpha = None
-    if alpha is not None:
-        new_alpha = alpha if scale == 1 else resize_alpha(alpha, (h * scale, w * scale)).clamp(0, 1)
+    new_alpha: Any = None
+    if alpha is not None and scale == 1:
+        new_alpha = alpha
+    elif alpha is not None:
+        if resize_alpha is None:
+            raise ValueError("run_learned with scale > 1 and alpha needs resize_alpha")
+        new_alpha = resize_alpha(alpha, (h * scale, w * scale)).clamp(0, 1)
     out = out.contiguous()
     target = colour.mean((2, 3), keepdim=True)
     # Clamping to the valid range moves the mean again (on tiny or saturated images), so shift and clamp

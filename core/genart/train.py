@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CheckpointMismatch, GenartError, TrainingDiverged
+from .protocols import GenerativeModel, supports_compile
 from .runs import MODEL_KEY, load_checkpoint, read_checkpoint_metadata, save_checkpoint
 
 #: ``steps`` when only ``minutes`` bounds a run
@@ -83,7 +84,7 @@ def rng_state() -> dict[str, Any]:
     import torch
 
     state: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
         state["cuda"] = list(torch.cuda.get_rng_state_all())
     return state
 
@@ -96,7 +97,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def checkpoint_state(model: Any, step: int, seed: int, scaler: Any = None) -> dict[str, Any]:
+def checkpoint_state(model: GenerativeModel, step: int, seed: int, scaler: Any = None) -> dict[str, Any]:
     loop: dict[str, Any] = {"step": step, "seed": seed, "rng": rng_state()}
     if scaler is not None and scaler.enabled:
         loop["scaler"] = scaler.state_dict()
@@ -146,7 +147,7 @@ def _mismatch(path: str | Path, error: Exception, recorded: dict[str, Any] | Non
                               f"other parameters: {message[:200]})")
 
 
-def restore_checkpoint(model: Any, path: str | Path, scaler: Any = None,
+def restore_checkpoint(model: GenerativeModel, path: str | Path, scaler: Any = None,
                        expected: dict[str, Any] | None = None) -> int:
     """Load model and loop state from ``path``; returns the step to continue from.
 
@@ -188,7 +189,7 @@ def match_optimizer_layouts(model: Any) -> None:
                     slots[key] = torch.empty_like(parameter, dtype=value.dtype, device=value.device).copy_(value)
 
 
-def compiled_step(model: Any) -> Callable[[Any], dict[str, float]]:
+def compiled_step(model: GenerativeModel) -> Callable[[Any], dict[str, float]]:
     """``model.train_step`` through torch.compile, so a third-party model gets it without any code.
 
     The whole step is compiled, optimiser included; ``.item()`` calls and anything a model marks with
@@ -201,7 +202,7 @@ def compiled_step(model: Any) -> Callable[[Any], dict[str, float]]:
 
     import torch
 
-    if not getattr(model, "supports_compile", True):
+    if not supports_compile(model):
         print(f"--compile: {type(model).__name__} opts out (its step keeps Python-side state that would "
               "recompile every step); training eagerly", file=sys.stderr)
         return model.train_step
@@ -209,7 +210,7 @@ def compiled_step(model: Any) -> Callable[[Any], dict[str, float]]:
     # graph breaks at .item() and friends are expected here, not news for the user
     for name in ("torch._dynamo", "torch._logging", "torch._inductor"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    compiled = torch.compile(model.train_step)
+    compiled: Callable[[Any], dict[str, float]] = torch.compile(model.train_step)
 
     def step(batch: Any) -> dict[str, float]:
         try:  # compilation happens on the first call, and again whenever a guard fails
@@ -247,7 +248,7 @@ def _graceful_interrupt() -> Iterator[Callable[[], bool]]:
             signal.signal(signal.SIGINT, previous)
 
 
-def train(model: Any, data: Any, config: TrainConfig, *, device: Any, checkpoint_path: str | Path | None,
+def train(model: GenerativeModel, data: Any, config: TrainConfig, *, device: Any, checkpoint_path: str | Path | None,
           start_step: int = 0, on_checkpoint: Callable[[int], None] | None = None) -> TrainResult:
     """Train ``model`` on ``data`` (uint8 ``[N, C, H, W]``) from ``start_step`` to ``config.steps``.
 
@@ -353,4 +354,4 @@ def _out_of_time(started: float, minutes: float, world: Any) -> bool:
 
 def _fits_on_device(data: Any, device: Any) -> bool:
     """Keep the whole (uint8) dataset on an accelerator when it is small, so batches never wait."""
-    return device.type != "cpu" and data.numel() < 2**31
+    return bool(device.type != "cpu" and data.numel() < 2**31)

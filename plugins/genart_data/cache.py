@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from genart.runs import atomic_path, write_json_atomic
+from genart.api import atomic_path, write_json_atomic
 
 #: bump whenever decoding would turn the same file into different pixels
 CACHE_VERSION = 1

@@ -64,9 +64,9 @@ class FolderDataset:
             except OSError as error:  # unwritable cache folder, full disk: still train, from memory
                 print(f"folder: no decode cache ({error}); decoding in memory", file=sys.stderr)
         images, self.skipped = [], []
-        for image, error in self._decoded(size, channels, "decoding"):
+        for image, problem in self._decoded(size, channels, "decoding"):
             if image is None:
-                self.skipped.append(error)
+                self.skipped.append(problem)
             else:
                 images.append(torch.from_numpy(image))
         if not images:

@@ -15,11 +15,16 @@ from typing import Any
 import click
 
 from genart import GenartError
-from genart.components import resolve_params
-from genart.jobs import load_run_model
-from genart.params import params_to_dict, split_spec
-from genart.pipeline import load_data
-from genart.runs import MANIFEST, read_json, write_json_atomic
+from genart.api import (
+    MANIFEST,
+    load_data,
+    load_run_model,
+    params_to_dict,
+    read_json,
+    resolve_params,
+    split_spec,
+    write_json_atomic,
+)
 
 LABELS = {
     "nelbo_nats": "negative ELBO (nats/image)",

@@ -12,10 +12,9 @@ from typing import Any
 
 import click
 
-from genart import UsageError
+from genart import Encoder, LatentDecoder, UsageError
+from genart.api import apply_chain, build_chain, load_run_model
 from genart.images import ImageError, is_image_path, load_image, make_grid, save_image
-from genart.jobs import load_run_model
-from genart.pipeline import apply_chain, build_chain
 
 GRID_NAME = "reconstruct-grid.png"
 BATCH = 32
@@ -61,7 +60,7 @@ def reconstruct_run(app: Any, run_dir: Path, images: Sequence[Path], out: Path, 
         raise UsageError(f"{clashes[0]} already exists (use --overwrite to replace it)")
     model, context, manifest = load_run_model(app, run_dir, device)
     name = manifest["model"]["name"]
-    if not callable(getattr(model, "encode", None)) or not callable(getattr(model, "decode", None)):
+    if not isinstance(model, Encoder) or not isinstance(model, LatentDecoder):
         raise UsageError(f"model {name!r} cannot encode images (it needs encode and decode methods)")
     chain = build_chain(context, post)
     channels, size, _ = model.image_shape

@@ -16,10 +16,9 @@ from typing import Any
 
 import click
 
-from genart import GenartError, UsageError
+from genart import GenartError, LatentDecoder, LatentPrior, UsageError
+from genart.api import apply_chain, build_chain, load_run_model
 from genart.images import make_grid, save_animation, save_image
-from genart.jobs import load_run_model
-from genart.pipeline import apply_chain, build_chain
 
 ANIMATION_SUFFIXES = (".gif", ".webp")
 DECODE_BATCH = 64
@@ -133,12 +132,11 @@ def walk_run(app: Any, run_dir: Path, out: Path, *, points: int, frames: int, si
         raise UsageError(f"--frames ({frames}) must be at least --points ({points})")
     model, context, manifest = load_run_model(app, run_dir, device)
     name = manifest["model"]["name"]
-    latent_shape = getattr(model, "latent_shape", None)
-    if latent_shape is None or not callable(getattr(model, "decode", None)):
+    if not isinstance(model, LatentDecoder):
         raise UsageError(f"model {name!r} has no latent space to walk (it needs latent_shape and decode)")
-    latent_shape = tuple(int(d) for d in latent_shape)
+    latent_shape = tuple(int(d) for d in model.latent_shape)
     chain = build_chain(context, post)
-    spherical = getattr(model, "latent_prior", "gaussian") == "gaussian"
+    spherical = not isinstance(model, LatentPrior) or model.latent_prior == "gaussian"
     generator = torch.Generator().manual_seed(seed)
     anchors = torch.randn(points, math.prod(latent_shape), generator=generator, dtype=torch.float64)
     if not spherical:

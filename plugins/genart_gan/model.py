@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from genart import LossScaler, UsageError
+from genart import GANLoss, LossScaler, RelativisticGANLoss, UsageError
 
 from .augment import augment
 from .networks import Discriminator, Generator, category_of
@@ -35,7 +35,7 @@ class GAN:
         self.latent_shape = (params.latent,)
         self.policy = augment_policy(params.augment)
         self.loss = context.build("loss", params.loss)
-        if not (callable(getattr(self.loss, "d_loss", None)) and callable(getattr(self.loss, "g_loss", None))):
+        if not isinstance(self.loss, GANLoss):
             raise UsageError(f"loss {params.loss!r} is not an adversarial loss (it needs d_loss(d, real, fake) "
                              "and g_loss(d, fake)); try ns, hinge, lsgan or wgan-gp")
         self.prepare = getattr(context, "prepare", lambda module: module.to(self.device))  # device + memory layout
@@ -132,7 +132,10 @@ class GAN:
         self.d.requires_grad_(False)
         z = self.noise(n)
         self._fake = self.g(z)
-        g_loss = self.loss.g_loss(self.discriminate, self._fake)
+        if isinstance(self.loss, RelativisticGANLoss):  # its generator objective compares with the real batch
+            g_loss = self.loss.g_loss_given_real(self.discriminate, self._fake, real)
+        else:
+            g_loss = self.loss.g_loss(self.discriminate, self._fake)
         self._fake = None
         if p.categories:
             g_loss = g_loss + p.info_weight * self.code_loss(z)

@@ -57,7 +57,7 @@ class GANParams:
             raise ValueError("channels must be 1, 3 or 4 (RGBA)")
         if self.latent < 1 or self.width < 1:
             raise ValueError("latent and width must be positive")
-        if self.blocks < 0:
+        if self.blocks is not None and self.blocks < 0:
             raise ValueError("blocks must be >= 0")
         if self.categories < 0 or self.categories == 1:
             raise ValueError("categories must be 0 (off) or at least 2")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from genart.errors import UsageError
-from genart.runs import load_checkpoint
 from genart.tiling import run_learned, self_ensemble
+from genart.trainkit import load_net_state
 
 from . import degrade
 from .nets import STRIDE, RestoreNet
@@ -26,21 +25,7 @@ def shipped_path(task: str) -> Path:
 def load_restore_net(task: str, source: str | Path = "shipped") -> RestoreNet:
     """From the shipped file, an exported weights file, a restorer-trainer checkpoint or run folder."""
     path = shipped_path(task) if str(source) == "shipped" else Path(source)
-    return _load_cached(str(path.resolve()), task)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_cached(source: str, task: str) -> RestoreNet:
-    path = Path(source)
-    if path.is_dir():
-        path = path / "checkpoint.safetensors"
-    if not path.is_file():
-        raise UsageError(f"no weights for restore task {task!r} at {path}")
-    state, meta = load_checkpoint(path)
-    if isinstance(state, dict) and "model" in state:  # a genart training checkpoint
-        state = state["model"]
-    if isinstance(state, dict) and "net" in state:
-        state = state["net"]
+    state, meta = load_net_state(path, f"weights for restore task {task!r}")  # cached; a new network each call
     if not isinstance(state, dict) or "head1.weight" not in state:
         raise UsageError(f"{path} does not hold restorer-trainer weights")
     if meta.get("task") and meta["task"] != task:
@@ -52,7 +37,7 @@ def _load_cached(source: str, task: str) -> RestoreNet:
     net.load_state_dict({k: v.float() for k, v in state.items()})
     net.eval()
     net.requires_grad_(False)
-    net.metadata = meta  # type: ignore[attr-defined]
+    net.metadata = meta  # type: ignore[attr-defined,assignment]
     return net
 
 
@@ -89,7 +74,8 @@ class LearnedRestorer:
         colour = images[:, : c - 1] if c in (2, 4) else images
         with torch.inference_mode():
             if task == "inpaint":
-                mask = load_mask(self.params.mask, tuple(images.shape[-2:])).expand(images.shape[0], -1, -1, -1)
+                size = (images.shape[-2], images.shape[-1])
+                mask = load_mask(self.params.mask, size).expand(images.shape[0], -1, -1, -1)
                 filled = degrade.push_pull_fill(images, 1 - mask)
 
                 def run(tile: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ class RestoreNet(nn.Module):
         self.tail1 = nn.Conv2d(width, width, 3, padding=1)
         self.tail2 = nn.Conv2d(width, 12, 3, padding=1)
         nn.init.zeros_(self.tail2.weight)  # start as the identity
-        nn.init.zeros_(self.tail2.bias)
+        nn.init.zeros_(self.tail2.bias)  # type: ignore[arg-type]  # a Conv2d built with a bias
 
     @property
     def radius(self) -> int:

@@ -45,7 +45,7 @@ class PatchDataset:
                         continue
                     grow = size / min(w, h)
                     w, h = max(size, round(w * grow)), max(size, round(h * grow))
-                scaled = picture if (w, h) == picture.size else picture.resize((w, h), Image.BICUBIC)
+                scaled = picture if (w, h) == picture.size else picture.resize((w, h), Image.Resampling.BICUBIC)
                 image = convert_channels(pil_to_tensor(scaled), channels)
                 sources.append(image.mul(255).round().to(torch.uint8))
         if not sources:

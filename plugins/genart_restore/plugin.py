@@ -1,4 +1,4 @@
-"""Registers ``restore``, the ``restorer-trainer`` model, the ``patches`` dataset and ``export-weights``.
+"""Registers ``restore``, the ``restorer-trainer`` model and the ``patches`` dataset.
 
 Light on purpose: torch and kornia load inside the factories, so ``genart --help`` stays fast.
 """
@@ -152,10 +152,3 @@ def register_models(register: Any) -> None:
 def register_datasets(register: Any) -> None:
     register("patches", build_patches, params=PatchParams,
              description="many random native-resolution crops per image (for restorer and SR training)")
-
-
-@genart.hookimpl
-def register_commands(cli: Any) -> None:
-    from .export import export_weights
-
-    cli.add_command(export_weights)

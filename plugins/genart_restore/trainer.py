@@ -13,25 +13,13 @@ import torch
 import torch.nn.functional as F
 
 from genart import LossScaler
+from genart.trainkit import NetTrainer, cosine_lr, random_dihedral, smooth_images
 
 from . import degrade
 from .nets import RestoreNet
 
 #: conditioning channels per task: the noise-level map for denoising, the hole mask for inpainting
 COND = {"denoise": 1, "jpeg": 0, "deblur": 0, "inpaint": 1}
-
-
-def augment(batch: torch.Tensor) -> torch.Tensor:
-    k = int(torch.randint(4, (1,)))
-    batch = torch.rot90(batch, k, (2, 3))
-    return (batch.flip(3) if bool(torch.randint(2, (1,))) else batch).contiguous()
-
-
-def cosine_lr(step: int, total: int, peak: float, floor: float = 0.02, warmup: int = 50) -> float:
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def identity_conv(conv: torch.nn.Conv2d) -> None:
@@ -43,7 +31,8 @@ def identity_conv(conv: torch.nn.Conv2d) -> None:
     """
     with torch.no_grad():
         conv.weight.zero_()
-        conv.bias.zero_()
+        if conv.bias is not None:
+            conv.bias.zero_()
         centre = conv.kernel_size[0] // 2
         conv.weight[:, :, centre, centre] = torch.eye(conv.out_channels, conv.in_channels)
 
@@ -76,15 +65,10 @@ class Degrader:
         return degrade.push_pull_fill(clean, 1 - masks), masks
 
 
-def smooth_images(n: int, size: int, generator: torch.Generator) -> torch.Tensor:
-    coarse = torch.rand(n, 3, 6, 6, generator=generator)
-    images = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)
-    stripes = (torch.arange(size).view(1, 1, 1, size) // 3 % 2).float()
-    return (images * (0.6 + 0.4 * stripes)).clamp(0, 1)
-
-
-class RestorerTrainer:
+class RestorerTrainer(NetTrainer):
     """Supervised training on synthetic degradations, or Noise2Void self-supervision on noisy images."""
+
+    net: RestoreNet
 
     def __init__(self, params: Any, device: torch.device, scaler: Any = None) -> None:
         self.params = params
@@ -98,6 +82,7 @@ class RestorerTrainer:
             self.net = RestoreNet(source.cond, source.width, source.depth + params.grow).to(device)
             self.net.load_state_dict(source.state_dict(), strict=not params.grow)
             for conv in list(self.net.mid)[source.depth:]:
+                assert isinstance(conv, torch.nn.Conv2d)
                 identity_conv(conv)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=params.lr)
         self.degrader = Degrader(params)
@@ -107,7 +92,7 @@ class RestorerTrainer:
         self.default_batch_size = params.batch
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
-        clean = augment(batch[:, :3])
+        clean = random_dihedral(batch[:, :3]).contiguous()
         for group in self.optimizer.param_groups:
             group["lr"] = cosine_lr(self.step, self.params.steps, self.params.lr)
         if self.params.objective == "n2v":
@@ -148,20 +133,12 @@ class RestorerTrainer:
         finally:
             torch.set_rng_state(state)
         out = self.net(degraded.to(self.device), None if cond is None else cond.to(self.device)).cpu()
-        if self.params.task == "inpaint":
+        if cond is not None and self.params.task == "inpaint":
             out = degraded * (1 - cond) + out * cond
         return F.pad(out.clamp(0, 1), (0, self.params.patch - size, 0, self.params.patch - size))
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step = int(state["step"])
-
     def export(self) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-        tensors = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in self.net.state_dict().items()}
+        tensors = self.half_weights()
         meta = {"genart.arch": "restorenet", "task": self.params.task, "cond": str(self.net.cond),
                 "width": str(self.net.width), "depth": str(self.net.depth),
                 "objective": self.params.objective,

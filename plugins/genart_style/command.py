@@ -64,8 +64,8 @@ def parse_style(text: str) -> tuple[Path, float]:
 def stylize(app: Any, content: str, styles: tuple[str, ...], out: str, overwrite: bool, quiet: bool,
             device: str, **values: Any) -> None:
     """Paint CONTENT in the style of one or more --style images and write --out."""
+    from genart.api import echo, make_context
     from genart.images import load_image, save_image
-    from genart.jobs import echo, make_context
 
     from .plugin import build_style
     from .recipe import stylize_recipe

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from genart.errors import UsageError
-from genart.runs import load_checkpoint
 from genart.tiling import run_learned, self_ensemble
+from genart.trainkit import load_net_state
 
 from .nets import SRNet
 
@@ -30,21 +29,8 @@ def shipped_scales() -> tuple[int, ...]:
 
 def load_sr_net(source: str | Path) -> SRNet:
     """Load from the shipped file, an exported weights file, a training checkpoint or a run folder."""
-    return _load_cached(str(Path(source).resolve()) if str(source) != "shipped" else str(SHIPPED.resolve()))
-
-
-@functools.lru_cache(maxsize=4)
-def _load_cached(source: str) -> SRNet:
-    path = Path(source)
-    if path.is_dir():
-        path = path / "checkpoint.safetensors"
-    if not path.is_file():
-        raise UsageError(f"SR weights not found: {path}")
-    state, meta = load_checkpoint(path)
-    if isinstance(state, dict) and "model" in state:  # a genart training checkpoint of sr-trainer
-        state = state["model"]
-    if isinstance(state, dict) and "net" in state:
-        state = state["net"]
+    path = SHIPPED if str(source) == "shipped" else Path(source)
+    state, meta = load_net_state(path, "SR weights")  # cached; each call builds its own network
     scales = tuple(sorted(int(k.split(".")[1]) for k in state if k.startswith("tails.") and k.endswith(".bias")))
     if not scales or "head.weight" not in state:
         raise UsageError(f"{path} does not hold sr-trainer weights")
@@ -54,7 +40,7 @@ def _load_cached(source: str) -> SRNet:
     net.load_state_dict({k: v.float() for k, v in state.items()})
     net.eval()
     net.requires_grad_(False)
-    net.metadata = meta  # type: ignore[attr-defined]
+    net.metadata = meta  # type: ignore[attr-defined,assignment]
     return net
 
 

@@ -23,6 +23,7 @@ class SRNet(nn.Module):
         self.body = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(depth))
         self.tails = nn.ModuleDict({str(s): nn.Conv2d(width, 3 * s * s, 3, padding=1) for s in self.scales})
         for tail in self.tails.values():  # start as plain bicubic: the residual begins at zero
+            assert isinstance(tail, nn.Conv2d) and tail.bias is not None
             nn.init.zeros_(tail.weight)
             nn.init.zeros_(tail.bias)
 

@@ -7,24 +7,15 @@ the SR literature do, then 8-bit rounding like a real file), so any folder of im
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from genart import LossScaler
+from genart.trainkit import NetTrainer, cosine_lr, random_dihedral, smooth_images
 
 from .nets import SRNet
-
-
-def augment(batch: torch.Tensor) -> torch.Tensor:
-    """Random flips and 90-degree turns (the eight dihedral variants), one draw per batch."""
-    k = int(torch.randint(4, (1,)))
-    batch = torch.rot90(batch, k, (2, 3))
-    if bool(torch.randint(2, (1,))):
-        batch = batch.flip(3)
-    return batch
 
 
 def downscale(high: torch.Tensor, scale: int) -> torch.Tensor:
@@ -34,24 +25,10 @@ def downscale(high: torch.Tensor, scale: int) -> torch.Tensor:
     return low.clamp(0, 1).mul(255).round().div(255)
 
 
-def cosine_lr(step: int, total: int, peak: float, floor: float = 0.02, warmup: int = 50) -> float:
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-def smooth_images(n: int, size: int, generator: torch.Generator) -> torch.Tensor:
-    """Deterministic demo pictures with edges and gradients, for ``sample``."""
-    coarse = torch.rand(n, 3, 6, 6, generator=generator)
-    images = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)
-    stripes = (torch.arange(size).view(1, 1, 1, size) // 3 % 2).float()
-    mask = torch.rand(n, 1, 1, 1, generator=generator) > 0.5
-    return torch.where(mask, images * (0.6 + 0.4 * stripes), images).clamp(0, 1)
-
-
-class SRTrainer:
+class SRTrainer(NetTrainer):
     """Trains :class:`SRNet` for every scale in ``params.scales``, cycling scales step by step."""
+
+    net: SRNet
 
     def __init__(self, params: Any, device: torch.device, scaler: Any = None) -> None:
         self.params = params
@@ -72,7 +49,7 @@ class SRTrainer:
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         scale = self.scales[self.step % len(self.scales)]
-        high = augment(batch[:, :3])
+        high = random_dihedral(batch[:, :3])
         h, w = high.shape[-2:]
         high = high[:, :, : h - h % scale, : w - w % scale]
         low = downscale(high, scale)
@@ -93,21 +70,13 @@ class SRTrainer:
         """Demo: synthetic pictures downscaled by the first scale and upsampled back by the network."""
         scale = self.scales[0]
         size = self.params.patch - self.params.patch % scale
-        high = smooth_images(n, size, generator)
+        high = smooth_images(n, size, generator, stripe_some=True)
         out = self.net(downscale(high, scale).to(self.device), scale).clamp(0, 1).cpu()
         return F.pad(out, (0, self.params.patch - size, 0, self.params.patch - size))
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step = int(state["step"])
-
     def export(self) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         """Weights to ship (fp16 halves the file; inference casts back to fp32) and the architecture."""
-        tensors = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in self.net.state_dict().items()}
+        tensors = self.half_weights()
         meta = {"genart.arch": "srnet", "width": str(self.net.width), "depth": str(self.net.depth),
                 "scales": "+".join(str(s) for s in self.scales),
                 "params_per_scale": "+".join(str(self.net.parameters_for(s)) for s in self.scales)}

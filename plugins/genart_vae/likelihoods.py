@@ -106,6 +106,7 @@ class Discretized(Likelihood):
         if self.per_pixel:
             mean, log_scale = out.chunk(2, dim=1)
         else:
+            assert self.log_scale is not None  # a learned scale per channel when not per pixel
             mean = out
             log_scale = self.log_scale[: out.shape[1]].view(1, -1, 1, 1)  # broadcasts over the pixels
         return mean, log_scale.clamp(min=self.min_log_scale)

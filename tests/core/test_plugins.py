@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 import pytest
+from plugin_modules import make_module
 
-import genart
 import genart_toy_plugin
 from genart.errors import UsageError
 from genart.plugins import App
-
-
-def make_module(name: str, **hooks: Any) -> types.ModuleType:
-    module = types.ModuleType(name)
-    for hook_name, function in hooks.items():
-        function.__name__ = hook_name
-        setattr(module, hook_name, genart.hookimpl(function))
-    return module
 
 
 def test_builtin_plugins_load_from_entry_points() -> None:
@@ -53,16 +44,16 @@ def test_register_hook_that_raises_marks_only_that_plugin_failed(toy_app: App) -
         registry.get("model", "missing")
 
 
-def test_duplicate_registration_fails_the_second_plugin(toy_app: App) -> None:
+def test_duplicate_registration_is_refused_for_the_second_plugin_only(toy_app: App) -> None:
     def register_models(register: Any) -> None:
         register("toy", lambda p, c: None, description="a clash")
 
     toy_app.register(make_module("clash", register_models=register_models), "clash")
     registry = toy_app.registry
-    assert toy_app.records["clash"].status == "failed"
-    assert "'toy'" in toy_app.records["clash"].error and "'clash'" in toy_app.records["clash"].error
-    with pytest.raises(UsageError, match="registered by plugins 'toy' and 'clash'"):
-        registry.get("model", "toy")
+    assert toy_app.records["clash"].status == "loaded"
+    (warning,) = toy_app.records["clash"].warnings
+    assert "'toy'" in warning and "'clash'" in warning
+    assert registry.get("model", "toy").plugin == "toy", "the first registration keeps working"
 
 
 def test_bad_hook_signature_is_recorded_not_raised(toy_app: App) -> None:
@@ -93,19 +84,9 @@ def test_register_components_hook_adds_other_kinds(genart_app: App) -> None:
     assert genart_app.registry.get("style-encoder", "plain").plugin == "enc"
 
 
-def test_broken_entry_point_plugin_is_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_entry_point_plugin_is_isolated(add_entry_point: Any) -> None:
     """A third-party entry point whose module raises at import shows as failed; others still load."""
-    from importlib import metadata
-
-    real = metadata.entry_points
-
-    def fake_entry_points(group: str | None = None, **kwargs: Any) -> Any:
-        found = list(real(group=group, **kwargs))
-        if group == "genart":
-            found.append(metadata.EntryPoint("broken", "genart_definitely_missing_module.plugin", "genart"))
-        return found
-
-    monkeypatch.setattr(metadata, "entry_points", fake_entry_points)
+    add_entry_point("broken", "genart_definitely_missing_module.plugin")
     app = App.from_entry_points(only=None)
     assert app.records["broken"].status == "failed"
     assert "ModuleNotFoundError" in app.records["broken"].error

@@ -1,31 +1,35 @@
-"""``genart export-weights``: turn a trainer's run folder into a small, self-describing weights file.
+"""``genart export-weights``: turn a run folder into a small, self-describing weights file.
 
-The shipped weights are made exactly this way, so anyone can check how they were made: the file's
-safetensors metadata carries the training command, seed, steps, data and the trainer's parameters.
+A core command over a model capability (:class:`genart.Exportable`): any model with ``export()``
+gets it, the built-in sr-trainer and restorer-trainer included. The shipped weights are made
+exactly this way, so anyone can check how they were made: the file's safetensors metadata carries
+the training command, seed, steps, data and the trainer's parameters.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
+from .errors import UsageError
+from .plugins import App
+from .protocols import Exportable
+from .runs import atomic_path
 
-def export_run(app: Any, run_dir: Path, out: Path, overwrite: bool = False, command: str = "") -> dict[str, str]:
+
+def export_run(app: App, run_dir: Path, out: Path, overwrite: bool = False, command: str = "") -> dict[str, str]:
     from safetensors.torch import save_file
 
-    from genart.errors import UsageError
-    from genart.jobs import load_run_model
-    from genart.runs import atomic_path
+    from .jobs import load_run_model
 
     if out.exists() and not overwrite:
         raise UsageError(f"{out} already exists (use --overwrite to replace it)")
     model, _, manifest = load_run_model(app, run_dir, "cpu")
-    if not hasattr(model, "export"):
-        raise UsageError(f"model {manifest['model']['name']!r} has no exportable weights "
-                         "(export works for sr-trainer and restorer-trainer runs)")
+    if not isinstance(model, Exportable):
+        raise UsageError(f"model {manifest['model']['name']!r} has no exportable weights (it has no export "
+                         "method; sr-trainer and restorer-trainer runs have)")
     tensors, meta = model.export()
     train = manifest.get("train", {})
     meta = {
@@ -53,9 +57,13 @@ def export_run(app: Any, run_dir: Path, out: Path, overwrite: bool = False, comm
 @click.option("--command", default="", help="training command to record [default: the run's last command; "
               "give the original one when the run was continued with --resume]")
 @click.pass_obj
-def export_weights(app: Any, run_dir: str, out: str, overwrite: bool, command: str) -> None:
-    """Write the network of an sr-trainer / restorer-trainer run to OUT (fp16 safetensors with provenance)."""
+def export_weights(app: App, run_dir: str, out: str, overwrite: bool, command: str) -> None:
+    """Write the network of a run whose model exports one (sr-trainer, restorer-trainer) to OUT (safetensors
+    with provenance)."""
     meta = export_run(app, Path(run_dir), Path(out), overwrite, command)
     size = Path(out).stat().st_size
     click.echo(f"wrote {out} ({size / 1024:.0f} KiB) from {meta['genart.model']} trained "
                f"{meta['genart.steps']} steps on {meta['genart.data']}", err=True)
+
+
+COMMANDS = [export_weights]

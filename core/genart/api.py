@@ -1,0 +1,70 @@
+"""What a plugin's commands and components use from the core, in one public module.
+
+``genart`` itself exports the contract (hooks, protocols, parameters, errors); this module adds the
+helpers a command needs to do what the built-in commands do: load a run's model, build a context
+and components, run a post-processing chain, read and write run files atomically, and talk to the
+user. Built-in plugins import only from ``genart``, this module and the other public modules listed
+in docs/hooks.md (``genart.images``, ``genart.tiling``, ``genart.testing``, ``genart.errors``), so a
+third party can rely on the same names; a test fails when a built-in imports anything else.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from .components import build_component, resolve_params
+from .jobs import echo, load_run_model, make_context
+from .params import ComponentRequest, params_to_dict, split_spec
+from .pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
+from .runs import (
+    CHECKPOINT,
+    MANIFEST,
+    atomic_path,
+    find_run_dir,
+    load_checkpoint,
+    read_json,
+    save_checkpoint,
+    write_bytes_atomic,
+    write_json_atomic,
+)
+
+T = TypeVar("T")
+
+__all__ = [
+    "CHECKPOINT",
+    "MANIFEST",
+    "Chain",
+    "ComponentRequest",
+    "apply_chain",
+    "atomic_path",
+    "build_chain",
+    "build_component",
+    "build_model",
+    "echo",
+    "find_run_dir",
+    "load_checkpoint",
+    "load_data",
+    "load_run_model",
+    "make_context",
+    "params_to_dict",
+    "progress",
+    "read_json",
+    "resolve_params",
+    "sample",
+    "save_checkpoint",
+    "select_split",
+    "split_spec",
+    "write_bytes_atomic",
+    "write_json_atomic",
+]
+
+
+def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str | None = None,
+             unit: str = "img", disable: bool = False) -> Any:
+    """A progress bar on stderr (so stdout stays clean for ``--json`` output), as the core's own."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, dynamic_ncols=True,
+                mininterval=0.5, file=sys.stderr)
