@@ -1,13 +1,16 @@
 """Style plugin benchmark: speed, losses, colour fidelity, determinism and peak memory, with targets.
 
 Run by hand, under the shared lock on the 2-core machine:
-    flock /tmp/genart-heavy.lock python benchmarks/style_bench.py
-Reads ../shared/data (Kodak24 and style), or $GENART_DATA. Content kodim23 (parrots, 500x500),
-style starry_night.jpg, seed 0, CPU, default parameters unless a row says otherwise.
+    flock /tmp/genart-heavy.lock python benchmarks/style_bench.py --part methods   # patch vs gram, 512/2048 px
+    flock /tmp/genart-heavy.lock python benchmarks/style_bench.py --part gram      # the gram method's rows
+Reads ../shared/data (Kodak24 and style), or $GENART_DATA. ``methods``: content chicago.jpg, style
+starry_night.jpg, each run in a fresh process (seconds of the stylisation, peak resident memory).
+``gram``: content kodim23 (parrots, 500x500), style starry_night.jpg, seed 0, CPU, method=gram.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -18,9 +21,65 @@ from pathlib import Path
 DATA = Path(os.environ.get("GENART_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 CONTENT = DATA / "Kodak24" / "kodim23.png"
 STYLE = DATA / "style" / "starry_night.jpg"
+CHICAGO = DATA / "style" / "chicago.jpg"
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["methods", "gram", "all"], default="all")
+    parser.add_argument("--sizes", default="512,2048", help="long edges for --part methods")
+    parser.add_argument("--gram-2048", action="store_true",
+                        help="also run method=gram above 1024 px (slow; memory grows 4x per doubling)")
+    args = parser.parse_args()
+    if args.part in ("methods", "all"):
+        methods([int(v) for v in args.sizes.split(",")], args.gram_2048)
+    if args.part in ("gram", "all"):
+        gram_rows()
+
+
+def methods(sizes: list[int], gram_big: bool) -> None:
+    """Seconds and peak memory per method and size, each in a fresh process."""
+    if not CHICAGO.is_file() or not STYLE.is_file():
+        print(f"style_bench: data not found ({CHICAGO}, {STYLE}); set GENART_DATA. Nothing to do.")
+        return
+    print(f"methods: content {CHICAGO.name}, style {STYLE.name}, default parameters, one process per row")
+    print(f"{'method':<7} {'px':>5} {'seconds':>8} {'peak MiB':>9} {'target':>22} ok", flush=True)
+    for method in ("patch", "gram"):
+        for size in sizes:
+            if method == "gram" and size > 1024 and not gram_big:
+                print(f"{method:<7} {size:>5} {'skipped (--gram-2048)':>40}", flush=True)
+                continue
+            seconds, peak = run_once(f"method={method},size={size},max_size={max(size, 1024)}")
+            limit = 30 if size <= 512 else 600
+            target = f"<= {limit} s" + (", < 4096 MiB" if size > 512 else "")
+            ok = seconds <= limit and (size <= 512 or peak < 4096)
+            print(f"{method:<7} {size:>5} {seconds:>8.1f} {peak:>9.0f} {target:>22} {_ok(ok)}", flush=True)
+
+
+def run_once(spec: str) -> tuple[float, float]:
+    """Seconds and peak resident memory (MiB, VmHWM) of one stylisation of chicago.jpg in a fresh process."""
+    code = textwrap.dedent(f"""
+        import time
+        from genart.images import load_image
+        from genart.plugins import App
+        from genart.testing import build_context
+        def hwm():
+            for line in open('/proc/self/status'):
+                if line.startswith('VmHWM'):
+                    return int(line.split()[1]) / 1024
+        context = build_context(App.from_entry_points())
+        post = context.build('post', 'style:image={STYLE},progress=false,{spec}')
+        image = load_image('{CHICAGO}', channels=3)[None]
+        start = time.perf_counter()
+        post(image)
+        print(time.perf_counter() - start, hwm())
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds, peak = result.stdout.split()
+    return float(seconds), float(peak)
+
+
+def gram_rows() -> None:
     if not CONTENT.is_file() or not STYLE.is_file():
         print(f"style_bench: data not found ({CONTENT}, {STYLE}); set GENART_DATA. Nothing to do.")
         return
@@ -46,7 +105,7 @@ def main() -> None:
     rows = _Rows()
 
     def stylise(spec: str, image: torch.Tensor = content) -> tuple[object, torch.Tensor, float]:
-        processor = context.build("post", f"style:image={STYLE},progress=false,{spec}")
+        processor = context.build("post", f"style:image={STYLE},method=gram,progress=false,{spec}")
         start = time.perf_counter()
         out = processor(image)
         return processor, out, time.perf_counter() - start
@@ -120,7 +179,8 @@ def peak_rss(size: int) -> tuple[float, float]:
                 if line.startswith('VmHWM'):
                     return int(line.split()[1]) / 1024
         context = build_context(App.from_entry_points())
-        post = context.build('post', 'style:image={STYLE},size={size},max_size=2048,steps=12,progress=false')
+        post = context.build('post', 'style:image={STYLE},method=gram,size={size},max_size=2048,'
+                                     'steps=12,progress=false')
         image = load_image('{CONTENT}', channels=3)[None]
         base = hwm()
         post(image)

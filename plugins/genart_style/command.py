@@ -13,9 +13,8 @@ import click
 
 from genart import UsageError
 
+from .options import params_options, parse_values
 from .plugin import StyleParams
-
-_DEFAULTS = StyleParams()
 
 
 def parse_style(text: str) -> tuple[Path, float]:
@@ -35,27 +34,7 @@ def parse_style(text: str) -> tuple[Path, float]:
               help="style image, optionally with a blend weight; repeat to blend several")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="output image file")
 @click.option("--overwrite", is_flag=True, help="replace --out if it exists")
-@click.option("--size", default=512, show_default=True, type=click.IntRange(min=0),
-              help="long edge of the output in pixels (0: the content's own size)")
-@click.option("--max-size", default=_DEFAULTS.max_size, show_default=True, type=click.IntRange(min=1),
-              help="refuse to work above this long edge")
-@click.option("--steps", default=_DEFAULTS.steps, show_default=True, type=click.IntRange(min=0),
-              help="optimiser iterations per pyramid stage")
-@click.option("--levels", default=_DEFAULTS.levels, show_default=True, type=click.IntRange(min=1),
-              help="coarse-to-fine stages")
-@click.option("--optimizer", default=_DEFAULTS.optimizer, show_default=True, type=click.Choice(["lbfgs", "adam"]))
-@click.option("--lr", default=_DEFAULTS.lr, show_default=True, type=float, help="0: the optimiser's default")
-@click.option("--content-weight", default=_DEFAULTS.content_weight, show_default=True, type=float)
-@click.option("--style-weight", default=_DEFAULTS.style_weight, show_default=True, type=float)
-@click.option("--tv-weight", default=_DEFAULTS.tv_weight, show_default=True, type=float)
-@click.option("--style-scale", default=_DEFAULTS.style_scale, show_default=True, type=float,
-              help="style image size relative to the content (smaller: finer strokes)")
-@click.option("--init", default=_DEFAULTS.init, show_default=True, type=click.Choice(["content", "noise"]))
-@click.option("--seed", default=_DEFAULTS.seed, show_default=True, type=int)
-@click.option("--preserve-colors", default=_DEFAULTS.preserve_colors, show_default=True,
-              type=click.Choice(["none", "luminance", "match"]), help="keep the content's colours")
-@click.option("--encoder", default=_DEFAULTS.encoder, show_default=True,
-              help="feature encoder: random (no download) or vgg19")
+@params_options(StyleParams, skip=("image", "weights", "encoder_weights", "progress"), defaults={"size": 512})
 @click.option("--weights", "encoder_weights", type=click.Path(dir_okay=False),
               help="encoder weights file (vgg19: torchvision state dict; default $GENART_VGG19_WEIGHTS)")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps")
@@ -75,6 +54,7 @@ def stylize(app: Any, content: str, styles: tuple[str, ...], out: str, overwrite
         raise UsageError(f"{target} already exists (use --overwrite to replace it)")
     parsed = [parse_style(s) for s in styles]
     weights = values.pop("encoder_weights")
+    values = parse_values(StyleParams, values)
     params = StyleParams(image=[p for p, _ in parsed], weights=[w for _, w in parsed],
                          encoder_weights=Path(weights) if weights else None, progress=not quiet, **values)
     try:

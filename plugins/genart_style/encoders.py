@@ -97,6 +97,9 @@ class RandomEncoder(torch.nn.Module):
 class VGG19Encoder(torch.nn.Module):
     """torchvision's VGG-19 ``features`` rebuilt here (torchvision is not a dependency)."""
 
+    mean: torch.Tensor  # buffers registered in __init__ (typed here for mypy)
+    std: torch.Tensor
+
     def __init__(self, state: dict[str, torch.Tensor], pool: str = "max") -> None:
         super().__init__()
         layers: list[torch.nn.Module] = []
@@ -131,7 +134,8 @@ class VGG19Encoder(torch.nn.Module):
 
 def vgg19_shapes() -> dict[str, tuple[int, ...]]:
     """The tensor shapes a torchvision VGG-19 state dict has for the layers we use."""
-    shapes, channels, index = {}, 3, 0
+    shapes: dict[str, tuple[int, ...]] = {}
+    channels, index = 3, 0
     last = max(VGG19_STYLE + VGG19_CONTENT)
     for item in VGG19_CFG:
         if index > last:

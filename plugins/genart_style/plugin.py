@@ -17,27 +17,39 @@ ENCODER_KIND = "style-encoder"
 
 @dataclass
 class StyleParams:
-    """Optimisation-based style transfer (content + Gram style + total-variation terms), coarse to fine."""
+    """Style transfer, coarse to fine: example-based patch synthesis (method=patch) or the optimisation of
+    content + Gram style + total-variation terms over a feature encoder (method=gram)."""
 
     image: list[Path] = param([], "style image(s); several joined with '+' (a.jpg+b.jpg)")
     weights: list[float] = param([], "blend weight per style image, joined with '+' (default: equal)")
-    encoder: str = param("random", "feature encoder (a style-encoder component): random (no download) or vgg19")
-    encoder_weights: Path | None = param(None, "weights file for the encoder (vgg19: torchvision state dict)")
+    method: Literal["patch", "gram"] = param(
+        "patch", "patch: copy and blend the painting's own patches; gram: optimise feature statistics")
+    encoder: str = param("random", "gram: feature encoder (a style-encoder component): random (no download) or vgg19")
+    encoder_weights: Path | None = param(None, "gram: weights file for the encoder (vgg19: torchvision state dict)")
     size: int = param(0, "long edge of the output in pixels (0: the input's own size)")
     max_size: int = param(1024, "refuse to work above this long edge (memory and time grow with pixels)")
-    steps: int = param(40, "optimiser iterations per pyramid stage")
-    levels: int = param(3, "coarse-to-fine stages (each halves the size; stages under 64 px are skipped)")
-    optimizer: Literal["lbfgs", "adam"] = param("lbfgs", "optimiser: lbfgs (fewer steps) or adam")
-    lr: float = param(0.0, "learning rate (0: 1.0 for lbfgs, 0.02 for adam)")
-    content_weight: float = param(1.0, "weight of the content term")
-    style_weight: float = param(30.0, "weight of the style (Gram) term")
-    tv_weight: float = param(1.0, "weight of the total-variation (smoothness) term")
+    steps: int = param(40, "gram: optimiser iterations per pyramid stage")
+    levels: int = param(3, "coarse-to-fine stages, each half the next (gram skips stages under 64 px, patch under 48)")
+    optimizer: Literal["lbfgs", "adam"] = param("lbfgs", "gram: optimiser: lbfgs (fewer steps) or adam")
+    lr: float = param(0.0, "gram: learning rate (0: 1.0 for lbfgs, 0.02 for adam)")
+    content_weight: float = param(1.0, "gram: weight of the content term")
+    style_weight: float = param(30.0, "gram: weight of the style (Gram) term")
+    tv_weight: float = param(1.0, "gram: weight of the total-variation (smoothness) term")
     style_scale: float = param(1.0, "style image long edge relative to the content's (smaller: finer strokes)")
-    init: Literal["content", "noise"] = param("content", "start from the content image or from noise")
-    seed: int = param(0, "seed for init=noise (same inputs and seed: same output)")
+    init: Literal["content", "noise"] = param("content", "gram: start from the content image or from noise")
+    seed: int = param(0, "seed of the start noise and patch grids (gram: of init=noise); same seed: same bytes")
     preserve_colors: Literal["none", "luminance", "match"] = param(
         "none", "keep the content's colours: luminance (transfer lightness only) or match (recolour the style first)")
     progress: bool = param(True, "show a progress bar for long runs")
+    # method=patch
+    strength: float = param(0.5, "patch: content fusion strength (0: pure texture; high: the photo barely changes)")
+    patch_sizes: list[int] = param([33, 21, 13, 9], "patch: patch sizes in px, used large to small at each level")
+    iterations: int = param(3, "patch: matching + aggregation rounds per patch size and level")
+    robust: float = param(0.8, "patch: IRLS exponent r of the aggregation weights |x - z|^(r-2) (2: plain mean)")
+    pca_dims: int = param(24, "patch: PCA dimensions the nearest-neighbour search runs in")
+    noise: float = param(0.2, "patch: std of the noise added to the start image (seed picks it)")
+    smooth: float = param(0.0, "patch: bilateral denoising mixed in after each round (0: off, 1: full)")
+    tileable: bool = param(False, "patch: wrap-around output that repeats without a seam (best with strength=0)")
 
     def validate(self) -> None:
         if not self.image:
@@ -54,6 +66,12 @@ class StyleParams:
             raise ValueError("weights and lr must be >= 0")
         if self.style_scale <= 0:
             raise ValueError("style_scale must be > 0")
+        if not self.patch_sizes or min(self.patch_sizes) < 2:
+            raise ValueError("patch_sizes must be patch sizes >= 2 px, joined with '+' (33+21+13+9)")
+        if self.iterations < 1 or self.pca_dims < 1 or not 0 < self.robust <= 2:
+            raise ValueError("need iterations >= 1, pca_dims >= 1 and 0 < robust <= 2")
+        if min(self.strength, self.noise, self.smooth) < 0:
+            raise ValueError("strength, noise and smooth must be >= 0")
 
 
 @dataclass
@@ -94,24 +112,32 @@ def build_style(params: StyleParams, context: Any) -> Any:
     from .processors import load_style_image
     from .transfer import StyleTransfer
 
+    styles = [load_style_image(path) for path in params.image]
+    weights = params.weights or [1.0] * len(styles)
+    if params.method == "patch":
+        from .synthesis import PatchTransfer
+
+        return PatchTransfer(params, styles, weights, context.device, names=[str(p) for p in params.image])
     spec = params.encoder
     if params.encoder_weights is not None:
         spec += ("," if ":" in spec else ":") + f'weights="{params.encoder_weights}"'
     encoder = context.build(ENCODER_KIND, spec)
-    styles = [load_style_image(path) for path in params.image]
-    weights = params.weights or [1.0] * len(styles)
     return StyleTransfer(params, encoder, styles, weights, context.device)
 
 
 def build_colortransfer(params: ColorParams, context: Any) -> Any:
     from .processors import ColorTransfer, load_style_image
 
+    if params.image is None:  # ColorParams already refuses this; narrowed for the type checker
+        raise ValueError("needs image=PATH (the image whose colours to take)")
     return ColorTransfer(load_style_image(params.image))
 
 
 def build_histmatch(params: ColorParams, context: Any) -> Any:
     from .processors import HistogramMatch, load_style_image
 
+    if params.image is None:  # ColorParams already refuses this; narrowed for the type checker
+        raise ValueError("needs image=PATH (the image whose colours to take)")
     return HistogramMatch(load_style_image(params.image))
 
 
@@ -130,7 +156,8 @@ def build_vgg19_encoder(params: VGGParams, context: Any) -> Any:
 @genart.hookimpl
 def register_post_processors(register: Any) -> None:
     register("style", build_style, params=StyleParams,
-             description="neural style transfer from one or more style images (offline; image=PATH)")
+             description="style transfer from one or more style images: patch synthesis or Gram optimisation "
+                         "(offline; image=PATH)")
     register("colortransfer", build_colortransfer, params=ColorParams,
              description="Reinhard colour transfer: Lab mean and spread of a reference image (image=PATH)")
     register("histmatch", build_histmatch, params=ColorParams,

@@ -91,7 +91,7 @@ class StyleTransfer:
             if channels == 1:
                 out = convert_channels(out, 1)
             if alpha is not None:
-                out = torch.cat([out, resize(alpha, tuple(out.shape[-2:]))], 1)
+                out = torch.cat([out, resize(alpha, (int(out.shape[-2]), int(out.shape[-1])))], 1)
             return out.clamp(0, 1)
 
     # -- sizes -------------------------------------------------------------------------------------
@@ -228,7 +228,7 @@ class StyleTransfer:
 
         opt = make()
 
-        def closure() -> torch.Tensor:
+        def closure() -> float:  # LBFGS and Adam only read the value back (float(...) / return it)
             nonlocal best_loss, best_x
             opt.zero_grad(set_to_none=True)
             terms = self.losses(x, targets)
@@ -239,7 +239,7 @@ class StyleTransfer:
                 best_loss, best_x = float(loss.detach()), x.detach().clone()
             loss.backward()
             self.history.append({k: float(v.detach()) for k, v in terms.items()} | {"total": float(loss.detach())})
-            return loss
+            return float(loss.detach())
 
         restarts = 0
         for _ in range(p.steps):
@@ -265,7 +265,7 @@ class StyleTransfer:
     def measure(self, image: torch.Tensor, content: torch.Tensor) -> dict[str, float]:
         """The loss terms of ``image`` against ``content`` at ``image``'s size (for benchmarks and tests)."""
         with torch.inference_mode(False), torch.no_grad():
-            source, styles = self.prepare(resize(content.clone(), tuple(image.shape[-2:])))
+            source, styles = self.prepare(resize(content.clone(), (int(image.shape[-2]), int(image.shape[-1]))))
             if self.params.preserve_colors == "luminance":
                 image = color.luminance(image.clone()).expand(-1, 3, -1, -1)
             terms = self.losses(image.clone(), self.targets(source, styles))

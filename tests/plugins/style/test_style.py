@@ -15,7 +15,7 @@ from genart import GenartError, UsageError
 from genart.images import load_image, save_image
 from genart.testing import build_context, check_post_processor, make_tiny_images
 
-STYLE_FAST = "steps=3,levels=1,progress=false"
+STYLE_FAST = "method=gram,steps=3,levels=1,progress=false"
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_style_is_deterministic_and_seed_matters(context, style_png: Path) -> No
 
 def test_style_loss_falls(context, style_png: Path) -> None:
     content = make_tiny_images(1, 3, 32, seed=6)
-    processor = context.build("post", f"style:image={style_png},steps=25,levels=1,progress=false")
+    processor = context.build("post", f"style:image={style_png},method=gram,steps=25,levels=1,progress=false")
     out = processor(content)
     before = processor.measure(content, content)["style"]
     after = processor.measure(out, content)["style"]
@@ -110,7 +110,7 @@ def test_preserve_colors_keeps_chroma(context, style_png: Path) -> None:
     content = make_tiny_images(1, 3, 32, seed=7)
     lab_in = kornia.color.rgb_to_lab(content)
     for mode, limit in (("luminance", 2.0), ("none", None)):
-        out = context.build("post", f"style:image={style_png},preserve_colors={mode},steps=15,levels=1,"
+        out = context.build("post", f"style:image={style_png},method=gram,preserve_colors={mode},steps=15,levels=1,"
                                     "progress=false")(content)
         shift = (kornia.color.rgb_to_lab(out)[:, 1:].mean((2, 3)) - lab_in[:, 1:].mean((2, 3))).abs().max()
         if limit is not None:
@@ -152,7 +152,7 @@ def test_vgg19_missing_weights_error(context, style_png: Path, monkeypatch: pyte
                                      tmp_path: Path) -> None:
     monkeypatch.delenv("GENART_VGG19_WEIGHTS", raising=False)
     with pytest.raises(UsageError) as info:
-        context.build("post", f"style:image={style_png},encoder=vgg19")
+        context.build("post", f"style:image={style_png},method=gram,encoder=vgg19")
     message = str(info.value)
     assert "GENART_VGG19_WEIGHTS" in message and "vgg19-dcbb9e9d.pth" in message and "\n" not in message
     monkeypatch.setenv("GENART_VGG19_WEIGHTS", str(tmp_path / "nope.pth"))
@@ -213,7 +213,7 @@ def test_stylize_command(builtin_app, genart_cli, style_png: Path, tmp_path: Pat
     content = save_image(make_tiny_images(1, 3, (20, 30), seed=2)[0], tmp_path / "content.png")
     out = tmp_path / "out.png"
     args = ["stylize", str(content), "--style", f"{style_png}:0.5", "--style", str(style_png), "--out", str(out),
-            "--size", "24", "--steps", "2", "--levels", "1", "--device", "cpu", "-q"]
+            "--size", "24", "--method", "gram", "--steps", "2", "--levels", "1", "--device", "cpu", "-q"]
     result = genart_cli(args, app=builtin_app)
     assert result.exit_code == 0, result.output
     assert load_image(out).shape == (3, 16, 24)
