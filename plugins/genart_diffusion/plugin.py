@@ -19,7 +19,8 @@ class DiffusionParams:
 
     image_size: int = param(32, "side of the square images, 28 to 128 (28 for MNIST)")
     channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
-    width: int = param(32, "U-Net channels at full resolution (twice that below); a multiple of 8")
+    width: int = param(16, "U-Net channels at full resolution (twice that below); a multiple of 8 (16: CPU minutes; "
+                                "32-64 on a GPU)")
     depth: int = param(1, "residual blocks per resolution in the encoder (one more in the decoder)")
     levels: int = param(0, "resolutions of the U-Net (0: halve until the lowest grid is at most 8 px)")
     attention: int = param(1, "self-attention at this many of the lowest resolutions (and the middle; 0: none)")
