@@ -126,18 +126,25 @@ def train_command(app: Any, **values: Any) -> None:
 @click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=int)
 @post_option
+@click.option("--model-args", default="", metavar="KEY=VALUE,...",
+              help="sampling-time model parameters replacing the trained ones, e.g. steps=20")
 @click.option("--out", type=click.Path(file_okay=False), help="output folder [default: RUN_DIR/sample-seedS]")
 @click.option("--overwrite", is_flag=True, help="replace files in an existing output folder")
 @device_options
 @click.pass_obj
-def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tuple[str, ...], out: str | None,
-                   overwrite: bool, device: str, precision: str) -> None:
+def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tuple[str, ...], model_args: str,
+                   out: str | None, overwrite: bool, device: str, precision: str) -> None:
     """Draw new samples from a trained run (optionally through a --post chain)."""
     from .jobs import write_samples
     from .memory import check_samples
     from .pipeline import build_chain
 
-    model, context, manifest = load_run_model(app, Path(run_dir), device, precision)
+    model, context, manifest = load_run_model(app, Path(run_dir), device, precision, model_args)
+    if model_args.strip():  # the recipe rebuilds the model as sampled, not as trained
+        from .jobs import with_options
+
+        manifest = {**manifest, "model": {**manifest["model"],
+                                          "spec": with_options(manifest["model"]["spec"], model_args)}}
     chain = build_chain(context, post)
     target = Path(out) if out else Path(run_dir) / f"sample-seed{seed}"
     if target.exists() and not target.is_dir():

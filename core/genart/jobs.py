@@ -369,17 +369,27 @@ def find_checkpoint(path: Path) -> Path:
     return path
 
 
-def load_run_model(app: App, run_dir: Path, device: str,
-                   precision: str = "auto") -> tuple[GenerativeModel, BuildContext, dict[str, Any]]:
-    """Rebuild a run's model from its manifest and load its checkpoint."""
+def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto",
+                   model_args: str = "") -> tuple[GenerativeModel, BuildContext, dict[str, Any]]:
+    """Rebuild a run's model from its manifest and load its checkpoint. ``model_args`` (``key=value,...``)
+    replaces parameters of the trained spec that only matter at sampling time (e.g. a sampler's steps)."""
     run_dir = runs.find_run_dir(run_dir)
     manifest = runs.read_json(run_dir / runs.MANIFEST)
     context = make_context(app, device, precision)
-    model = build_model(context, manifest["model"]["spec"])
+    model = build_model(context, with_options(manifest["model"]["spec"], model_args))
     expected = {"name": manifest["model"].get("name", split_spec(manifest["model"]["spec"]).name),
                 "params": manifest["model"].get("params", {})}
     restore_checkpoint(model, find_checkpoint(run_dir), expected=expected)
     return model, context, manifest
+
+
+def with_options(spec: str, options: str) -> str:
+    """``spec`` with the ``key=value`` pairs of ``options`` added or replacing its own (values kept quoted)."""
+    if not options.strip():
+        return spec
+    base, extra = split_spec(spec), split_spec("x:" + options)
+    merged = {**base.options, **extra.options}
+    return base.name + ":" + ",".join(f'{key}="{value}"' for key, value in merged.items())
 
 
 def write_samples(folder: Path, model: GenerativeModel, chain: Chain, n: int, seed: int, device: Any,

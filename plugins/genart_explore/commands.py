@@ -33,20 +33,26 @@ def post_option(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1),
               help="images evaluated at once")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed of the sampling noise")
+@click.option("--samples", type=click.IntRange(min=0),
+              help="samples scored against the held-out images [default: half their number; 0: none]")
+@click.option("--model-args", default="", metavar="KEY=VALUE,...",
+              help="sampling-time model parameters, e.g. steps=20")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 @device_option
 @click.pass_obj
-def eval_command(app: Any, run_dir: str, data: str, k: int, batch_size: int, seed: int, quiet: bool,
-                 device: str) -> None:
-    """Held-out likelihood of a trained run: negative ELBO, importance-sampled NLL and bits/dim.
+def eval_command(app: Any, run_dir: str, data: str, k: int, batch_size: int, seed: int, samples: int | None,
+                 model_args: str, quiet: bool, device: str) -> None:
+    """Held-out figures of a trained run, recorded in its manifest.json.
 
-    The figures are printed as a table and stored in the run's manifest.json under metrics.eval.
-    Models without an ``evaluate`` method (GANs) report no likelihood.
+    Likelihood models (VAE) report negative ELBO, importance-sampled NLL and bits/dim (metrics.eval).
+    Every model that samples (GAN, diffusion, VAE) reports precision and recall (k-NN, k=3), the
+    diversity ratio and a Frechet distance in a weight-free feature space (16x16 pixels + PCA of the
+    real images), beside the real-vs-real floor of two halves of the held-out images (metrics.sample_eval).
     """
     from .evaluation import evaluate_run
 
     evaluate_run(app, Path(run_dir), data, k=k, batch_size=batch_size, seed=seed, progress=not quiet,
-                 device=device)
+                 device=device, samples=samples, model_args=model_args)
 
 
 @click.command("walk")

@@ -1,4 +1,5 @@
-"""``genart eval``: held-out likelihood figures for any model that implements ``evaluate``.
+"""``genart eval``: held-out likelihood figures for any model that implements ``evaluate``, and the
+weight-free sample figures (sample_eval.py) for every model that samples.
 
 The optional model method is ``evaluate(images, k, generator) -> dict[str, float]``: per-image
 averages over ``images`` (float ``[N, C, H, W]`` in [0, 1]). We call it batch by batch and average
@@ -34,23 +35,43 @@ LABELS = {
 
 
 def evaluate_run(app: Any, run_dir: Path, data_spec: str, *, k: int, batch_size: int, seed: int, progress: bool,
-                 device: str) -> dict[str, Any] | None:
-    """Evaluate a run on ``data_spec``, record the figures in its manifest, print a table."""
-    import torch
-    from tqdm.auto import tqdm
-
-    model, context, manifest = load_run_model(app, run_dir, device)
+                 device: str, samples: int | None = 0, model_args: str = "") -> dict[str, Any] | None:
+    """Evaluate a run on ``data_spec``: held-out likelihood for models with ``evaluate``, and the
+    weight-free sample figures (``samples`` images; None: as many as half the held-out images, 0: none)
+    for every model. Records the figures in its manifest, prints tables."""
+    model, context, manifest = load_run_model(app, run_dir, device, model_args=model_args)
     name = manifest["model"]["name"]
     evaluate = getattr(model, "evaluate", None)
     if not callable(evaluate):
         click.echo(f"model {name!r} reports no likelihood (it has no evaluate method): "
                    "nothing to compute for negative ELBO, NLL or bits/dim")
-        return None
+        if samples == 0:
+            return None
     channels, size, _ = model.image_shape
     data_params = resolve_params(context, "dataset", data_spec)
     for warning in overlap_warnings(manifest, split_spec(data_spec).name, data_params):
         click.echo(f"warning: {warning}", err=True)
     images = load_data(context, data_spec, size, channels)
+    record = likelihood_figures(model, name, images, data_spec, k=k, batch_size=batch_size, seed=seed,
+                                progress=progress) if callable(evaluate) else None
+    if record is not None:
+        results = record.pop("results")
+        save_metrics(run_dir, data_spec, record)
+        click.echo(format_table(name, data_spec, record["images"], k, results))
+    if samples != 0:
+        from .sample_eval import sample_figures
+
+        sample_figures(model, name, run_dir, images, data_spec, samples=samples, seed=seed)
+    return record
+
+
+def likelihood_figures(model: Any, name: str, images: Any, data_spec: str, *, k: int, batch_size: int, seed: int,
+                       progress: bool) -> dict[str, Any]:
+    """Batch-size-weighted averages of the model's ``evaluate`` figures over ``images``."""
+    import torch
+    from tqdm.auto import tqdm
+
+    evaluate = model.evaluate
     generator = torch.Generator().manual_seed(seed)
     sums: dict[str, float] = {}
     started = time.perf_counter()
@@ -68,11 +89,9 @@ def evaluate_run(app: Any, run_dir: Path, data_spec: str, *, k: int, batch_size:
     bar.close()
     n = int(images.shape[0])
     results = {key: total / n for key, total in sums.items() if key != "k"}
-    record = {"data": data_spec, "images": n, "k": k, "seed": seed, **{key: round(v, 6) for key, v in results.items()},
-              "seconds": round(time.perf_counter() - started, 2), "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    save_metrics(run_dir, data_spec, record)
-    click.echo(format_table(name, data_spec, n, k, results))
-    return record
+    return {"data": data_spec, "images": n, "k": k, "seed": seed, **{key: round(v, 6) for key, v in results.items()},
+            "seconds": round(time.perf_counter() - started, 2), "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "results": results}
 
 
 def overlap_warnings(manifest: dict[str, Any], name: str, params: Any) -> list[str]:
@@ -96,11 +115,11 @@ def overlap_warnings(manifest: dict[str, Any], name: str, params: Any) -> list[s
     return warnings
 
 
-def save_metrics(run_dir: Path, data_spec: str, record: dict[str, Any]) -> None:
-    """Add the figures under metrics.eval[data spec], re-reading the manifest just before writing."""
+def save_metrics(run_dir: Path, data_spec: str, record: dict[str, Any], section: str = "eval") -> None:
+    """Add the figures under metrics.<section>[data spec], re-reading the manifest just before writing."""
     path = run_dir / MANIFEST
     manifest = read_json(path)
-    manifest.setdefault("metrics", {}).setdefault("eval", {})[data_spec] = record
+    manifest.setdefault("metrics", {}).setdefault(section, {})[data_spec] = record
     write_json_atomic(path, manifest)
 
 

@@ -1,0 +1,1 @@
+"""genart's built-in diffusion plugin: a compact U-Net trained by flow matching, its samplers and post-processors."""

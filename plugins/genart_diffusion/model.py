@@ -1,0 +1,188 @@
+"""The ``diffusion`` model: a U-Net trained as a denoiser, an EMA of its weights, sampling by ODE/SDE.
+
+Two training objectives share one denoiser interface (see samplers.py):
+
+* ``flow`` (rectified flow / flow matching, Liu et al. 2022; Lipman et al. 2022): ``x_t = (1-t) x0 + t eps``,
+  the network predicts the velocity ``eps - x0``; ``t`` is drawn logit-normal (Esser et al. 2024).
+* ``edm`` (Karras et al. 2022): ``x = x0 + sigma eps`` with EDM's input/output/skip scalings and
+  log-normal sigma.
+
+A sample is the deterministic image of its initial noise under an ODE sampler, so the noise is the
+latent space that ``genart walk`` interpolates (spherically: it is Gaussian).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from genart import LossScaler, UsageError
+
+from .samplers import HeunSampler, edm_sigmas
+from .unet import UNet
+
+SIGMA_DATA = 0.5
+#: EDM's training distribution of log sigma
+P_MEAN, P_STD = -1.2, 1.2
+
+
+class Diffusion:
+    """Owns the U-Net, its EMA copy (used for every sample), the optimiser and the sampler."""
+
+    default_steps = 2000
+    default_batch_size = 32
+    latent_prior = "gaussian"
+
+    def __init__(self, params: Any, context: Any) -> None:
+        self.params = params
+        self.device = context.device
+        self.precision = getattr(context, "precision", None)
+        self.channels_last = bool(getattr(context, "channels_last", False))
+        self.image_shape = (params.channels, params.image_size, params.image_size)
+        self.latent_shape = self.image_shape
+        prepare = getattr(context, "prepare", lambda module: module.to(self.device))
+        self.net = prepare(UNet(params.channels, params.image_size, params.width, params.depth, params.attention,
+                                params.levels, params.dropout))
+        self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)
+        fused = self.device.type in ("cpu", "cuda")
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=params.lr, betas=(0.9, 0.99), fused=fused)
+        self.scaler = getattr(context, "scaler", None) or LossScaler()
+        self.sampler = context.build("sampler", params.sampler)
+        self.step = 0
+
+    # -- the denoiser ------------------------------------------------------------------------------
+    def network_input(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def predict(self, net: torch.nn.Module, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """E[x0 | x] for ``x = x0 + sigma * eps`` (images in [-1, 1]); ``sigma`` per image, ``[N]``."""
+        s = sigma.view(-1, 1, 1, 1)
+        if self.params.objective == "flow":
+            t = sigma / (1 + sigma)
+            x_t = x / (1 + s)
+            velocity = net(self.network_input(x_t), t).float()
+            return x_t - t.view(-1, 1, 1, 1) * velocity
+        c_in = 1 / (s ** 2 + SIGMA_DATA ** 2).sqrt()
+        c_skip = SIGMA_DATA ** 2 / (s ** 2 + SIGMA_DATA ** 2)
+        c_out = s * SIGMA_DATA * c_in
+        out = net(self.network_input(x * c_in), sigma.log() / 4).float()
+        return c_skip * x + c_out * out
+
+    def denoiser(self) -> Any:
+        """``denoise(x, sigma)`` with the EMA network under the run's precision, for the samplers."""
+        autocast = (torch.autocast(self.device.type, dtype=self.precision) if self.precision is not None
+                    else contextlib.nullcontext())
+
+        def denoise(x: torch.Tensor, sigma: float) -> torch.Tensor:
+            with autocast:
+                return self.predict(self.ema, x, torch.full((x.shape[0],), float(sigma), device=x.device))
+
+        return denoise
+
+    # -- training --------------------------------------------------------------------------------
+    def train_step(self, batch: torch.Tensor) -> dict[str, float]:
+        self.net.train()
+        x0 = batch.to(self.device).float() * 2 - 1
+        n = x0.shape[0]
+        eps = torch.randn_like(x0)
+        if self.params.objective == "flow":
+            t = torch.sigmoid(torch.randn(n, device=x0.device))
+            tt = t.view(-1, 1, 1, 1)
+            x_t = (1 - tt) * x0 + tt * eps
+            pred = self.net(self.network_input(x_t), t)
+            loss = F.mse_loss(pred.float(), eps - x0)
+        else:
+            sigma = (torch.randn(n, device=x0.device) * P_STD + P_MEAN).exp()
+            s = sigma.view(-1, 1, 1, 1)
+            c_in = 1 / (s ** 2 + SIGMA_DATA ** 2).sqrt()
+            c_skip = SIGMA_DATA ** 2 / (s ** 2 + SIGMA_DATA ** 2)
+            c_out = s * SIGMA_DATA * c_in
+            x = x0 + s * eps
+            pred = self.net(self.network_input(x * c_in), sigma.log() / 4)
+            # EDM's weighting lambda(sigma) = 1 / c_out^2 makes the loss a plain MSE on the network's target
+            loss = F.mse_loss(pred.float(), (x0 - c_skip * x) / c_out)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.backward(loss)
+        self.scaler.step(self.optimizer)
+        self.after_step()
+        return {"loss": loss.detach().item()}
+
+    @torch.compiler.disable  # Python-side counter and a decay that changes every step: keep out of --compile
+    @torch.no_grad()
+    def after_step(self) -> None:
+        """Advance the step counter and the EMA, whose decay ramps up as (1+t)/(10+t) to its cap, so a
+        short run's average does not reach back to the noise of the first steps."""
+        self.step += 1
+        decay = min(self.params.ema, (1 + self.step) / (10 + self.step))
+        for ema_param, param in zip(self.ema.parameters(), self.net.parameters(), strict=True):
+            ema_param.lerp_(param.detach(), 1 - decay)
+
+    # -- sampling ---------------------------------------------------------------------------------
+    def sigmas(self, steps: int | None = None, sigma_max: float | None = None) -> list[float]:
+        p = self.params
+        return edm_sigmas(steps or p.steps, p.sigma_min, sigma_max or p.sigma_max, p.rho)
+
+    def generate(self, noise: torch.Tensor, sampler: Any, generator: torch.Generator | None) -> torch.Tensor:
+        """Unit Gaussian noise ``[N, C, H, W]`` -> images in [0, 1] through ``sampler``."""
+        self.ema.eval()
+        with torch.no_grad():
+            x = noise.to(self.device, torch.float32) * self.params.sigma_max
+            out = sampler(self.denoiser(), x, self.sigmas(), generator)
+        return ((out.float() + 1) / 2).clamp(0, 1).cpu()
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        noise = torch.randn(n, *self.image_shape, generator=generator)
+        return self.generate(noise, self.sampler, generator)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Initial noise -> image through a deterministic sampler (Heun when the chosen one is stochastic),
+        so nearby noise gives nearby images and walks are smooth."""
+        sampler = self.sampler if getattr(self.sampler, "deterministic", False) else HeunSampler()
+        return self.generate(z.reshape(-1, *self.image_shape), sampler, None)
+
+    def noise_level(self, strength: float) -> float:
+        """The sigma at which a share ``strength`` of the signal is noise (rectified flow's t), capped at sigma_max."""
+        if strength >= 1:
+            return self.params.sigma_max
+        return min(self.params.sigma_max, strength / (1 - strength))
+
+    def vary(self, images: torch.Tensor, strength: float, generator: torch.Generator,
+             steps: int | None = None) -> torch.Tensor:
+        """SDEdit (Meng et al. 2022): noise images in [0, 1] to the level of ``strength``, then denoise."""
+        if strength <= 0:
+            return images.clone()
+        sigma = self.noise_level(strength)
+        if sigma <= self.params.sigma_min:
+            return images.clone()
+        self.ema.eval()
+        with torch.no_grad():
+            x0 = images.to(self.device, torch.float32) * 2 - 1
+            noise = torch.randn(x0.shape, generator=generator).to(self.device)
+            x = x0 + sigma * noise
+            out = self.sampler(self.denoiser(), x, self.sigmas(steps, sigma_max=sigma), generator)
+        return ((out.float() + 1) / 2).clamp(0, 1).cpu()
+
+    # -- state ------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"net": self.net.state_dict(), "ema": self.ema.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "counters": {"step": self.step}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            self.net.load_state_dict(state["net"])
+            self.ema.load_state_dict(state["ema"])
+        except RuntimeError as error:
+            first = str(error).strip().splitlines()[0]
+            raise UsageError(f"checkpoint does not fit diffusion:{self.describe()} ({first[:160]})") from None
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["counters"]["step"])
+
+    def describe(self) -> str:
+        p = self.params
+        return f"image_size={p.image_size},channels={p.channels},width={p.width},depth={p.depth}"
+

@@ -1,0 +1,174 @@
+"""The diffusion model and its samplers: contracts, exact resume, sampler accuracy, third-party samplers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import genart
+from genart.plugins import App
+from genart.testing import build_context, check_loss_scaling, check_model, make_tiny_images
+from genart.train import TrainConfig, restore_checkpoint, train
+from genart_diffusion.samplers import EulerSampler, HeunSampler, StochasticSampler, edm_sigmas
+from genart_diffusion.unet import UNet, default_levels
+
+TINY = "diffusion:image_size=28,channels=1,width=8"
+
+
+def build(app: App, spec: str) -> Any:
+    torch.manual_seed(0)
+    return build_context(app).build("model", spec)
+
+
+def tiny_data(n: int = 8, channels: int = 1, size: int = 28) -> torch.Tensor:
+    return (make_tiny_images(n, channels, size, seed=3) * 255).round().to(torch.uint8)
+
+
+@pytest.mark.parametrize("options", ["objective=flow", "objective=edm,sampler=euler",
+                                     "sampler=stochastic,attention=0,depth=2"])
+def test_contract(builtin_app: App, options: str) -> None:
+    check_model(build(builtin_app, f"{TINY},steps=4,{options}"), steps=2, batch_size=4)
+
+
+def test_contract_colour_sizes(builtin_app: App) -> None:
+    check_model(build(builtin_app, "diffusion:image_size=32,channels=3,width=8,steps=2"), steps=1)
+    for size in (30, 64):  # odd grids on the way down (30 -> 15 -> 8) must come back to the skip sizes
+        net = UNet(3, size, width=8)
+        x = torch.randn(2, 3, size, size)
+        assert net(x, torch.rand(2)).shape == x.shape
+    assert [default_levels(s) for s in (28, 32, 64, 128)] == [3, 3, 4, 5]
+
+
+def test_loss_scaling(builtin_app: App) -> None:
+    check_loss_scaling(builtin_app, f"{TINY},steps=2")
+
+
+@pytest.mark.parametrize("objective", ["flow", "edm"])
+def test_resume_is_exact(builtin_app: App, tmp_path: Path, objective: str) -> None:
+    spec = f"{TINY},objective={objective}"
+    data = tiny_data(8)
+    config = TrainConfig(steps=4, batch_size=4, seed=5, checkpoint_every=0, progress=False)
+    device = torch.device("cpu")
+    straight = build(builtin_app, spec)
+    torch.manual_seed(5)
+    train(straight, data, config, device=device, checkpoint_path=None)
+    first = build(builtin_app, spec)
+    torch.manual_seed(5)
+    half = TrainConfig(steps=2, batch_size=4, seed=5, checkpoint_every=0, progress=False)
+    train(first, data, half, device=device, checkpoint_path=tmp_path / "a.safetensors")
+    torch.manual_seed(123)  # disturb the RNG: the checkpoint must restore it
+    resumed = build(builtin_app, spec)
+    assert restore_checkpoint(resumed, tmp_path / "a.safetensors") == 2
+    train(resumed, data, config, device=device, checkpoint_path=None, start_step=2)
+    for part in ("net", "ema"):
+        for key, value in straight.state_dict()[part].items():
+            assert torch.equal(value, resumed.state_dict()[part][key]), f"{part}.{key}"
+    assert resumed.step == straight.step == 4
+
+
+def test_ema_is_what_sampling_uses(builtin_app: App) -> None:
+    model = build(builtin_app, f"{TINY},steps=2,ema=0.9")
+    batch = make_tiny_images(4, 1, 28, seed=1)
+    for _ in range(3):
+        model.train_step(batch)
+    assert any(not torch.equal(a, b) for a, b in zip(model.ema.parameters(), model.net.parameters(), strict=True))
+    with torch.inference_mode():
+        before = model.sample(2, torch.Generator().manual_seed(1))
+        model.net.apply(lambda m: [p.data.zero_() for p in m.parameters(recurse=False)])  # raw net: irrelevant
+        after = model.sample(2, torch.Generator().manual_seed(1))
+    assert torch.equal(before, after)
+
+
+def test_sample_steps_change_the_cost_and_keep_seeds(builtin_app: App) -> None:
+    model = build(builtin_app, f"{TINY},steps=2")
+    calls = []
+    predict = model.predict
+    model.predict = lambda net, x, sigma: calls.append(1) or predict(net, x, sigma)
+    with torch.inference_mode():
+        a = model.sample(2, torch.Generator().manual_seed(3))
+        b = model.sample(2, torch.Generator().manual_seed(3))
+        c = model.sample(2, torch.Generator().manual_seed(4))
+    assert len(calls) == 3 * 3  # Heun: 2 evaluations per step, 1 for the last
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+# -- samplers on a denoiser whose ODE has a closed form ---------------------------------------------
+MEAN, STD = 0.3, 0.2
+
+
+def gaussian_denoiser(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """E[x0 | x] for x0 ~ N(MEAN, STD^2) per pixel: the exact denoiser of Gaussian data."""
+    return MEAN + STD ** 2 / (STD ** 2 + sigma ** 2) * (x - MEAN)
+
+
+def exact_flow(x_start: torch.Tensor, sigma_max: float) -> torch.Tensor:
+    """The probability-flow ODE of Gaussian data moves x linearly in its standard score."""
+    return MEAN + (x_start - MEAN) * STD / (STD ** 2 + sigma_max ** 2) ** 0.5
+
+
+def test_edm_schedule() -> None:
+    sigmas = edm_sigmas(10, 0.002, 80.0)
+    assert len(sigmas) == 11 and sigmas[-1] == 0
+    assert sigmas[0] == pytest.approx(80.0) and sigmas[-2] == pytest.approx(0.002)
+    assert all(a > b for a, b in zip(sigmas, sigmas[1:], strict=False))
+
+
+def test_ode_samplers_follow_the_exact_flow_and_heun_is_second_order() -> None:
+    x = torch.randn(256, generator=torch.Generator().manual_seed(0)) * 80
+    target = exact_flow(x, 80.0)
+
+    def error(sampler: Any, steps: int) -> float:
+        return float((sampler(gaussian_denoiser, x, edm_sigmas(steps, 0.002, 80.0)) - target).abs().max())
+
+    heun, euler = HeunSampler(), EulerSampler()
+    assert error(heun, 50) < 0.05 * STD
+    assert error(heun, 50) * 4 < error(euler, 50) < 0.5 * STD
+    assert error(heun, 100) < error(heun, 50) / 3  # halving the step size: about 4x less error
+    assert error(euler, 100) > error(euler, 50) / 3  # first order: about 2x
+
+
+def test_stochastic_sampler_keeps_the_distribution_and_is_seeded() -> None:
+    x = torch.randn(4096, generator=torch.Generator().manual_seed(0)) * 80
+    sampler = StochasticSampler(churn=10, s_min=0.05, s_max=50, s_noise=1.0)
+    sigmas = edm_sigmas(32, 0.002, 80.0)
+    out = sampler(gaussian_denoiser, x, sigmas, torch.Generator().manual_seed(1))
+    again = sampler(gaussian_denoiser, x, sigmas, torch.Generator().manual_seed(1))
+    other = sampler(gaussian_denoiser, x, sigmas, torch.Generator().manual_seed(2))
+    assert torch.equal(out, again) and not torch.equal(out, other)
+    assert float(out.mean()) == pytest.approx(MEAN, abs=0.02)
+    assert float(out.std()) == pytest.approx(STD, rel=0.05)
+
+
+class CountingSampler:
+    """A third party's sampler: one Euler step straight from sigma_max to 0."""
+
+    deterministic = True
+    calls = 0
+
+    def __call__(self, denoise: Any, x: torch.Tensor, sigmas: list[float], generator: Any = None) -> torch.Tensor:
+        CountingSampler.calls += 1
+        return denoise(x, sigmas[0])
+
+
+class SamplerPlugin:
+    @genart.hookimpl
+    def register_components(self, register: Any) -> None:
+        register("sampler", "one-shot", lambda params, context: CountingSampler(),
+                 description="one denoiser call")
+
+
+def test_a_plugin_can_add_a_sampler(builtin_app: App, register_plugin: Any) -> None:
+    register_plugin(SamplerPlugin(), "one-shot-sampler", app=builtin_app)
+    model = build(builtin_app, f"{TINY},sampler=one-shot")
+    with torch.inference_mode():
+        images = model.sample(2, torch.Generator().manual_seed(0))
+        model.decode(torch.randn(1, 1, 28, 28))  # deterministic: walks use it too
+    assert images.shape == (2, 1, 28, 28) and CountingSampler.calls == 2
+
+
+def test_unknown_sampler_is_a_clear_error(builtin_app: App) -> None:
+    with pytest.raises(genart.UsageError, match="unknown sampler 'heunn'.*heun"):
+        build(builtin_app, f"{TINY},sampler=heunn")
