@@ -8,6 +8,7 @@ of its skip path: training starts from a small, well-conditioned function instea
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -77,8 +78,9 @@ class Level(nn.Module):
 
     def __init__(self, blocks: list[ResBlock], attention: bool) -> None:
         super().__init__()
-        self.blocks = nn.ModuleList(blocks)
-        self.attn = nn.ModuleList([Attention(b.conv1.out_channels) for b in blocks]) if attention else None
+        self.blocks: nn.ModuleList = nn.ModuleList(blocks)
+        self.attn: nn.ModuleList | None = (nn.ModuleList([Attention(b.conv1.out_channels) for b in blocks])
+                                           if attention else None)
 
 
 def level_channels(width: int, levels: int) -> list[int]:
@@ -139,7 +141,8 @@ class UNet(nn.Module):
         emb = self.embed(timestep_features(level, self.emb_dim).to(x.dtype))
         h = self.stem(x)
         stack = [h]
-        for i, stage in enumerate(self.down):
+        for i, module in enumerate(self.down):
+            stage = cast(Level, module)
             for j, block in enumerate(stage.blocks):
                 h = block(h, emb)
                 if stage.attn is not None:
@@ -150,7 +153,8 @@ class UNet(nn.Module):
                 stack.append(h)
         h = self.mid_attn(self.mid[0](h, emb))
         h = self.mid[1](h, emb)
-        for i, stage in enumerate(self.up):
+        for i, module in enumerate(self.up):
+            stage = cast(Level, module)
             for j, block in enumerate(stage.blocks):
                 h = block(torch.cat([h, stack.pop()], 1), emb)
                 if stage.attn is not None:
