@@ -172,7 +172,7 @@ CASES: list[tuple[str, str, str]] = [
                              "--out {root}/o", "foreign.safetensors"),
     ("post-missing-mask", "post {root}/good.png --post restore:task=inpaint,mask={root}/nomask.png "
                           "--out {root}/o", "nomask.png"),
-    ("style-pickled-encoder", "post {root}/good.png --post style:image={root}/good.png,encoder=vgg19,"
+    ("style-pickled-encoder", "post {root}/good.png --post style:image={root}/good.png,method=gram,encoder=vgg19,"
                               "encoder_weights={root}/evil.pt --out {root}/o", "evil.pt"),
     ("style-missing-image", "post {root}/good.png --post style:image={root}/nostyle.png --out {root}/o",
      "nostyle.png"),
