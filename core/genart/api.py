@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from .components import build_component, resolve_params
-from .jobs import echo, load_run_model, make_context
-from .params import ComponentRequest, params_to_dict, split_spec
+from .jobs import echo, load_run_model, make_context, precision_label, versions
+from .params import LIST_SEPARATOR, ComponentRequest, coerce, params_to_dict, split_spec
 from .pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
+from .recipe import base_recipe, file_entry
 from .runs import (
     CHECKPOINT,
     MANIFEST,
@@ -34,21 +35,26 @@ T = TypeVar("T")
 
 __all__ = [
     "CHECKPOINT",
-    "MANIFEST",
     "Chain",
     "ComponentRequest",
+    "LIST_SEPARATOR",
+    "MANIFEST",
     "apply_chain",
     "atomic_path",
+    "base_recipe",
     "build_chain",
     "build_component",
     "build_model",
+    "coerce",
     "echo",
+    "file_entry",
     "find_run_dir",
     "load_checkpoint",
     "load_data",
     "load_run_model",
     "make_context",
     "params_to_dict",
+    "precision_label",
     "progress",
     "read_json",
     "resolve_params",
@@ -56,6 +62,7 @@ __all__ = [
     "save_checkpoint",
     "select_split",
     "split_spec",
+    "versions",
     "write_bytes_atomic",
     "write_json_atomic",
 ]

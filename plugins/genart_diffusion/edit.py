@@ -14,9 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from genart import UsageError
+from genart.api import CHECKPOINT, MANIFEST, build_model, find_run_dir, load_checkpoint, read_json
 from genart.images import convert_channels, load_image, split_alpha
-from genart.pipeline import build_model
-from genart.runs import CHECKPOINT, MANIFEST, find_run_dir, load_checkpoint, read_json
 
 from .samplers import edm_sigmas
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from genart import GenartError, UsageError
-from genart.pipeline import sample
+from genart.api import sample
 
 from .evaluation import save_metrics
 from .sample_metrics import COMPONENTS, FEATURE_SIZE, NEAREST, evaluate_samples

@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args, get_origin
 import click
 
 from genart import UsageError
-from genart.params import LIST_SEPARATOR, coerce
+from genart.api import LIST_SEPARATOR, coerce
 
 
 def _option(field: dataclasses.Field, hint: Any, default: Any) -> Callable[[Any], Any]:

@@ -16,9 +16,7 @@ REPRODUCER = "genart_style.recipe:reproduce"
 
 
 def stylize_recipe(app: Any, params: Any, content: Path, context: Any) -> dict[str, Any]:
-    from genart.jobs import precision_label, versions
-    from genart.params import params_to_dict
-    from genart.recipe import base_recipe, file_entry
+    from genart.api import base_recipe, file_entry, params_to_dict, precision_label, versions
 
     fields = params_to_dict(params)
     fields.pop("progress", None)
@@ -30,8 +28,8 @@ def stylize_recipe(app: Any, params: Any, content: Path, context: Any) -> dict[s
 
 def reproduce(app: Any, recipe: dict[str, Any], locator: Any, device: str | None) -> Any:
     """The stylised image of ``recipe``, made again with the same inputs (found by content)."""
+    from genart.api import make_context
     from genart.images import load_image
-    from genart.jobs import make_context
 
     from .plugin import StyleParams, build_style
 

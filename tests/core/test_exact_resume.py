@@ -44,9 +44,16 @@ def patch_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def outputs(run: Path) -> dict[str, bytes]:
-    """Everything a finished run wrote that must not depend on the interruption."""
-    files = [run / CHECKPOINT, run / "grid.png", *sorted((run / "samples").glob("*.png"))]
-    return {str(file.relative_to(run)): file.read_bytes() for file in files}
+    """Everything a finished run wrote that must not depend on the interruption: the checkpoint's bytes,
+    and the pixels of the PNGs (their recipe chunk records the command, which names --resume)."""
+    from PIL import Image
+
+    def pixels(file: Path) -> bytes:
+        with Image.open(file) as image:
+            return f"{image.mode} {image.size}".encode() + image.tobytes()
+
+    files = [run / "grid.png", *sorted((run / "samples").glob("*.png"))]
+    return {CHECKPOINT: (run / CHECKPOINT).read_bytes(), **{str(f.relative_to(run)): pixels(f) for f in files}}
 
 
 def interrupt_at(monkeypatch: pytest.MonkeyPatch, stop_after: int) -> None:
