@@ -28,11 +28,10 @@ import torch
 import torch.nn.functional as F
 
 from genart import GenartError
-from genart.images import convert_channels, split_alpha
 
 from . import color
 from .patches import PatchBank
-from .transfer import fit_long_edge, resize
+from .transfer import checked_output_size, fit_long_edge, resize, stylize_each
 
 STRIP_ELEMENTS = 2 ** 23  # patch pixels unfolded at once (32 MiB of float32 per strip)
 MIN_LEVEL = 48  # pyramid levels whose short edge would fall below this are skipped
@@ -61,26 +60,11 @@ class PatchTransfer:
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            images = images.float().to(self.device)
-            colour, alpha = split_alpha(images)
-            channels = colour.shape[1]
-            rgb = convert_channels(colour, 3)
-            out = torch.cat([self.stylize(rgb[i:i + 1]) for i in range(rgb.shape[0])])
-            if channels == 1:
-                out = convert_channels(out, 1)
-            if alpha is not None:
-                out = torch.cat([out, resize(alpha, (int(out.shape[-2]), int(out.shape[-1])))], 1)
-            return out.clamp(0, 1)
+            return stylize_each(images, self.device, self.stylize)
 
     # -- sizes ---------------------------------------------------------------------------------------
     def output_size(self, h: int, w: int) -> tuple[int, int]:
-        p = self.params
-        long_edge = p.size or max(h, w)
-        if long_edge > p.max_size:
-            where = f"size={p.size}" if p.size else f"the input is {w}x{h} px"
-            raise GenartError(f"style: {where} exceeds max_size={p.max_size} on the long edge; pass size=N "
-                              f"(<= {p.max_size}) to work on a smaller copy, or raise max_size")
-        return fit_long_edge(h, w, long_edge) if p.size else (h, w)
+        return checked_output_size(self.params, h, w)
 
     def pyramid(self, h: int, w: int) -> list[tuple[int, int]]:
         """Coarse-to-fine sizes, each level twice the previous; levels too small to hold patches are skipped."""

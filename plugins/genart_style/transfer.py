@@ -50,6 +50,33 @@ def fit_long_edge(h: int, w: int, long_edge: int) -> tuple[int, int]:
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
+def stylize_each(images: torch.Tensor, device: Any,
+                 stylize: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """What both methods do around their own ``stylize`` of one RGB image: grey in, grey out; alpha
+    kept and resized to the result; one image of the batch at a time (sizes and memory are per image)."""
+    images = images.float().to(device)
+    colour, alpha = split_alpha(images)
+    channels = colour.shape[1]
+    rgb = convert_channels(colour, 3)
+    out = torch.cat([stylize(rgb[i:i + 1]) for i in range(rgb.shape[0])]).detach()
+    if channels == 1:
+        out = convert_channels(out, 1)
+    if alpha is not None:
+        out = torch.cat([out, resize(alpha, (int(out.shape[-2]), int(out.shape[-1])))], 1)
+    return out.clamp(0, 1)
+
+
+def checked_output_size(params: Any, h: int, w: int) -> tuple[int, int]:
+    """The working size (``size=`` on the long edge, else the input's), refused over ``max_size``."""
+    long_edge = params.size or max(h, w)
+    if long_edge > params.max_size:
+        where = f"size={params.size}" if params.size else f"the input is {w}x{h} px"
+        raise GenartError(f"style: {where} exceeds max_size={params.max_size} on the long edge; pass size=N "
+                          f"(<= {params.max_size}) to work on a smaller copy, or raise max_size (memory and time "
+                          "grow with the pixel count)")
+    return fit_long_edge(h, w, long_edge) if params.size else (h, w)
+
+
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     dh = (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean() if x.shape[-2] > 1 else x.new_zeros(())
     dw = (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean() if x.shape[-1] > 1 else x.new_zeros(())
@@ -82,28 +109,12 @@ class StyleTransfer:
     # -- the post-processor ----------------------------------------------------------------------
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode(False), torch.enable_grad():
-            images = images.clone().float().to(self.device)  # a normal tensor, usable with autograd
-            colour, alpha = split_alpha(images)
-            channels = colour.shape[1]
-            rgb = convert_channels(colour, 3)
-            outs = [self.stylize(rgb[i:i + 1]) for i in range(rgb.shape[0])]
-            out = torch.cat(outs).detach()
-            if channels == 1:
-                out = convert_channels(out, 1)
-            if alpha is not None:
-                out = torch.cat([out, resize(alpha, (int(out.shape[-2]), int(out.shape[-1])))], 1)
-            return out.clamp(0, 1)
+            # a clone is a normal tensor, usable with autograd (an inference tensor is not)
+            return stylize_each(images.clone(), self.device, self.stylize)
 
     # -- sizes -------------------------------------------------------------------------------------
     def output_size(self, h: int, w: int) -> tuple[int, int]:
-        p = self.params
-        long_edge = p.size or max(h, w)
-        if long_edge > p.max_size:
-            where = f"size={p.size}" if p.size else f"the input is {w}x{h} px"
-            raise GenartError(f"style: {where} exceeds max_size={p.max_size} on the long edge; pass size=N "
-                              f"(<= {p.max_size}) to work on a smaller copy, or raise max_size (memory and time "
-                              "grow with the pixel count)")
-        return fit_long_edge(h, w, long_edge) if p.size else (h, w)
+        return checked_output_size(self.params, h, w)
 
     def stages(self, h: int, w: int) -> list[tuple[int, int]]:
         """Coarse-to-fine sizes, halving from the output size; tiny stages are skipped."""
