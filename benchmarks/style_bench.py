@@ -56,9 +56,10 @@ def methods(sizes: list[int], gram_big: bool) -> None:
             print(f"{method:<7} {size:>5} {seconds:>8.1f} {peak:>9.0f} {target:>22} {_ok(ok)}", flush=True)
 
 
-def run_once(spec: str) -> tuple[float, float]:
-    """Seconds and peak resident memory (MiB, VmHWM) of one stylisation of chicago.jpg in a fresh process."""
-    code = textwrap.dedent(f"""
+def in_fresh_process(body: str) -> list[str]:
+    """Run ``body`` after the shared prelude (genart's context, ``hwm()`` = peak resident MiB) in a new
+    interpreter, so each measurement starts from an empty heap; returns what it printed, split."""
+    code = textwrap.dedent("""
         import time
         from genart.images import load_image
         from genart.plugins import App
@@ -68,14 +69,20 @@ def run_once(spec: str) -> tuple[float, float]:
                 if line.startswith('VmHWM'):
                     return int(line.split()[1]) / 1024
         context = build_context(App.from_entry_points())
+    """) + textwrap.dedent(body)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return result.stdout.split()
+
+
+def run_once(spec: str) -> tuple[float, float]:
+    """Seconds and peak resident memory (MiB, VmHWM) of one stylisation of chicago.jpg in a fresh process."""
+    seconds, peak = in_fresh_process(f"""
         post = context.build('post', 'style:image={STYLE},progress=false,{spec}')
         image = load_image('{CHICAGO}', channels=3)[None]
         start = time.perf_counter()
         post(image)
         print(time.perf_counter() - start, hwm())
     """)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    seconds, peak = result.stdout.split()
     return float(seconds), float(peak)
 
 
@@ -169,16 +176,7 @@ def gram_rows() -> None:
 
 def peak_rss(size: int) -> tuple[float, float]:
     """Peak resident memory (MiB) of stylising at ``size`` px in a fresh process, and the peak after imports."""
-    code = textwrap.dedent(f"""
-        import torch
-        from genart.images import load_image
-        from genart.plugins import App
-        from genart.testing import build_context
-        def hwm():
-            for line in open('/proc/self/status'):
-                if line.startswith('VmHWM'):
-                    return int(line.split()[1]) / 1024
-        context = build_context(App.from_entry_points())
+    peak, base = in_fresh_process(f"""
         post = context.build('post', 'style:image={STYLE},method=gram,size={size},max_size=2048,'
                                      'steps=12,progress=false')
         image = load_image('{CONTENT}', channels=3)[None]
@@ -186,8 +184,6 @@ def peak_rss(size: int) -> tuple[float, float]:
         post(image)
         print(hwm(), base)
     """)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    peak, base = result.stdout.split()
     return float(peak), float(base)
 
 
