@@ -108,6 +108,31 @@ class LatentPrior(Protocol):
 
 
 @runtime_checkable
+class LatentSampler(Protocol):
+    """Optional, with :class:`LatentDecoder`: draws from the distribution ``sample`` decodes (e.g. a
+    prior fitted after training), so ``genart walk`` walks between latents the model would sample
+    instead of standard normal ones."""
+
+    def sample_latents(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` latents ``[n, *latent_shape]``; the same (CPU) generator state gives the same latents."""
+        ...
+
+
+@runtime_checkable
+class FinishesTraining(Protocol):
+    """Optional: one pass over the training images when the loop stops (steps done, ``--minutes``
+    up, or Ctrl-C), before the last checkpoint, e.g. to fit a density to a VAE's posterior means.
+
+    It must be a pure function of the weights and the data (no global RNG draws), so an interrupted
+    and resumed run ends in the same state as an uninterrupted one; state that describes the weights
+    it was computed from should stop being used once training changes them again."""
+
+    def finish_training(self, data: torch.Tensor) -> None:
+        """``data``: the training images, uint8 ``[N, C, H, W]`` (on the run's device when they fit)."""
+        ...
+
+
+@runtime_checkable
 class Encoder(Protocol):
     """Optional, with :class:`LatentDecoder`: images to latents, for ``genart reconstruct``."""
 

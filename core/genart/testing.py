@@ -121,7 +121,8 @@ def check_post_processor(processor: Callable[[Any], Any], channels: tuple[int, .
 
 
 def check_model(model: Any, steps: int = 2, batch_size: int = 4) -> None:
-    """A model trains (finite scalar losses), samples in [0, 1] at its image shape, samples
+    """A model trains (finite scalar losses), finishes training (``finish_training``, when it has it),
+    samples in [0, 1] at its image shape, samples
     deterministically, and survives a checkpoint round trip (same state -> same samples)."""
     import math
     import tempfile
@@ -137,6 +138,9 @@ def check_model(model: Any, steps: int = 2, batch_size: int = 4) -> None:
         losses = model.train_step(batch)
         assert isinstance(losses, dict) and losses, "train_step must return a non-empty dict"
         assert all(math.isfinite(float(v)) for v in losses.values()), f"non-finite losses {losses}"
+    finish = getattr(model, "finish_training", None)
+    if callable(finish):  # as the loop calls it: once training stops, with the (uint8) training images
+        finish((batch * 255).round().to(torch.uint8))
     with torch.inference_mode():
         first = model.sample(3, torch.Generator().manual_seed(5))
         second = model.sample(3, torch.Generator().manual_seed(5))

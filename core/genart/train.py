@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CheckpointMismatch, GenartError, TrainingDiverged
-from .protocols import GenerativeModel, supports_compile
+from .protocols import FinishesTraining, GenerativeModel, supports_compile
 from .runs import MODEL_KEY, load_checkpoint, read_checkpoint_metadata, save_checkpoint
 
 #: ``steps`` when only ``minutes`` bounds a run
@@ -334,7 +334,12 @@ def train(model: GenerativeModel, data: Any, config: TrainConfig, *, device: Any
             if config.minutes is not None and _out_of_time(started, config.minutes, world):
                 break
     bar.close()
-    if step != last_saved or checkpoint_path is not None and world.is_main and not Path(checkpoint_path).exists():
+    finished = False
+    if step > start_step and isinstance(model, FinishesTraining):  # e.g. a prior fitted to the final weights
+        model.finish_training(data)
+        finished = True  # saved with them below, even where the loop's last save was at this step
+    missing = checkpoint_path is not None and world.is_main and not Path(checkpoint_path).exists()
+    if finished or step != last_saved or missing:
         save(step)
     result.seconds = time.perf_counter() - started
     result.images_per_second = (step - start_step) * config.batch_size / max(result.seconds, 1e-9)

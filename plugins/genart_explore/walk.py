@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from genart import GenartError, LatentDecoder, LatentPrior, UsageError
+from genart import GenartError, LatentDecoder, LatentPrior, LatentSampler, UsageError
 from genart.api import apply_chain, build_chain, load_run_model
 from genart.images import make_grid, save_animation, save_image
 
@@ -138,8 +138,11 @@ def walk_run(app: Any, run_dir: Path, out: Path, *, points: int, frames: int, si
     chain = build_chain(context, post)
     spherical = not isinstance(model, LatentPrior) or model.latent_prior == "gaussian"
     generator = torch.Generator().manual_seed(seed)
-    anchors = torch.randn(points, math.prod(latent_shape), generator=generator, dtype=torch.float64)
-    if not spherical:
+    if isinstance(model, LatentSampler):  # e.g. a VAE's fitted prior: walk where its samples come from
+        anchors = model.sample_latents(points, generator).reshape(points, -1).double().cpu()
+    else:
+        anchors = torch.randn(points, math.prod(latent_shape), generator=generator, dtype=torch.float64)
+    if not spherical and not isinstance(model, LatentSampler):
         anchors = torch.rand(points, math.prod(latent_shape), generator=generator, dtype=torch.float64) * 2 - 1
     raw = decode_all(model, loop_latents(anchors, frames, spherical), latent_shape)
     changes = frame_changes(raw)

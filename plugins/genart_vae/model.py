@@ -1,4 +1,5 @@
-"""The convolutional VAE: training on the ELBO, sampling from the prior, and likelihood evaluation."""
+"""The convolutional VAE: training on the ELBO, sampling from a prior fitted after training (or N(0, I)),
+and likelihood evaluation."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import torch
 
 from .likelihoods import Likelihood
 from .nets import VAENet
+from .prior import MixturePrior, fit_mixture, fitting_subset
 
 #: latents decoded at once during importance sampling (bounds memory: images x samples per chunk)
 IS_CHUNK = 2048
+#: images encoded at once when fitting the prior
+ENCODE_CHUNK = 256
 
 
 def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -27,8 +31,10 @@ def log_normal(z: torch.Tensor, mean: torch.Tensor | float = 0.0, log_var: torch
 
 
 class VAE:
-    """Trains by maximising the ELBO (with optional beta, KL warm-up and free bits); samples by
-    decoding draws from the standard normal prior; reports held-out likelihoods via ``evaluate``."""
+    """Trains by maximising the ELBO (with optional beta, KL warm-up and free bits); when training
+    stops, fits a Gaussian mixture to the posterior means of the training images (``prior=mixture``)
+    and samples by decoding its draws, else draws from N(0, I); reports held-out likelihoods via
+    ``evaluate`` (always against N(0, I), the prior the ELBO was trained with)."""
 
     default_steps = 1600
     default_batch_size = 32
@@ -55,6 +61,9 @@ class VAE:
                                           fused=fused)
         self.scaler = context.scaler  # loss scaling under fp16, a pass-through otherwise
         self.step = 0
+        #: the fitted prior and the step whose weights it describes (used only while they are current)
+        self.prior: MixturePrior | None = None
+        self.prior_step = -1
 
     # -- training ---------------------------------------------------------------------------------
     def kl_weight(self) -> float:
@@ -96,8 +105,39 @@ class VAE:
             return self.net.encode(x.to(self.device).float())[0]
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        z = torch.randn(n, *self.latent_shape, generator=generator) * self.params.temperature
-        return self.decode(z).cpu()
+        return self.decode(self.sample_latents(n, generator)).cpu()
+
+    def sample_latents(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Draws from the fitted prior when it describes the current weights, else from N(0, I)."""
+        prior = self.fitted_prior()
+        if prior is not None:
+            return prior.sample(n, generator, self.params.temperature)
+        return torch.randn(n, *self.latent_shape, generator=generator) * self.params.temperature
+
+    def fitted_prior(self) -> MixturePrior | None:
+        """The fitted prior, if ``prior=mixture`` and it was fitted at the current step (training past
+        it makes it stale: snapshots during training and older checkpoints use N(0, I))."""
+        if self.params.prior == "mixture" and self.prior is not None and self.prior_step == self.step:
+            return self.prior
+        return None
+
+    # -- after training ---------------------------------------------------------------------------
+    def finish_training(self, data: torch.Tensor) -> None:
+        """Fit the mixture prior to the posterior means of (up to 8,192 of) the training images, with
+        no gradients: ex-post density estimation (Ghosh et al. 2020). Deterministic, and draws nothing
+        from the global RNG (binarising likelihoods use their own seeded generator), so exact resume holds."""
+        if self.params.prior != "mixture":
+            return
+        self.net.eval()
+        index = fitting_subset(data.shape[0])
+        generator = torch.Generator().manual_seed(0)
+        means = []
+        with torch.no_grad():
+            for start in range(0, index.shape[0], ENCODE_CHUNK):
+                chunk = data[index[start:start + ENCODE_CHUNK].to(data.device)].to(self.device).float() / 255
+                means.append(self.net.encode(self.likelihood.prepare(chunk, generator))[0].float().cpu())
+        self.prior = fit_mixture(torch.cat(means), self.params.prior_components)
+        self.prior_step = self.step
 
     # -- likelihood -------------------------------------------------------------------------------
     def evaluate(self, images: torch.Tensor, k: int, generator: torch.Generator) -> dict[str, float]:
@@ -138,11 +178,16 @@ class VAE:
 
     # -- state ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        prior = self.fitted_prior()
         return {"net": self.net.state_dict(), "likelihood": self.likelihood.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "step": self.step}
+                "optimizer": self.optimizer.state_dict(), "step": self.step,
+                "prior": {} if prior is None else prior.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.net.load_state_dict(state["net"])
         self.likelihood.load_state_dict(state.get("likelihood", {}))
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = int(state.get("step", 0))
+        prior = state.get("prior") or {}  # none in checkpoints from before the fitted prior: N(0, I)
+        self.prior = MixturePrior.from_state(prior) if prior else None
+        self.prior_step = self.step if prior else -1

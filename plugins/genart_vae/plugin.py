@@ -26,7 +26,13 @@ class VAEParams:
     warmup: int = param(0, "KL warm-up: steps over which the KL weight ramps from 0 to beta")
     free_bits: float = param(0.0, "free bits: nats per latent dimension (batch average) not penalised")
     lr: float = param(2e-3, "Adam learning rate")
-    temperature: float = param(1.0, "standard deviation of the prior draws decoded by sample")
+    temperature: float = param(1.0, "spread of the prior draws decoded by sample (scales the fitted prior's "
+                                     "components too)")
+    prior: Literal["mixture", "normal"] = param("mixture", "what sample draws latents from: a Gaussian mixture "
+                                                           "fitted to the training images' posterior means when "
+                                                           "training ends (ex-post, stored in the checkpoint), or "
+                                                           "the standard normal")
+    prior_components: int = param(10, "components of the fitted mixture (1: one full-covariance Gaussian)")
 
     def validate(self) -> None:
         if self.image_size < 4:
@@ -37,6 +43,8 @@ class VAEParams:
             raise ValueError("latent and width must be positive, blocks >= 0")
         if self.beta < 0 or self.warmup < 0 or self.free_bits < 0:
             raise ValueError("beta, warmup and free_bits must be >= 0")
+        if self.prior_components < 1:
+            raise ValueError("prior_components must be >= 1")
         if self.lr <= 0 or self.temperature <= 0:
             raise ValueError("lr and temperature must be > 0")
 
