@@ -136,7 +136,11 @@ class VAE:
             for start in range(0, index.shape[0], ENCODE_CHUNK):
                 chunk = data[index[start:start + ENCODE_CHUNK].to(data.device)].to(self.device).float() / 255
                 means.append(self.net.encode(self.likelihood.prepare(chunk, generator))[0].float().cpu())
-        self.prior = fit_mixture(torch.cat(means), self.params.prior_components)
+        points = torch.cat(means)
+        if not bool(points.isfinite().all()):  # nothing sensible to fit: sample keeps to N(0, I)
+            self.prior, self.prior_step = None, -1
+            return
+        self.prior = fit_mixture(points, self.params.prior_components)
         self.prior_step = self.step
 
     # -- likelihood -------------------------------------------------------------------------------
