@@ -55,7 +55,8 @@ class GAN:
         p = self.params
         self.g = self.prepare(Generator(p.latent, p.width, p.image_size, p.channels, p.upsample, p.categories,
                                         p.blocks))
-        self.d = self.prepare(Discriminator(p.width, p.image_size, p.channels, p.spectral_norm, p.categories))
+        self.d = self.prepare(Discriminator(p.width, p.image_size, p.channels, p.spectral_norm, p.categories,
+                                            p.mbstd_group))
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
         betas = (p.beta1, p.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=p.lr_g, betas=betas)

@@ -90,22 +90,38 @@ def category_code(z: torch.Tensor, categories: int) -> torch.Tensor:
 
 
 class MinibatchStd(nn.Module):
-    """Appends the batch's mean feature standard deviation as a channel, so D can see a collapse.
+    """Appends the mean feature standard deviation as a channel, so D can see a collapse.
+
+    ``group=0`` takes it over the whole batch (one number for every image). ``group=G`` takes it within
+    groups of G images, as StyleGAN does: each image gets its own group's figure, so a batch with a few
+    near-copies in it shows them to D instead of averaging them away among the rest.
 
     The square root gets a small floor. R1 differentiates D's gradient, and the second derivative of
     ``std`` where a feature barely varies across the batch divides by ~0: inf, then NaN. Under bf16
     such features are common (MNIST's blank borders); it killed the benchmark run at step 1233."""
 
+    def __init__(self, group: int = 0) -> None:
+        super().__init__()
+        self.group = group
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[0] > 1:
-            std = (x.float().var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
+        n = x.shape[0]
+        if n < 2:
+            std = x.new_zeros((n, 1, *x.shape[2:]), dtype=torch.float32)
+        elif self.group < 2 or n % min(self.group, n):  # whole batch (also when groups do not divide it)
+            value = (x.float().var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
+            std = value.expand(n, 1, *x.shape[2:])
         else:
-            std = x.new_zeros((), dtype=torch.float32)
-        return torch.cat([x, std.to(x.dtype).expand(x.shape[0], 1, *x.shape[2:])], dim=1)
+            g = min(self.group, n)
+            grouped = x.float().reshape(g, n // g, *x.shape[1:])  # image i is in group i % (n // g)
+            value = (grouped.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # [n // g]
+            std = value.repeat(g).view(n, 1, 1, 1).expand(n, 1, *x.shape[2:])
+        return torch.cat([x, std.to(x.dtype)], dim=1)
 
 
 class Discriminator(nn.Module):
-    def __init__(self, width: int, size: int, channels: int, spectral_norm: bool, categories: int = 0) -> None:
+    def __init__(self, width: int, size: int, channels: int, spectral_norm: bool, categories: int = 0,
+                 mbstd_group: int = 0) -> None:
         super().__init__()
         wrap = _sn if spectral_norm else (lambda module: module)
         self.levels = levels_for(size)
@@ -115,7 +131,7 @@ class Discriminator(nn.Module):
             c_in, c_out = channels_at(width, level), channels_at(width, level + 1)
             layers += [wrap(nn.Conv2d(c_in, c_out, 4, 2, 1)), nn.LeakyReLU(0.2)]
         top = channels_at(width, self.levels)
-        layers += [MinibatchStd(), nn.Flatten()]
+        layers += [MinibatchStd(mbstd_group), nn.Flatten()]
         self.body = nn.Sequential(*layers)
         features = (top + 1) * base * base
         self.head = wrap(nn.Linear(features, 1))

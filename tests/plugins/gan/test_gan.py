@@ -339,6 +339,7 @@ def test_cli_trains_and_samples_a_gan(genart_cli: Any, builtin_app: App, tmp_pat
     ("gan:widht=3", "width"),
     ("gan:categories=1", "categories must be 0 (off) or at least 2"),
     ("gan:blocks=-1", "blocks must be >= 0"),
+    ("gan:mbstd_group=-1", "mbstd_group must be >= 0"),
 ])
 def test_bad_params_give_one_line_errors(genart_cli: Any, builtin_app: App, tmp_path: Path, spec: str,
                                          message: str) -> None:

@@ -1,0 +1,254 @@
+"""Your own images at 64 px: the classic DCGAN recipe vs genart's default ``gan``, same wall-clock, scored weight-free.
+
+Both train on the same colour images for the same budget and torch threads; then each draws samples that are
+scored with genart's weight-free sample figures (``genart eval``'s: 16x16 pixels + PCA, precision / recall
+with k=3, diversity ratio, Frechet distance), against a held-out split, beside the floor the same figures take
+for two halves of that split (real vs real).
+
+* data: a folder (default ``../shared/data/art/pokemon``, 1209 colour images in 18 sub-folders; the run stops
+  with a message when it is missing) or ``shapes`` (genart's synthetic dataset), at ``--size`` (64) px colour.
+  The held-out split is a seeded random ``--holdout`` images, not the folder's last files: sorted by path,
+  the last files of a folder with sub-folders are one sub-folder.
+* DCGAN: the PyTorch example's recipe as a plain loop at 64 px colour - transposed-conv G (ngf 64, BatchNorm +
+  ReLU), conv D (ndf 64, BatchNorm + LeakyReLU), BCE, Adam 2e-4 beta1 0.5, z of 100, N(0, 0.02) init, no
+  augmentation, no EMA, fp32. Sampled with BatchNorm's batch statistics (as the example does).
+* genart: ``gan:image_size=64,channels=3`` (plus ``--extra``) trained through genart's own loop at its default
+  precision, sampled from the EMA generator.
+
+  python benchmarks/own_images_bench.py --budget 600 --threads 2                  pokemon, DCGAN and genart
+  python benchmarks/own_images_bench.py --data shapes --budget 180 --threads 2    the synthetic shapes
+  python benchmarks/own_images_bench.py --skip-dcgan --seeds 1+2 --extra r1_gamma=1   genart only, variants
+  python benchmarks/own_images_bench.py --score-at 300 ...                        also score genart at 300 s
+
+Grids go to --out (default /tmp/genart-own-images; a folder inside the repository is refused, since the
+images of a user's folder are not ours to commit). Run under the shared lock:
+  flock /tmp/genart-heavy.lock python benchmarks/own_images_bench.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gan_vs_dcgan import dcgan_init, genart_context, sample_genart, train_genart  # noqa: E402
+from mnist_eval import data_root  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+BATCH = 64
+NZ = 100
+
+
+# -- the classic recipe at 64 px colour, as a plain loop ---------------------------------------------
+class DCGAN64Generator(nn.Module):
+    def __init__(self, channels: int = 3, ngf: int = 64) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.ConvTranspose2d(NZ, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8),
+                                   nn.ReLU(True)]
+        for c_in, c_out in ((ngf * 8, ngf * 4), (ngf * 4, ngf * 2), (ngf * 2, ngf)):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(ngf, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], -1, 1, 1))
+
+
+class DCGAN64Discriminator(nn.Module):
+    def __init__(self, channels: int = 3, ndf: int = 64) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        for c_in, c_out in ((ndf, ndf * 2), (ndf * 2, ndf * 4), (ndf * 4, ndf * 8)):
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, True)]
+        layers += [nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).view(-1)
+
+
+def train_dcgan64(data: torch.Tensor, budget: float, seed: int) -> dict[str, Any]:
+    torch.manual_seed(seed)
+    channels = data.shape[1]
+    g, d = DCGAN64Generator(channels), DCGAN64Discriminator(channels)
+    g.apply(dcgan_init)
+    d.apply(dcgan_init)
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    n, steps, position = data.shape[0], 0, 0
+    order = torch.randperm(n)
+    started = time.perf_counter()
+    while time.perf_counter() - started < budget:
+        if position + BATCH > n:
+            order, position = torch.randperm(n), 0
+        real = data[order[position:position + BATCH]].float() / 127.5 - 1
+        position += BATCH
+        fake = g(torch.randn(real.shape[0], NZ))
+        ones, zeros = torch.ones(real.shape[0]), torch.zeros(real.shape[0])
+        d_loss = bce(d(real), ones) + bce(d(fake.detach()), zeros)
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = bce(d(fake), ones)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        steps += 1
+    seconds = time.perf_counter() - started
+    return {"g": g, "steps": steps, "seconds": seconds, "images_per_s": steps * BATCH / seconds}
+
+
+@torch.no_grad()
+def sample_dcgan64(g: nn.Module, n: int, seed: int) -> torch.Tensor:
+    g.train()  # batch statistics, as the PyTorch example samples
+    generator = torch.Generator().manual_seed(seed)
+    chunks = [g(torch.randn(min(BATCH, n - s), NZ, generator=generator)) for s in range(0, n, BATCH)]
+    return ((torch.cat(chunks) + 1) / 2).clamp(0, 1)
+
+
+# -- data and scoring ----------------------------------------------------------------------------------
+def load_images(context: Any, data: str, size: int) -> tuple[str, torch.Tensor]:
+    """The dataset spec and its images (uint8 [N, 3, size, size]); SystemExit with a message when missing."""
+    from genart.pipeline import load_data
+
+    if data in ("shapes", "pokemon"):
+        folder = data_root() / "art" / "pokemon"
+    else:
+        folder = Path(data)
+    if data == "shapes":
+        spec = "shapes:count=2000"
+    else:
+        if not folder.is_dir():
+            raise SystemExit(f"own_images_bench: no image folder at {folder} (give --data DIR, or --data shapes)")
+        spec = f"folder:path={folder}"
+    return spec, load_data(context, spec, size, 3)
+
+
+def split(images: torch.Tensor, holdout: int, seed: int = 1234) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, held out): a fixed random ``holdout`` images aside, the same for every model and seed."""
+    if not 8 <= holdout <= images.shape[0] - 8:
+        raise SystemExit(f"own_images_bench: --holdout {holdout} must leave 8 images on each side of "
+                         f"{images.shape[0]}")
+    order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))
+    return images[order[holdout:]], images[order[:holdout]]
+
+
+def figures(real: torch.Tensor, samples: torch.Tensor) -> dict[str, dict[str, float]]:
+    """genart eval's figures: half of ``real`` as many samples as the reference half (equal set sizes)."""
+    from genart_explore.sample_metrics import evaluate_samples
+
+    return evaluate_samples(real, samples[: real.shape[0] // 2])
+
+
+HEADER = (f"{'model':<34}{'prec':>6}{'recall':>7}{'divers':>7}{'FD':>8}  |{'prec':>6}{'recall':>7}{'divers':>7}"
+          f"{'FD':>8}{'img/s':>7}{'steps':>7}{'s':>6}")
+
+
+def row(name: str, held: dict[str, float], train: dict[str, float], run: dict[str, Any] | None) -> str:
+    def part(f: dict[str, float]) -> str:
+        return f"{f['precision']:>6.3f}{f['recall']:>7.3f}{f['diversity']:>7.3f}{f['fd']:>8.2f}"
+
+    tail = f"{run['images_per_s']:>7.0f}{run['steps']:>7}{run['seconds']:>6.0f}" if run else ""
+    return f"{name:<34}{part(held)}  |{part(train)}{tail}"
+
+
+def save_grid(images: torch.Tensor, path: Path) -> None:
+    from genart.images import make_grid, save_image
+
+    save_image(make_grid(images[:64], nrow=8), path, overwrite=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default="pokemon", help="pokemon (../shared/data/art/pokemon), shapes, or a DIR")
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--budget", type=float, default=180, help="training seconds per model")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the DCGAN run (and of genart unless --seeds)")
+    parser.add_argument("--seeds", default="", help="genart seeds, '+'-joined (default: --seed)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    parser.add_argument("--extra", default="", help="k=v,... appended to genart's gan spec")
+    parser.add_argument("--skip-dcgan", action="store_true", help="train genart's model only")
+    parser.add_argument("--skip-genart", action="store_true",
+                        help="train the DCGAN only (to keep each locked command short; the split is fixed, so "
+                             "figures of separate runs compare)")
+    parser.add_argument("--holdout", type=int, default=300, help="images held out for scoring (random, fixed)")
+    parser.add_argument("--score-at", default="", help="also score genart after these training seconds, "
+                                                       "'+'-joined (outside the timed budget)")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/genart-own-images"))
+    args = parser.parse_args()
+
+    out = args.out.resolve()
+    if out == REPO or REPO in out.parents:
+        raise SystemExit(f"own_images_bench: --out {args.out} is inside the repository; the grids are made from "
+                         "your images, write them elsewhere (default /tmp/genart-own-images)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    context = genart_context()
+    from genart.jobs import precision_label
+
+    spec, images = load_images(context, args.data, args.size)
+    train, held = split(images, args.holdout)
+    out.mkdir(parents=True, exist_ok=True)
+    save_grid(held.float() / 255, out / "real_held-out.png")
+    gan_spec = f"gan:image_size={args.size},channels=3" + (f",{args.extra}" if args.extra else "")
+    print(f"data: {spec} ({images.shape[0]} images at {args.size} px; {train.shape[0]} train, {held.shape[0]} "
+          f"held out); budget {args.budget:.0f} s per model; torch threads {torch.get_num_threads()}; "
+          f"genart {gan_spec} at {precision_label(context)}", flush=True)
+    n_samples = train.shape[0] // 2
+    floor = figures(held, held)["floor"], figures(train, train)["floor"]
+    lines = [row("real vs real (floor)", floor[0], floor[1], None)]
+
+    def add(name: str, samples: torch.Tensor, run: dict[str, Any] | None) -> dict[str, float]:
+        held_f, train_f = figures(held, samples)["model"], figures(train, samples)["model"]
+        lines.append(row(name, held_f, train_f, run))
+        print(lines[-1], flush=True)
+        return held_f
+
+    results: dict[str, dict[str, float]] = {}
+    if not args.skip_dcgan:
+        dc = train_dcgan64(train, args.budget, args.seed)
+        samples = sample_dcgan64(dc["g"], n_samples, args.seed)
+        save_grid(samples, out / f"dcgan_seed-{args.seed}.png")
+        results["dcgan"] = add(f"dcgan seed={args.seed}", samples, dc)
+    tag = args.extra.replace(",", "_").replace("=", "-") or "default"
+    for seed in [] if args.skip_genart else [int(s) for s in (args.seeds or str(args.seed)).split("+")]:
+        marks = sorted(float(s) for s in args.score_at.split("+") if s)
+
+        def score_at(model: Any, steps: int, seconds: float, seed: int = seed, marks: list[float] = marks) -> None:
+            while marks and seconds >= marks[0]:
+                add(f"  genart seed={seed} at {marks.pop(0):.0f} s", sample_genart(model, n_samples, seed),
+                    {"images_per_s": steps * BATCH / seconds, "steps": steps, "seconds": seconds})
+
+        after: Callable[[Any, int, float], None] = score_at
+        run = train_genart(context, train, args.budget, seed, spec=gan_spec, after_chunk=after)
+        samples = sample_genart(run["model"], n_samples, seed)
+        save_grid(samples, out / f"genart_{tag}_seed-{seed}.png")
+        results[f"genart seed={seed}"] = add(f"genart seed={seed} {args.extra}".strip(), samples, run)
+        print(f"  (losses: {run['losses']}; aug_p {getattr(run['model'], 'aug_p', 0):.3f})", flush=True)
+
+    print()
+    print(f"{'':<34}{'held out (' + str(held.shape[0] // 2) + ' samples)':<29}  |"
+          f"{'train (' + str(n_samples) + ' samples)':<29}")
+    print(HEADER)
+    for line in lines:
+        print(line)
+    if "dcgan" in results:
+        for name, f in results.items():
+            if name != "dcgan":
+                print(f"{name}: FD / DCGAN's (held out) {f['fd'] / results['dcgan']['fd']:.3f} (target <= 0.5); "
+                      f"recall / floor {f['recall'] / max(floor[0]['recall'], 1e-9):.2f} (target >= 0.5); "
+                      f"diversity {f['diversity']:.2f} (target >= 0.8)")
+    print(f"grids: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
