@@ -4,16 +4,23 @@
 * ``shapes``: each model trained for ``--budget`` seconds on ``shapes`` at 32 px (held-out split kept out),
   scored with ``genart eval``'s weight-free figures (precision, recall, diversity, FD; real-vs-real floor).
   ``--edm`` adds the diffusion model trained with EDM's preconditioning instead of rectified flow.
-* ``mnist``:  the same at 28 px grey on MNIST (../shared/data/mnist), judged by benchmarks/mnist_eval.py's
-  classifier (FD, IS, class shares).
+* ``mnist``:  the same at 28 px grey on MNIST (../shared/data/mnist, the t10k images less the last
+  2 x ``--samples``, held out), judged by benchmarks/mnist_eval.py's classifier (FD, IS, class shares) and
+  by the weight-free figures against half of the held-out digits.
+* ``pokemon``: the same at ``--size`` px colour on ../shared/data/art/pokemon (all 1209 images train; the
+  weight-free figures compare samples with them, since the folder is too small to hold some out).
+* ``seeds``: ``--seed-steps`` steps of the default diffusion model on ``shapes`` for seeds 0, 1, 2; fails
+  (exit 1) unless every logged loss, every weight and every sample is finite.
 
-Grids go to ``--out`` (never into the repo). Run by hand, e.g.
+``--models`` picks the models (diffusion, gan, vae; shapes also takes ``diffusion edm``, spelled
+``diffusion-edm``). Grids go to ``--out`` (never into the repo). Run by hand, e.g.
     python benchmarks/diffusion_bench.py --what speed+shapes+mnist --budget 90
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -35,22 +42,25 @@ def context(precision: str = "auto") -> Any:
     return make_context(App.from_entry_points(only=None), "cpu", precision)
 
 
-def train_for(ctx: Any, spec: str, data: torch.Tensor, budget: float, seed: int = 0) -> dict[str, Any]:
-    """Train through genart's own loop for ``budget`` seconds of training time (CHUNK steps at a time)."""
+def train_for(ctx: Any, spec: str, data: torch.Tensor, budget: float, seed: int = 0,
+              max_steps: int | None = None) -> dict[str, Any]:
+    """Train through genart's own loop for ``budget`` seconds of training time (CHUNK steps at a time),
+    or ``max_steps`` steps; ``history`` keeps every chunk's logged losses."""
     from genart.pipeline import build_model
     from genart.train import TrainConfig, train
 
     torch.manual_seed(seed)
     model = build_model(ctx, spec)
     batch = int(getattr(model, "default_batch_size", 64))
-    steps, seconds, losses = 0, 0.0, {}
-    while seconds < budget:
+    steps, seconds, losses, history = 0, 0.0, {}, []
+    while (seconds < budget) if max_steps is None else (steps < max_steps):
         config = TrainConfig(steps=steps + CHUNK, batch_size=batch, seed=seed, checkpoint_every=0, progress=False,
                              precision=ctx.precision, channels_last=ctx.channels_last, scaler=ctx.scaler)
         result = train(model, data, config, device=ctx.device, checkpoint_path=None, start_step=steps)
         steps, seconds, losses = result.step, seconds + result.seconds, result.losses
+        history.append(dict(losses))
     return {"model": model, "steps": steps, "seconds": seconds, "images_per_s": steps * batch / seconds,
-            "losses": " ".join(f"{k} {v:.3f}" for k, v in losses.items())}
+            "losses": " ".join(f"{k} {v:.3f}" for k, v in losses.items()), "history": history}
 
 
 def draw(model: Any, n: int, seed: int = 0) -> tuple[torch.Tensor, float]:
@@ -98,27 +108,31 @@ def context_model(ctx: Any, spec: str) -> Any:
     return build_model(ctx, spec)
 
 
-def shapes(ctx: Any, budget: float, out: Path, edm: bool) -> None:
-    from genart.pipeline import load_data
+SPECS = {"diffusion": "diffusion:image_size={size},channels={channels}",
+         "gan": "gan:image_size={size},channels={channels}",
+         "vae": "vae:image_size={size},channels={channels}",
+         "diffusion edm": "diffusion:image_size={size},channels={channels},objective=edm"}
+
+
+def chosen(models: list[str], size: int, channels: int) -> dict[str, str]:
+    return {name: SPECS[name].format(size=size, channels=channels) for name in models}
+
+
+def weight_free(ctx: Any, specs: dict[str, str], train_data: torch.Tensor, real: torch.Tensor, budget: float,
+                out: Path, prefix: str) -> None:
+    """Each model trained for ``budget`` s, ``len(real) // 2`` samples scored against half of ``real``."""
     from genart_explore.sample_metrics import evaluate_samples
 
-    train_data = load_data(ctx, SHAPES_TRAIN, 32, 3)
-    held_out = load_data(ctx, SHAPES_TEST, 32, 3)
-    save_grid(held_out.float() / 255, out / "shapes-real.png")
-    specs = {"diffusion": "diffusion:image_size=32,channels=3", "gan": "gan:image_size=32,channels=3",
-             "vae": "vae:image_size=32,channels=3"}
-    if edm:
-        specs["diffusion edm"] = "diffusion:image_size=32,channels=3,objective=edm"
-    print(f"shapes 32 px: {train_data.shape[0]} training images, {held_out.shape[0]} held out; {budget:.0f} s each")
+    save_grid(real.float() / 255, out / f"{prefix}-real.png")
     print(f"{'model':<15}{'steps':>7}{'img/s':>7}{'prec':>7}{'recall':>7}{'divers':>7}{'FD':>8}{'sample s':>9}")
     floor = None
     for name, spec in specs.items():
         run = train_for(ctx, spec, train_data, budget)
-        images, seconds = draw(run["model"], held_out.shape[0] // 2)
-        figures = evaluate_samples(held_out, images)
+        images, seconds = draw(run["model"], real.shape[0] // 2)
+        figures = evaluate_samples(real, images)
         floor = figures["floor"]
         m = figures["model"]
-        save_grid(images, out / f"shapes-{name.replace(' ', '-')}.png")
+        save_grid(images, out / f"{prefix}-{name.replace(' ', '-')}.png")
         print(f"{name:<15}{run['steps']:>7}{run['images_per_s']:>7.0f}{m['precision']:>7.3f}{m['recall']:>7.3f}"
               f"{m['diversity']:>7.3f}{m['fd']:>8.2f}{seconds:>9.1f}   ({run['losses']})", flush=True)
     if floor is not None:
@@ -126,21 +140,80 @@ def shapes(ctx: Any, budget: float, out: Path, edm: bool) -> None:
               f"{floor['fd']:>8.2f}")
 
 
-def mnist(ctx: Any, budget: float, out: Path, samples: int) -> None:
+def shapes(ctx: Any, budget: float, out: Path, models: list[str]) -> None:
+    from genart.pipeline import load_data
+
+    train_data = load_data(ctx, SHAPES_TRAIN, 32, 3)
+    held_out = load_data(ctx, SHAPES_TEST, 32, 3)
+    print(f"shapes 32 px: {train_data.shape[0]} training images, {held_out.shape[0]} held out; {budget:.0f} s each")
+    weight_free(ctx, chosen(models, 32, 3), train_data, held_out, budget, out, "shapes")
+
+
+def pokemon(ctx: Any, budget: float, out: Path, models: list[str], size: int) -> None:
+    from mnist_eval import data_root
+
+    from genart.pipeline import load_data
+
+    folder = data_root() / "art" / "pokemon"
+    if not folder.is_dir():
+        print(f"pokemon: no folder {folder}; skipped")
+        return
+    data = load_data(ctx, f"folder:path={folder}", size, 3)
+    print(f"pokemon {size} px: {data.shape[0]} images (trained on and scored against); {budget:.0f} s each")
+    weight_free(ctx, chosen([m for m in models if m != "diffusion edm"], size, 3), data, data, budget, out,
+                f"pokemon{size}")
+
+
+def seeds(ctx: Any, steps: int, out: Path) -> bool:
+    """The default diffusion model for ``steps`` steps on ``shapes`` under seeds 0, 1, 2: all finite?"""
+    from genart import TrainingDiverged
+    from genart.pipeline import load_data
+
+    data = load_data(ctx, SHAPES_TRAIN, 32, 3)
+    print(f"seeds: diffusion on shapes 32 px, {steps} steps each; losses logged every {CHUNK} steps")
+    healthy = True
+    for seed in (0, 1, 2):
+        try:
+            run = train_for(ctx, SPECS["diffusion"].format(size=32, channels=3), data, 0, seed, max_steps=steps)
+        except TrainingDiverged as error:
+            print(f"seed {seed}: diverged: {error}")
+            healthy = False
+            continue
+        losses = [v for chunk in run["history"] for v in chunk.values()]
+        model = run["model"]
+        weights = all(bool(torch.isfinite(p).all()) for net in (model.net, model.ema) for p in net.parameters())
+        images, seconds = draw(model, 64, seed)
+        finite = bool(torch.isfinite(images).all())
+        save_grid(images, out / f"seeds-{seed}.png")
+        ok = all(map(math.isfinite, losses)) and weights and finite
+        healthy = healthy and ok
+        print(f"seed {seed}: {run['steps']} steps, {run['images_per_s']:.0f} img/s, loss first/min/last "
+              f"{losses[0]:.3f}/{min(losses):.3f}/{losses[-1]:.3f}, {len(losses)} logged losses finite "
+              f"{all(map(math.isfinite, losses))}, weights finite {weights}, 64 samples finite {finite} "
+              f"(std {images.std():.3f}, {seconds:.1f} s)", flush=True)
+    print("seeds: all finite" if healthy else "seeds: NOT all finite")
+    return healthy
+
+
+def mnist(ctx: Any, budget: float, out: Path, samples: int, models: list[str]) -> None:
     from mnist_eval import Evaluator, mnist_folder
 
     from genart.pipeline import load_data
+    from genart_explore.sample_metrics import evaluate_samples
 
     folder = mnist_folder()
     if folder is None:
         print("mnist: no data in ../shared/data/mnist; skipped")
         return
     evaluator = Evaluator.load(folder)
-    data = load_data(ctx, f"mnist:path={folder},which=t10k", 28, 1)
+    spec = f"mnist:path={folder},which=t10k,holdout={2 * samples}"
+    data = load_data(ctx, f"{spec},split=train", 28, 1)
+    unseen = load_data(ctx, f"{spec},split=test", 28, 1)
     real = evaluator.score(data.float()[:samples] / 255)
     print(f"mnist 28 px: {data.shape[0]} images; {budget:.0f} s each; {samples} samples judged by the classifier "
-          f"(accuracy {evaluator.accuracy:.4f})")
-    print(f"{'model':<15}{'steps':>7}{'img/s':>7}{'FD':>8}{'IS':>7}{'min%':>7}{'max%':>7}  class % 0..9")
+          f"(accuracy {evaluator.accuracy:.4f}) and, weight-free, against half of the last {2 * samples} (held out)")
+    print(f"{'model':<15}{'steps':>7}{'img/s':>7}{'FD':>8}{'IS':>7}{'min%':>7}{'max%':>7}  class % 0..9"
+          f"{'':>20}prec recall divers  pixFD")
 
     def line(name: str, score: dict[str, Any], run: dict[str, Any] | None) -> str:
         shares = " ".join(f"{100 * s:.0f}" for s in score["shares"])
@@ -148,18 +221,27 @@ def mnist(ctx: Any, budget: float, out: Path, samples: int) -> None:
         return (f"{name:<15}{steps}{score['fd']:>8.2f}{score['is']:>7.2f}{100 * score['min_share']:>7.1f}"
                 f"{100 * score['max_share']:>7.1f}  [{shares}]")
 
-    print(line("real digits", real, None))
-    for name, spec in {"diffusion": "diffusion:image_size=28,channels=1", "gan": "gan:image_size=28,channels=1",
-                       "vae": "vae:image_size=28,channels=1"}.items():
+    def free(figures: dict[str, float]) -> str:
+        return "".join(f"{figures[k]:>7.3f}" for k in ("precision", "recall", "diversity")) + f"{figures['fd']:>7.2f}"
+
+    floor = evaluate_samples(unseen, data[:samples])["floor"]
+    print(line("real digits", real, None) + f"  {'(training vs held-out half)':<28}" + free(floor))
+    for name, spec in chosen([m for m in models if m != "diffusion edm"], 28, 1).items():
         run = train_for(ctx, spec, data, budget)
         images, seconds = draw(run["model"], samples)
         save_grid(images, out / f"mnist-{name}.png")
-        print(line(name, evaluator.score(images), run) + f"  sampling {seconds:.1f} s", flush=True)
+        print(line(name, evaluator.score(images), run) + f"  sampling {seconds:>5.1f} s          "
+              + free(evaluate_samples(unseen, images)["model"]) + f"   ({run['losses']})", flush=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--what", default="speed+shapes+mnist", help="'+'-joined: speed, shapes, mnist")
+    parser.add_argument("--what", default="speed+shapes+mnist",
+                        help="'+'-joined: speed, shapes, mnist, pokemon, seeds")
+    parser.add_argument("--models", default="diffusion,gan,vae",
+                        help="comma-joined: diffusion, gan, vae, diffusion-edm (shapes only)")
+    parser.add_argument("--size", type=int, default=32, help="pokemon: image side in px")
+    parser.add_argument("--seed-steps", type=int, default=200, help="seeds: training steps per seed")
     parser.add_argument("--budget", type=float, default=600, help="training seconds per model")
     parser.add_argument("--samples", type=int, default=1000, help="MNIST samples judged per model")
     parser.add_argument("--edm", action="store_true", help="shapes: also train the EDM objective")
@@ -167,6 +249,15 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/genart-bench-diffusion"))
     args = parser.parse_args()
+    parts = set(args.what.split("+"))
+    models = [m.strip().replace("-", " ") for m in args.models.split(",") if m.strip()]
+    if args.edm and "diffusion edm" not in models:
+        models.append("diffusion edm")
+    unknown = sorted(set(models) - set(SPECS)) + sorted(parts - {"speed", "shapes", "mnist", "pokemon", "seeds"})
+    if unknown:
+        print(f"diffusion_bench: unknown model or part: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    healthy = True
     if args.threads:
         torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -175,16 +266,19 @@ def main() -> int:
 
     label = precision_label(ctx)
     print(f"torch threads {torch.get_num_threads()}, precision {label}; grids in {args.out}")
-    parts = set(args.what.split("+"))
     if "speed" in parts:
         speed(ctx, label)
         if label != "fp32":
             speed(context("fp32"), "fp32")
+    if "seeds" in parts:
+        healthy = seeds(ctx, args.seed_steps, args.out)
     if "shapes" in parts:
-        shapes(ctx, args.budget, args.out, args.edm)
+        shapes(ctx, args.budget, args.out, models)
     if "mnist" in parts:
-        mnist(ctx, args.budget, args.out, args.samples)
-    return 0
+        mnist(ctx, args.budget, args.out, args.samples, models)
+    if "pokemon" in parts:
+        pokemon(ctx, args.budget, args.out, models, args.size)
+    return 0 if healthy else 1
 
 
 if __name__ == "__main__":
