@@ -10,6 +10,7 @@ everything is plain torch and runs on whichever device the tensors are on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -19,6 +20,8 @@ BANK_LIMIT = 24_000  # most style patches per bank: the style grid's stride grow
 BANK_ELEMENTS = 2 ** 25  # and most patch pixels: large patches vary slowly, a coarser grid of them suffices
 PCA_SAMPLE = 2_000  # patches the PCA basis is estimated from
 SEARCH_ELEMENTS = 2 ** 24  # queries x bank entries per distance block (64 MiB of float32)
+USAGE_BLOCKS = 256  # with the reuse penalty, queries are matched in about this many blocks (of at least
+USAGE_BLOCK = 64  # this many queries), the style's coverage updated after each
 
 
 def gather(canvas: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, size: int) -> torch.Tensor:
@@ -58,7 +61,8 @@ class PatchBank:
     def __init__(self, canvas: torch.Tensor, regions: Sequence[tuple[int, int, int]], weights: Sequence[float],
                  size: int, dims: int, generator: torch.Generator) -> None:
         self.canvas, self.size = canvas, size
-        ys, xs, owners = [], [], []
+        ys, xs, owners, cells = [], [], [], []
+        grid_w = 0
         total = sum((h - size + 1) * (w - size + 1) for _, w, h in regions if h >= size and w >= size)
         stride = 1
         limit = min(BANK_LIMIT, BANK_ELEMENTS // (canvas.shape[0] * size * size))
@@ -73,10 +77,19 @@ class PatchBank:
             ys.append(yy.flatten())
             xs.append(xx.flatten() + x0)
             owners.append(torch.full((yy.numel(),), index))
+            cells.append(torch.stack([yy.flatten() // stride, xx.flatten() // stride + grid_w]))
+            grid_w += grid_x.numel() + math.ceil(size / stride)  # a gap, so coverage does not leak between styles
         if not ys:
             raise ValueError(f"no style image is at least {size} px on both sides")
         device = canvas.device
         self.ys, self.xs = torch.cat(ys).to(device), torch.cat(xs).to(device)
+        # each patch's cell in a grid of the bank's positions (the styles side by side), where coverage is kept
+        cell = torch.cat(cells, 1)
+        self.grid = (int(cell[0].max()) + 1, grid_w)
+        self.cell = (cell[0] * grid_w + cell[1]).to(device)
+        self.overlap = _tent(size, stride).to(canvas)
+        self.area = float(sum(h * w for (_, w, h), wt in zip(regions, weights, strict=True)
+                              if h >= size and w >= size and wt > 0))
         owner = torch.cat(owners)
         top = max(weights)
         self.scale = torch.tensor([top / weights[i] for i in owner.tolist()], device=device)
@@ -87,6 +100,9 @@ class PatchBank:
         self.axes = principal_axes(sample - self.mean, dims, generator)
         self.coords = torch.cat(list(self._project_regions(regions, weights, stride)))  # [m, dims]
         self.norms = self.coords.pow(2).sum(1)
+        # mean squared distance of the bank's patches to their mean (PCA space): the unit of the reuse
+        # penalty, so one setting means the same for a flat and for a busy painting
+        self.spread = float(self.norms.mean().clamp_min(1e-8))
 
     def _project_regions(self, regions: Sequence[tuple[int, int, int]], weights: Sequence[float],
                          stride: int) -> Iterator[torch.Tensor]:
@@ -113,18 +129,66 @@ class PatchBank:
 
     def nearest(self, patches: torch.Tensor) -> torch.Tensor:
         """Index of the nearest bank patch for each row of ``patches`` ``[n, d]`` (full pixels)."""
-        q = self.project(patches)
+        return self.search(self.project(patches))
+
+    def search(self, q: torch.Tensor, penalty: float = 0.0, generator: torch.Generator | None = None,
+               regions: torch.Tensor | None = None, scale: torch.Tensor | None = None) -> torch.Tensor:
+        """Index of the nearest bank patch for each row of ``q`` ``[n, dims]`` (PCA coordinates).
+
+        With ``penalty`` > 0 the search spreads over the painting instead of copying its best-fitting area
+        everywhere (a flat sky would otherwise take one flat patch of the painting's sky, and nothing else):
+        the queries are matched in a random order (``generator``), a block at a time, and after each block
+        every style pixel knows how many chosen patches cover it. A candidate's distance grows by ``penalty``
+        times the bank's spread times its mean coverage over the coverage a uniform use of the style would
+        give. After the uniform patch usage of Jamriska et al. (2015, "LazyFluids") and the occurrence
+        penalty of Kaspar et al. (2015, "Self tuning texture optimization"); counting pixels rather than
+        patches matters, as the overlapping neighbours of a chosen patch are nearly the same patch.
+        ``regions`` (``[n]`` ints) keeps a coverage per region of the output, so each region on its own
+        has to use the painting evenly (a sky region cannot be all sky); ``scale`` (``[n]``) weighs the
+        penalty per query. Queries of one block do not see each other's choices, so identical queries in a
+        block still take the same patch: the blocks are kept small (``USAGE_BLOCK``)."""
         q_norms = q.pow(2).sum(1, keepdim=True)
-        m = self.coords.shape[0]
+        m, n = self.coords.shape[0], q.shape[0]
         block = max(1, SEARCH_ELEMENTS // m)
-        best = torch.empty(q.shape[0], dtype=torch.long, device=q.device)
-        for start in range(0, q.shape[0], block):
-            chunk = q[start:start + block]
-            dist = torch.addmm(self.norms[None, :], chunk, self.coords.T, alpha=-2.0)
-            dist = (dist + q_norms[start:start + block]).clamp_min_(0) * self.scale[None, :]
-            best[start:start + block] = dist.argmin(1)
+        order = None
+        if regions is None:
+            regions = torch.zeros(n, dtype=torch.long, device=q.device)
+        if penalty > 0:
+            count = int(regions.max()) + 1
+            per_region = torch.bincount(regions, minlength=count).to(q.dtype)
+            # style pixel coverage if each region used all of the style alike (at least once)
+            uniform = (per_region * self.size ** 2 / self.area).clamp_min(1.0)
+            cost = (penalty * self.spread / uniform)[:, None]
+            block = min(block, max(USAGE_BLOCK, math.ceil(n / USAGE_BLOCKS)))
+            order = torch.randperm(n, generator=generator).to(q.device)
+            cells = self.grid[0] * self.grid[1]
+            cover = torch.zeros(count * cells, device=q.device, dtype=q.dtype)
+            costs = torch.zeros(count, m, device=q.device, dtype=q.dtype)
+        best = torch.empty(n, dtype=torch.long, device=q.device)
+        for start in range(0, n, block):
+            rows = order[start:start + block] if order is not None else slice(start, start + block)
+            dist = torch.addmm(self.norms[None, :], q[rows], self.coords.T, alpha=-2.0)
+            dist = (dist + q_norms[rows]).clamp_min_(0) * self.scale[None, :]
+            if order is not None:
+                dist += costs[regions[rows]] if scale is None else costs[regions[rows]] * scale[rows, None]
+            found = dist.argmin(1)
+            best[rows] = found
+            if order is not None:
+                cover += torch.bincount(regions[rows] * cells + self.cell[found], minlength=cover.numel()).to(cover)
+                spread = F.conv2d(cover.view(count, 1, *self.grid), self.overlap, padding=self.overlap.shape[-1] // 2)
+                costs = cost * spread.view(count, cells)[:, self.cell]
         return best
 
     def patches(self, index: torch.Tensor) -> torch.Tensor:
         """The full-resolution bank patches ``[n, d]`` at ``index``."""
         return gather(self.canvas, self.ys[index], self.xs[index], self.size)
+
+
+def _tent(size: int, stride: int) -> torch.Tensor:
+    """``[1, 1, k, k]``: the share of a ``size`` px patch that a patch ``(dy, dx)`` grid steps away overlaps,
+    ``(1 - |dy| stride / size)(1 - |dx| stride / size)``: convolved with the chosen patches' cells it gives each
+    candidate its mean coverage (1: it lies exactly on one chosen patch)."""
+    reach = max(0, math.ceil(size / stride) - 1)
+    steps = torch.arange(-reach, reach + 1, dtype=torch.float32)
+    line = (1 - steps.abs() * stride / size).clamp_min(0)
+    return (line[:, None] * line[None, :])[None, None]

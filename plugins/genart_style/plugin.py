@@ -49,6 +49,8 @@ class StyleParams:
     pca_dims: int = param(24, "patch: PCA dimensions the nearest-neighbour search runs in")
     noise: float = param(0.2, "patch: std of the noise added to the start image (seed picks it)")
     smooth: float = param(0.0, "patch: bilateral denoising mixed in after each round (0: off, 1: full)")
+    diversity: float = param(1.0, "patch: penalty on copying the same part of the painting again, in flat areas "
+                                  "most (0: plain nearest neighbour)")
     tileable: bool = param(False, "patch: wrap-around output that repeats without a seam (best with strength=0)")
 
     def validate(self) -> None:
@@ -70,8 +72,8 @@ class StyleParams:
             raise ValueError("patch_sizes must be patch sizes >= 2 px, joined with '+' (33+21+13+9)")
         if self.iterations < 1 or self.pca_dims < 1 or not 0 < self.robust <= 2:
             raise ValueError("need iterations >= 1, pca_dims >= 1 and 0 < robust <= 2")
-        if min(self.strength, self.noise, self.smooth) < 0:
-            raise ValueError("strength, noise and smooth must be >= 0")
+        if min(self.strength, self.noise, self.smooth, self.diversity) < 0:
+            raise ValueError("strength, noise, smooth and diversity must be >= 0")
 
 
 @dataclass

@@ -6,11 +6,14 @@ as the content in the style's colours plus noise, at the coarsest level of an im
 level, for each patch size from large to small, a few rounds of:
 
 1. patch matching: every patch of X on a grid (stride below the patch size, offset at random each
-   round) is replaced by its nearest style patch (search in a PCA space, see ``patches.py``);
+   round) is replaced by its nearest style patch (search in a PCA space, see ``patches.py``), with a
+   penalty on reusing the same part of the painting (``diversity``; strongest in flat areas, kept per
+   quarter of the output), so a flat sky is painted with the whole painting, not its one flat patch;
 2. robust aggregation: overlapping matches are averaged with IRLS weights ``|x - z|^(r-2)``
    (r = 0.8), so a few bad matches do not smear the result the way a plain average would;
 3. content fusion: ``X = (X~ + W C) / (1 + W)``, W the strength times a mask that is larger on the
-   content's edges, so the skyline survives while flat areas (sky) take the painting's texture;
+   content's edges (1) than in flat areas (``FLAT_FUSION``), so the skyline survives while flat areas
+   (sky) take the painting's texture;
 4. colour transfer: X is histogram-matched to the style's palette;
 5. an optional edge-preserving smoothing (bilateral), the paper's denoising step.
 
@@ -36,6 +39,9 @@ from .transfer import checked_output_size, fit_long_edge, resize, stylize_each
 STRIP_ELEMENTS = 2 ** 23  # patch pixels unfolded at once (32 MiB of float32 per strip)
 MIN_LEVEL = 48  # pyramid levels whose short edge would fall below this are skipped
 ROBUST_EPS = 1e-4
+FLAT_FUSION = 0.05  # content mask in flat areas (1 on edges): the sky is left to the painting's patches
+USAGE_TILES = 2  # the reuse penalty keeps coverage per tile of a USAGE_TILES x USAGE_TILES grid of the output
+EDGE_DIVERSITY = 0.1  # share of the reuse penalty on the content's edges (flat areas: about 1)
 
 
 def stride_for(size: int) -> int:
@@ -121,7 +127,8 @@ class PatchTransfer:
                 x = (target + p.noise * noise).clamp(0, 1)
             else:
                 x = self.upsample(x, size)
-            mask = p.strength * self.content_mask(target)
+            edges = self.content_mask(target)
+            mask = p.strength * edges
             level_styles = [self.style_at(s, size) for s in styles]
             canvas, regions = _side_by_side(level_styles)
             for patch in sorted(set(p.patch_sizes), reverse=True):
@@ -129,7 +136,7 @@ class PatchTransfer:
                     continue
                 bank = PatchBank(canvas, regions, self.weights, patch, p.pca_dims, generator)
                 for _ in range(p.iterations):
-                    estimate = self.aggregate(x, bank, generator)
+                    estimate = self.aggregate(x, bank, generator, edges)
                     x = (estimate + mask * target) / (1 + mask)
                     x = color.match_histograms(x, palette)
                     if p.smooth > 0:
@@ -163,7 +170,7 @@ class PatchTransfer:
         radius = max(1, round(max(content.shape[-2:]) / 128))
         edges = F.avg_pool2d(_pad(edges, radius, self.params.tileable), 2 * radius + 1, stride=1)
         scale = torch.quantile(edges.flatten()[::max(1, edges.numel() // 100_000)], 0.9).clamp_min(1e-6)
-        return 0.25 + 0.75 * (edges / scale).clamp(0, 1)
+        return FLAT_FUSION + (1 - FLAT_FUSION) * (edges / scale).clamp(0, 1)
 
     def upsample(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         if not self.params.tileable:
@@ -184,7 +191,8 @@ class PatchTransfer:
         smoothed = kornia.filters.bilateral_blur(padded, (5, 5), 0.1, (1.5, 1.5))[..., 2:-2, 2:-2]
         return torch.lerp(x, smoothed, min(1.0, self.params.smooth))
 
-    def aggregate(self, x: torch.Tensor, bank: PatchBank, generator: torch.Generator) -> torch.Tensor:
+    def aggregate(self, x: torch.Tensor, bank: PatchBank, generator: torch.Generator,
+                  edges: torch.Tensor | None = None) -> torch.Tensor:
         """One patch-matching + IRLS aggregation pass: ``X~``, each pixel the robustly weighted mean of
         the nearest style patches that cover it. The grid of query patches is offset at random and run
         over horizontal strips (memory bounded by ``STRIP_ELEMENTS``)."""
@@ -197,17 +205,41 @@ class PatchTransfer:
         rows = (hp - size - oy) // stride + 1
         cols = (wp - size - ox) // stride + 1
         width = (cols - 1) * stride + size
-        numerator = torch.zeros_like(canvas)
-        denominator = torch.zeros_like(canvas[:1])
         per_row = cols * 3 * size * size
         band = max(1, STRIP_ELEMENTS // per_row)
-        for first in range(0, rows, band):
-            count = min(band, rows - first)
+        strips = [(top, min(band, rows - top)) for top in range(0, rows, band)]
+
+        def unfold(first: int, count: int) -> tuple[torch.Tensor, int, int]:
             top = oy + first * stride
             height = (count - 1) * stride + size
             strip = canvas[None, :, top:top + height, ox:ox + width]
-            queries = F.unfold(strip, size, stride=stride)[0].T  # [count * cols, 3 s s]
-            matches = bank.patches(bank.nearest(queries))
+            return F.unfold(strip, size, stride=stride)[0].T, top, height  # [count * cols, 3 s s]
+
+        # match all query patches first (their PCA coordinates are small), so the reuse penalty can visit
+        # them in a random order rather than top to bottom; then copy and blend the matches strip by strip
+        coords = torch.cat([bank.project(unfold(first, count)[0]) for first, count in strips])
+        # the reuse penalty: coverage kept per quarter of the output, so no quarter can fill itself from one
+        # area of the painting, and weighed by flatness, so edges still take their best match
+        tiles = USAGE_TILES
+        ty = (oy + torch.arange(rows) * stride) * tiles // hp
+        tx = (ox + torch.arange(cols) * stride) * tiles // wp
+        where = (ty[:, None] * tiles + tx[None, :]).flatten().to(x.device)
+        scale = None
+        if edges is not None:
+            cy = (oy + torch.arange(rows) * stride + size // 2 - size).clamp(0, h - 1)
+            cx = (ox + torch.arange(cols) * stride + size // 2 - size).clamp(0, w - 1)
+            scale = (1 - edges[0, 0][cy[:, None], cx[None, :]]).flatten().clamp_min(0) + EDGE_DIVERSITY
+        # not for tileable textures: duplicated margin queries would then take different patches for the
+        # same pixels and blur the wrap (the seam test failed), and a pure texture has no flat sky to fix
+        penalty = 0.0 if tileable else self.params.diversity
+        found = bank.search(coords, penalty, generator, where, scale)
+        numerator = torch.zeros_like(canvas)
+        denominator = torch.zeros_like(canvas[:1])
+        done = 0
+        for first, count in strips:
+            queries, top, height = unfold(first, count)
+            matches = bank.patches(found[done:done + queries.shape[0]])
+            done += queries.shape[0]
             residual = (queries - matches).pow(2).sum(1, keepdim=True)
             weight = (residual + ROBUST_EPS).pow((r - 2) / 2)
             folded = F.fold((matches * weight).T[None], (height, width), size, stride=stride)[0]

@@ -187,3 +187,21 @@ def test_stylize_command_patch(builtin_app, genart_cli, style_png: Path, tmp_pat
     small = save_image(torch.rand(3, 4, 4), tmp_path / "small.png")
     tiny = genart_cli([*args[:3], str(small), *args[4:], "--overwrite"], app=builtin_app)
     assert tiny.exit_code != 0 and "smaller than" in tiny.output and "Traceback" not in tiny.output
+
+
+def test_reuse_penalty_spreads_matches_over_the_style(style_png: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Identical queries (a flat sky) all take one style patch without the penalty; with it they spread over
+    many, deterministically for one seed."""
+    from genart.images import load_image
+    from genart_style import patches
+
+    style = load_image(style_png, channels=3)
+    generator = torch.Generator().manual_seed(0)
+    bank = patches.PatchBank(style, [(0, style.shape[-1], style.shape[-2])], [1.0], 5, 16, generator)
+    flat = bank.project(torch.full((300, 75), 0.5))
+    monkeypatch.setattr(patches, "USAGE_BLOCK", 4)  # a block's queries do not see each other's choices
+    assert bank.search(flat).unique().numel() == 1
+    spread = bank.search(flat, 1.0, torch.Generator().manual_seed(1))
+    again = bank.search(flat, 1.0, torch.Generator().manual_seed(1))
+    assert torch.equal(spread, again)
+    assert spread.unique().numel() >= 50  # of 75 blocks of 4 identical queries
