@@ -42,6 +42,7 @@ from .protocols import (
     Register,
     RegisterComponent,
     RelativisticGANLoss,
+    Scored,
 )
 from .registry import DATASET, LOSS, MODEL, POST
 
@@ -81,6 +82,7 @@ __all__ = [
     "Register",
     "RegisterComponent",
     "RelativisticGANLoss",
+    "Scored",
     "TrainingDiverged",
     "UsageError",
     "__version__",
