@@ -32,6 +32,7 @@ from .protocols import (
     Encoder,
     Evaluator,
     Exportable,
+    ExtraMetrics,
     Factory,
     GANLoss,
     GenerativeModel,
@@ -42,6 +43,7 @@ from .protocols import (
     Register,
     RegisterComponent,
     RelativisticGANLoss,
+    SampleEvery,
     Scored,
 )
 from .registry import DATASET, LOSS, MODEL, POST
@@ -66,6 +68,7 @@ __all__ = [
     "Encoder",
     "Evaluator",
     "Exportable",
+    "ExtraMetrics",
     "Factory",
     "FileSystemError",
     "GANLoss",
@@ -82,6 +85,7 @@ __all__ = [
     "Register",
     "RegisterComponent",
     "RelativisticGANLoss",
+    "SampleEvery",
     "Scored",
     "TrainingDiverged",
     "UsageError",

@@ -156,6 +156,22 @@ class CompileAware(Protocol):
     supports_compile: bool
 
 
+@runtime_checkable
+class SampleEvery(Protocol):
+    """Optional: ``default_sample_every`` steps between snapshot grids when the user gives no
+    ``--sample-every`` (else about ten per run; 0: none)."""
+
+    default_sample_every: int
+
+
+@runtime_checkable
+class ExtraMetrics(Protocol):
+    """Optional: ``extra_metrics()`` adds values (learning rates, ...) to every line of ``metrics.jsonl``
+    beside what ``train_step`` returns."""
+
+    def extra_metrics(self) -> dict[str, float]: ...
+
+
 #: what every model gets when it does not say otherwise
 DEFAULT_STEPS = 1000
 DEFAULT_BATCH_SIZE = 64

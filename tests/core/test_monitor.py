@@ -124,6 +124,20 @@ def test_model_that_cannot_sample_gets_no_snapshots(tmp_path: Path) -> None:
     assert not (tmp_path / "snapshots").exists() and (tmp_path / "curves.png").is_file()
 
 
+def test_extra_metrics_join_each_metrics_line(tmp_path: Path) -> None:
+    class WithLearningRate:
+        def extra_metrics(self) -> dict[str, float]:
+            return {"lr": 0.5, "loss": 9.0}  # a name train_step already returned is not overwritten
+
+    monitor = Monitor(tmp_path, WithLearningRate(), seed=0, batch_size=2, steps=2, sample_every=0,
+                      events=Events("none"))
+    monitor.start(0)
+    monitor.step(1, {"loss": 1.0})
+    monitor.finish(1)
+    (line,) = read_metrics(tmp_path / "metrics.jsonl")
+    assert line["lr"] == 0.5 and line["loss"] == 1.0
+
+
 def test_default_sample_every() -> None:
     assert default_sample_every(object(), 2000) == 200
     assert default_sample_every(object(), 1600) == 100
