@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from genart import GANLoss, LossScaler, RelativisticGANLoss, Scored, UsageError
+from genart import BuildContext, GANLoss, RelativisticGANLoss, Scored, UsageError
 
 from .augment import augment
 from .networks import Discriminator, Generator, category_of
@@ -28,7 +28,7 @@ class GAN:
     #: every few steps (measured 0.19x eager speed in benchmarks/speed.py); train eagerly instead
     supports_compile = False
 
-    def __init__(self, params: Any, context: Any) -> None:
+    def __init__(self, params: Any, context: BuildContext) -> None:
         self.params = params
         self.device = context.device
         self.image_shape = (params.channels, params.image_size, params.image_size)
@@ -38,9 +38,9 @@ class GAN:
         if not isinstance(self.loss, GANLoss):
             raise UsageError(f"loss {params.loss!r} is not an adversarial loss (it needs d_loss(d, real, fake) "
                              "and g_loss(d, fake)); try ns, hinge, lsgan or wgan-gp")
-        self.prepare = getattr(context, "prepare", lambda module: module.to(self.device))  # device + memory layout
+        self.prepare = context.prepare  # device + memory layout
         self.build_networks()
-        self.scaler = getattr(context, "scaler", None) or LossScaler()  # loss scaling under fp16
+        self.scaler = context.scaler  # loss scaling under fp16 (a pass-through otherwise)
         self.step = 0
         # ADA-style adaptive augmentation: p (share of images augmented) follows the overfitting signal
         # r_t = E[sign(D(real))]; with ada_target 0 the policy is always applied (p = 1).
@@ -158,6 +158,7 @@ class GAN:
         G is pushed to make every category distinct, so the K categories settle on K distinct modes of the
         data (digit classes on MNIST) and fewer samples fall between modes. ``features`` are D's body
         features of the fakes drawn from ``z``, from the model's own scoring of the fake batch."""
+        assert self.d.classify is not None, "code_loss is called only with categories"
         logits = self.d.classify(features).float()
         return torch.nn.functional.cross_entropy(logits, category_of(z, self.params.categories))
 
