@@ -22,7 +22,7 @@ from . import distributed, runs
 from .amp import LossScaler
 from .components import resolve_params
 from .device import describe_device, prefers_channels_last, resolve_device, resolve_precision
-from .errors import Interrupted, UsageError, blame, explain, one_line
+from .errors import Interrupted, UsageError, blame, explain, failure_line, mark_reported, one_line
 from .fitting import fit_model_to_data
 from .memory import check_samples, check_training_batch
 from .params import params_to_dict, split_spec
@@ -101,8 +101,8 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
         return _train_job(app, settings, resume=resume, sample_after=sample_after, weights=weights, given=given,
                           events=events)
     except Exception as error:
-        known = explain(error)
-        events.error(str(known) if known is not None else one_line(error))
+        if events.error(failure_line(error)[0]):
+            mark_reported(error)
         raise
     finally:
         distributed.shutdown()

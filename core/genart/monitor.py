@@ -82,8 +82,10 @@ class Events:
             stream.write(text + "\n")
             stream.flush()
 
-    def error(self, text: str) -> None:
+    def error(self, text: str) -> bool:
+        """An ``error`` event in json mode (True: reported, the CLI then prints no text line)."""
         self.emit("error", message=text)
+        return self.mode == "json"
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
