@@ -26,7 +26,7 @@ from .errors import Interrupted, UsageError, blame, explain, failure_line, mark_
 from .fitting import fit_model_to_data
 from .memory import check_samples, check_training_batch
 from .params import params_to_dict, split_spec
-from .pipeline import Chain, build_chain, build_model, load_data
+from .pipeline import SAMPLE_BATCH, Chain, build_chain, build_model, load_data
 from .plugins import App
 from .protocols import BuildContext, GenerativeModel, default_batch_size, default_steps
 from .registry import DATASET, MODEL
@@ -143,7 +143,7 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
     if weights is None:
         check_training_batch(batch_size, tuple(model.image_shape), context.device)
     if sample_after:
-        check_samples(settings.num_samples, tuple(model.image_shape))
+        check_samples(settings.num_samples, tuple(model.image_shape), run_dir if resume is not None else settings.out)
     if steps == UNLIMITED:
         manifest["train"]["steps"] = None  # until the clock stops it
     data = None
@@ -284,7 +284,7 @@ def _run(app: App, run_dir: Path, manifest: dict[str, Any], write_manifest: Call
                                settings.num_samples)
         with blame("model", identity["name"], plugin, "sampling", "lower -n"):
             write_samples(run_dir, model, chain, settings.num_samples, settings.seed, context.device,
-                          recipe=recipe)
+                          recipe=recipe, progress=events.mode == "bar" and settings.num_samples > SAMPLE_BATCH)
         timings["sample_and_post_s"] = round(time.perf_counter() - started, 3)
         manifest["status"] = "complete"
         manifest["timings"] = timings
@@ -393,22 +393,24 @@ def with_options(spec: str, options: str) -> str:
 
 
 def write_samples(folder: Path, model: GenerativeModel, chain: Chain, n: int, seed: int, device: Any,
-                  overwrite: bool = True, recipe: dict[str, Any] | None = None) -> None:
-    """samples/NNNN.png (after the chain), grid.png, and grid-raw.png + comparison.png with a chain.
+                  overwrite: bool = True, recipe: dict[str, Any] | None = None, progress: bool = False) -> None:
+    """samples/NNNN.png (after the chain), written batch by batch, then grid.png, and grid-raw.png +
+    comparison.png with a chain (of the first ``GRID_MAX`` samples, see genart.reproduce.render_samples).
 
     Each PNG carries ``recipe`` (see genart.reproduce.sample_recipe) with its own kind and index."""
     from .images import save_image
     from .reproduce import render_samples
-
-    pictures = render_samples(model, chain, n, seed, device)
 
     def tagged(kind: str, **more: Any) -> dict[str, Any] | None:
         return {**recipe, "kind": kind, **more} if recipe is not None else None
 
     samples = folder / "samples"
     samples.mkdir(parents=True, exist_ok=True)
-    for index, image in enumerate(pictures["sample"]):
+
+    def write(index: int, image: Any) -> None:
         save_image(image, samples / f"{index:04d}.png", overwrite=overwrite, recipe=tagged("sample", index=index))
+
+    pictures = render_samples(model, chain, n, seed, device, write, progress=progress)
     for kind in ("grid", "grid-raw", "comparison"):
         if kind in pictures:
             save_image(pictures[kind], folder / f"{kind}.png", overwrite=overwrite, recipe=tagged(kind))
