@@ -11,8 +11,10 @@ from typing import Any
 import click
 
 from .config import apply_config, read_config
-from .errors import UsageError
+from .errors import UsageError, blame
 from .jobs import DEFAULT_DATA, DEFAULT_MODEL, RunSettings, echo, load_run_model, make_context, train_job
+from .params import split_spec
+from .registry import MODEL
 
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
 
@@ -156,8 +158,11 @@ def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tu
     from .reproduce import sample_recipe
 
     recipe = sample_recipe(app, context, manifest, find_checkpoint(Path(run_dir)), post, seed, num_samples)
-    write_samples(target, model, chain, num_samples, seed, context.device, overwrite=True, recipe=recipe,
-                  progress=num_samples > SAMPLE_BATCH)  # a bar once there is more than one batch to wait for
+    name = manifest["model"].get("name", split_spec(manifest["model"]["spec"]).name)
+    plugin = context.registry.get(MODEL, name).plugin if name in context.registry.names(MODEL) else None
+    with blame("model", name, plugin, "sampling", "lower -n"):
+        write_samples(target, model, chain, num_samples, seed, context.device, overwrite=True, recipe=recipe,
+                      progress=num_samples > SAMPLE_BATCH)  # a bar once there is more than one batch to wait for
     echo(f"wrote {num_samples} samples to {target}")
 
 
