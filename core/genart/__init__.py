@@ -32,6 +32,7 @@ from .protocols import (
     Encoder,
     Evaluator,
     Exportable,
+    ExtraMetrics,
     Factory,
     FinishesTraining,
     GANLoss,
@@ -44,6 +45,8 @@ from .protocols import (
     Register,
     RegisterComponent,
     RelativisticGANLoss,
+    SampleEvery,
+    Scored,
 )
 from .registry import DATASET, LOSS, MODEL, POST
 
@@ -67,6 +70,7 @@ __all__ = [
     "Encoder",
     "Evaluator",
     "Exportable",
+    "ExtraMetrics",
     "Factory",
     "FileSystemError",
     "FinishesTraining",
@@ -85,6 +89,8 @@ __all__ = [
     "Register",
     "RegisterComponent",
     "RelativisticGANLoss",
+    "SampleEvery",
+    "Scored",
     "TrainingDiverged",
     "UsageError",
     "__version__",

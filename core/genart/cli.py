@@ -12,24 +12,27 @@ from typing import Any
 
 import click
 
-from .errors import debug_enabled, explain, one_line
+from .errors import already_reported, debug_enabled, failure_line
 from .plugins import App
 
 
 class _Failure(click.ClickException):
     """A GenartError shown as one line with the error's own exit code."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, exit_code: int, *, shown: bool = False) -> None:
         super().__init__(message)
         self.exit_code = exit_code  # type: ignore[misc]  # click declares it on the class
+        self.shown = shown  # already reported (a --progress json error event): keep stderr JSON lines
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"genart: error: {self.format_message()}", err=True)
+        if not self.shown:
+            click.echo(f"genart: error: {self.format_message()}", err=True)
 
 
 class GenartGroup(click.Group):
     """Every failure of a command ends as one ``genart: error:`` line with its class's exit code
-    (errors.py maps file-system, disk-full and out-of-memory failures); ``--debug`` or
+    (errors.py maps file-system, disk-full and out-of-memory failures), or, under ``--progress json``,
+    as the run's ``error`` event alone; ``--debug`` or
     ``GENART_DEBUG=1`` prints the traceback first, for bug reports."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -43,11 +46,8 @@ class GenartGroup(click.Group):
                 import traceback
 
                 traceback.print_exception(error, file=sys.stderr)
-            known = explain(error)
-            if known is None:
-                raise _Failure(f"unexpected {one_line(error)} (a bug: GENART_DEBUG=1 shows the traceback "
-                               "for a report)", 1) from None
-            raise _Failure(str(known), known.exit_code) from None
+            message, exit_code = failure_line(error)
+            raise _Failure(message, exit_code, shown=already_reported(error)) from None
 
 
 def _close_progress_bars() -> None:

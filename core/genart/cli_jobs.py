@@ -11,8 +11,10 @@ from typing import Any
 import click
 
 from .config import apply_config, read_config
-from .errors import UsageError
+from .errors import UsageError, blame
 from .jobs import DEFAULT_DATA, DEFAULT_MODEL, RunSettings, echo, load_run_model, make_context, train_job
+from .params import split_spec
+from .registry import MODEL
 
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
 
@@ -137,7 +139,7 @@ def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tu
     """Draw new samples from a trained run (optionally through a --post chain)."""
     from .jobs import write_samples
     from .memory import check_samples
-    from .pipeline import build_chain
+    from .pipeline import SAMPLE_BATCH, build_chain
 
     model, context, manifest = load_run_model(app, Path(run_dir), device, precision, model_args)
     if model_args.strip():  # the recipe rebuilds the model as sampled, not as trained
@@ -151,12 +153,16 @@ def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tu
         raise UsageError(f"--out {target} is a file, not a folder")
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise UsageError(f"{target} already exists and is not empty (use --overwrite or another --out)")
-    check_samples(num_samples, tuple(model.image_shape))
+    check_samples(num_samples, tuple(model.image_shape), target)
     from .jobs import find_checkpoint
     from .reproduce import sample_recipe
 
     recipe = sample_recipe(app, context, manifest, find_checkpoint(Path(run_dir)), post, seed, num_samples)
-    write_samples(target, model, chain, num_samples, seed, context.device, overwrite=True, recipe=recipe)
+    name = manifest["model"].get("name", split_spec(manifest["model"]["spec"]).name)
+    plugin = context.registry.get(MODEL, name).plugin if name in context.registry.names(MODEL) else None
+    with blame("model", name, plugin, "sampling", "lower -n"):
+        write_samples(target, model, chain, num_samples, seed, context.device, overwrite=True, recipe=recipe,
+                      progress=num_samples > SAMPLE_BATCH)  # a bar once there is more than one batch to wait for
     echo(f"wrote {num_samples} samples to {target}")
 
 

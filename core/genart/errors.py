@@ -146,6 +146,27 @@ def one_line(error: BaseException, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def failure_line(error: BaseException) -> tuple[str, int]:
+    """The one line (after ``genart: error:``) and the exit code that ``error`` ends a command with."""
+    known = explain(error)
+    if known is None:
+        return f"unexpected {one_line(error)} (a bug: GENART_DEBUG=1 shows the traceback for a report)", 1
+    return str(known), known.exit_code
+
+
+#: set on an exception already reported as a ``--progress json`` error event, so the CLI adds no text line
+_REPORTED = "_genart_reported"
+
+
+def mark_reported(error: BaseException) -> None:
+    with contextlib.suppress(AttributeError):  # an exception type with __slots__ just gets the line too
+        setattr(error, _REPORTED, True)
+
+
+def already_reported(error: BaseException) -> bool:
+    return bool(getattr(error, _REPORTED, False))
+
+
 @contextlib.contextmanager
 def blame(kind: str, name: str, plugin: str | None, doing: str, advice: str = "") -> Iterator[None]:
     """Around a call into a plugin: a known failure class keeps its type, anything else becomes a

@@ -22,11 +22,11 @@ from . import distributed, runs
 from .amp import LossScaler
 from .components import resolve_params
 from .device import describe_device, prefers_channels_last, resolve_device, resolve_precision
-from .errors import Interrupted, UsageError, blame, explain, one_line
+from .errors import Interrupted, UsageError, blame, explain, failure_line, mark_reported, one_line
 from .fitting import fit_model_to_data
 from .memory import check_samples, check_training_batch
 from .params import params_to_dict, split_spec
-from .pipeline import Chain, build_chain, build_model, load_data
+from .pipeline import SAMPLE_BATCH, Chain, build_chain, build_model, load_data
 from .plugins import App
 from .protocols import BuildContext, GenerativeModel, default_batch_size, default_steps
 from .registry import DATASET, MODEL
@@ -101,8 +101,8 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
         return _train_job(app, settings, resume=resume, sample_after=sample_after, weights=weights, given=given,
                           events=events)
     except Exception as error:
-        known = explain(error)
-        events.error(str(known) if known is not None else one_line(error))
+        if events.error(failure_line(error)[0]):
+            mark_reported(error)
         raise
     finally:
         distributed.shutdown()
@@ -143,7 +143,7 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
     if weights is None:
         check_training_batch(batch_size, tuple(model.image_shape), context.device)
     if sample_after:
-        check_samples(settings.num_samples, tuple(model.image_shape))
+        check_samples(settings.num_samples, tuple(model.image_shape), run_dir if resume is not None else settings.out)
     if steps == UNLIMITED:
         manifest["train"]["steps"] = None  # until the clock stops it
     data = None
@@ -164,47 +164,55 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
         manifest["command"] = previous.get("command", manifest["command"])
         manifest["resumed"] = resume_history(previous, " ".join(["genart", *sys.argv[1:]]),
                                              int(previous.get("train", {}).get("steps_done") or 0))
-    manifest_path = run_dir / runs.MANIFEST
-    written: list[bool] = []
-
-    def write_manifest() -> None:
-        if world.is_main:
-            runs.write_json_atomic(manifest_path, manifest)
-            written.append(True)
-
+    record = RunManifest(run_dir / runs.MANIFEST, manifest, world.is_main)
     try:
-        return _run(app, run_dir, manifest, write_manifest, world, context, model, chain, data, settings, steps,
+        return _run(app, run_dir, record, world, context, model, chain, data, settings, steps,
                     batch_size, identity, model_label, resume, weights, sample_after, events, explicit_steps)
     except BaseException as error:
-        _record_failure(error, manifest, write_manifest if written else None,
-                        run_dir if resume is None and world.is_main else None)
+        record.record_failure(error, run_dir if resume is None and world.is_main else None)
         raise
 
 
-def _record_failure(error: BaseException, manifest: dict[str, Any], write_manifest: Callable[[], None] | None,
-                    new_run: Path | None) -> None:
-    """A crash, a divergence, a full disk: the run's manifest says ``failed`` and why (an interrupt has
-    already said ``interrupted``). A new run folder that got nothing written is removed again."""
-    if write_manifest is None:
-        if new_run is not None:
-            with contextlib.suppress(OSError):
-                new_run.rmdir()  # only succeeds when empty
-        return
-    if manifest.get("status") not in ("running", "trained", "complete"):  # complete: its write failed
-        return
-    if isinstance(error, KeyboardInterrupt):
-        manifest["status"], manifest["error"] = "interrupted", "aborted by a second Ctrl-C; the last checkpoint is kept"
-    else:
-        known = explain(error) if isinstance(error, Exception) else None
-        manifest["status"], manifest["error"] = "failed", str(known) if known is not None else one_line(error)
-    with contextlib.suppress(Exception):  # the disk may be the thing that failed
-        write_manifest()
+@dataclass
+class RunManifest:
+    """A run's ``manifest.json`` while the job runs: its fields, and where and whether it is written
+    (only the main process writes it; a failure is recorded only once the folder has a manifest)."""
+
+    path: Path
+    fields: dict[str, Any]
+    main: bool = True
+    written: bool = False
+
+    def write(self) -> None:
+        if self.main:
+            runs.write_json_atomic(self.path, self.fields)
+            self.written = True
+
+    def record_failure(self, error: BaseException, new_run: Path | None) -> None:
+        """A crash, a divergence, a full disk: the manifest says ``failed`` and why (an interrupt has
+        already said ``interrupted``). A new run folder that got nothing written is removed again."""
+        if not self.written:
+            if new_run is not None:
+                with contextlib.suppress(OSError):
+                    new_run.rmdir()  # only succeeds when empty
+            return
+        if self.fields.get("status") not in ("running", "trained", "complete"):  # complete: its write failed
+            return
+        if isinstance(error, KeyboardInterrupt):
+            self.fields["status"] = "interrupted"
+            self.fields["error"] = "aborted by a second Ctrl-C; the last checkpoint is kept"
+        else:
+            known = explain(error) if isinstance(error, Exception) else None
+            self.fields["status"], self.fields["error"] = "failed", str(known) if known is not None else one_line(error)
+        with contextlib.suppress(Exception):  # the disk may be the thing that failed
+            self.write()
 
 
-def _run(app: App, run_dir: Path, manifest: dict[str, Any], write_manifest: Callable[[], None], world: Any,
+def _run(app: App, run_dir: Path, record: RunManifest, world: Any,
          context: BuildContext, model: Any, chain: list[Any], data: Any, settings: RunSettings, steps: int,
          batch_size: int, identity: dict[str, Any], model_label: str, resume: Path | None,
          weights: Path | None, sample_after: bool, events: Any, explicit_steps: int | None) -> Path:
+    manifest = record.fields
     from .monitor import Monitor, default_sample_every
     from .train import UNLIMITED
 
@@ -233,7 +241,7 @@ def _run(app: App, run_dir: Path, manifest: dict[str, Any], write_manifest: Call
             start_step = restore_checkpoint(model, checkpoint, context.scaler, expected=identity)
             say(f"resuming at step {start_step}")
         manifest["train"]["steps_done"] = start_step
-        write_manifest()
+        record.write()
         distributed.attach(model, world)
         sample_every = (settings.sample_every if settings.sample_every is not None
                         else default_sample_every(model, None if steps == UNLIMITED else steps))
@@ -270,12 +278,12 @@ def _run(app: App, run_dir: Path, manifest: dict[str, Any], write_manifest: Call
         if result.interrupted:
             manifest["status"] = "interrupted"
             manifest["timings"] = timings
-            write_manifest()
+            record.write()
             raise Interrupted(f"interrupted at step {result.step}; checkpoint saved. "
                               f"Continue with: genart run --resume {run_dir}")
         manifest["status"] = "trained"
     manifest["timings"] = timings
-    write_manifest()
+    record.write()
     if sample_after and world.is_main:
         started = time.perf_counter()
         from .reproduce import sample_recipe
@@ -284,11 +292,11 @@ def _run(app: App, run_dir: Path, manifest: dict[str, Any], write_manifest: Call
                                settings.num_samples)
         with blame("model", identity["name"], plugin, "sampling", "lower -n"):
             write_samples(run_dir, model, chain, settings.num_samples, settings.seed, context.device,
-                          recipe=recipe)
+                          recipe=recipe, progress=events.mode == "bar" and settings.num_samples > SAMPLE_BATCH)
         timings["sample_and_post_s"] = round(time.perf_counter() - started, 3)
         manifest["status"] = "complete"
         manifest["timings"] = timings
-        write_manifest()
+        record.write()
     if world.is_main:
         from .report import write_run_report
 
@@ -393,22 +401,24 @@ def with_options(spec: str, options: str) -> str:
 
 
 def write_samples(folder: Path, model: GenerativeModel, chain: Chain, n: int, seed: int, device: Any,
-                  overwrite: bool = True, recipe: dict[str, Any] | None = None) -> None:
-    """samples/NNNN.png (after the chain), grid.png, and grid-raw.png + comparison.png with a chain.
+                  overwrite: bool = True, recipe: dict[str, Any] | None = None, progress: bool = False) -> None:
+    """samples/NNNN.png (after the chain), written batch by batch, then grid.png, and grid-raw.png +
+    comparison.png with a chain (of the first ``GRID_MAX`` samples, see genart.reproduce.render_samples).
 
     Each PNG carries ``recipe`` (see genart.reproduce.sample_recipe) with its own kind and index."""
     from .images import save_image
     from .reproduce import render_samples
-
-    pictures = render_samples(model, chain, n, seed, device)
 
     def tagged(kind: str, **more: Any) -> dict[str, Any] | None:
         return {**recipe, "kind": kind, **more} if recipe is not None else None
 
     samples = folder / "samples"
     samples.mkdir(parents=True, exist_ok=True)
-    for index, image in enumerate(pictures["sample"]):
+
+    def write(index: int, image: Any) -> None:
         save_image(image, samples / f"{index:04d}.png", overwrite=overwrite, recipe=tagged("sample", index=index))
+
+    pictures = render_samples(model, chain, n, seed, device, write, progress=progress)
     for kind in ("grid", "grid-raw", "comparison"):
         if kind in pictures:
             save_image(pictures[kind], folder / f"{kind}.png", overwrite=overwrite, recipe=tagged(kind))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import OutOfMemory
+from .errors import DiskFullError, OutOfMemory
 
 
 def available_bytes(device: Any = None) -> int | None:
@@ -52,10 +52,40 @@ def check_training_batch(batch_size: int, image_shape: tuple[int, ...], device: 
     refuse_if_too_big(needed, f"a batch of {batch_size} images of {shape}", "--batch-size", device)
 
 
-def check_samples(count: int, image_shape: tuple[int, ...]) -> None:
-    """``count`` samples held on the host in float32: the raw ones and the post-processed ones."""
+def check_samples(count: int, image_shape: tuple[int, ...], folder: Any = None) -> None:
+    """``count`` samples: in memory one batch and the grid's share, raw and post-processed, in float32
+    (see genart.reproduce.render_samples); on disk at least a minimal PNG each in ``folder``."""
+    from .pipeline import SAMPLE_BATCH
+    from .reproduce import GRID_MAX
+
     pixels = 1
     for extent in image_shape:
         pixels *= int(extent)
     shape = "x".join(str(int(extent)) for extent in image_shape)
-    refuse_if_too_big(count * pixels * 4 * 2, f"-n {count} samples of {shape}", "-n (or sample in several runs)")
+    held = min(count, GRID_MAX + SAMPLE_BATCH)
+    refuse_if_too_big(held * pixels * 4 * 2, f"-n {count} samples of {shape}", "-n (or sample in several runs)")
+    free = free_disk_bytes(folder) if folder is not None else None
+    needed = count * MIN_PNG_BYTES
+    if free is not None and needed > free:
+        raise DiskFullError(f"-n {count} samples need at least {gib(needed)} on disk, more than the {gib(free)} "
+                            f"free for {folder}; lower -n")
+
+
+#: the smallest PNG file there is (signature, IHDR, one IDAT, IEND): a lower bound for any sample's file
+MIN_PNG_BYTES = 67
+
+
+def free_disk_bytes(folder: Any) -> int | None:
+    """Free bytes for an unprivileged writer on the file system that holds ``folder`` (or its nearest
+    existing parent), None when unknown."""
+    import os
+    from pathlib import Path
+
+    path = Path(folder).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        stats = os.statvfs(path)
+    except (OSError, AttributeError):
+        return None
+    return int(stats.f_bavail * stats.f_frsize)

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from .errors import UsageError
 from .metrics import METRICS, MetricsLog, continue_log, read_metrics
+from .protocols import ExtraMetrics, GenerativeModel, SampleEvery
 
 SNAPSHOTS = "snapshots"
 PROGRESS = "progress.png"
@@ -35,9 +36,8 @@ SNAPSHOT_COUNT = 16
 
 def default_sample_every(model: Any, steps: int | None) -> int:
     """The model's ``default_sample_every`` if it has one, else about ten snapshots per run at a round step count."""
-    own = getattr(model, "default_sample_every", None)
-    if isinstance(own, int) and own >= 0:
-        return own
+    if isinstance(model, SampleEvery) and int(model.default_sample_every) >= 0:
+        return int(model.default_sample_every)
     if not steps:
         return 200
     target = max(1.0, steps / 10)
@@ -82,8 +82,10 @@ class Events:
             stream.write(text + "\n")
             stream.flush()
 
-    def error(self, text: str) -> None:
+    def error(self, text: str) -> bool:
+        """An ``error`` event in json mode (True: reported, the CLI then prints no text line)."""
         self.emit("error", message=text)
+        return self.mode == "json"
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +117,7 @@ class Monitor:
         self.batch_size = batch_size
         self.steps = steps
         self.minutes = minutes
-        self.sample_every = sample_every if callable(getattr(model, "sample", None)) else 0
+        self.sample_every = sample_every if isinstance(model, GenerativeModel) else 0
         self.events = events
         self.recipe = recipe or {}
         self.log: MetricsLog | None = None
@@ -150,9 +152,9 @@ class Monitor:
         self.last_step, self.last_time = step, now
         record: dict[str, Any] = {"step": step, "time": round(self.offset + now - self.started, 4),
                                   "unix": round(time.time(), 3), **_clean(losses)}
-        extra = getattr(self.model, "extra_metrics", None)
-        if callable(extra):
-            record.update(_clean({k: float(v) for k, v in extra().items() if k not in record}))
+        if isinstance(self.model, ExtraMetrics):
+            extra = self.model.extra_metrics()
+            record.update(_clean({k: float(v) for k, v in extra.items() if k not in record}))
         record["images_per_second"] = round(rate, 2)
         if self.log is not None:
             self.log.append(record)

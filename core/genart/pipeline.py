@@ -5,7 +5,7 @@ Each step is a plain function so commands (and tests, and other programs) compos
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .components import build_component, resolve_params
@@ -65,16 +65,27 @@ def build_chain(context: BuildContext, specs: Sequence[str]) -> Chain:
     return [(spec, build_component(context, POST, spec)) for spec in specs]
 
 
-def sample(model: GenerativeModel, n: int, seed: int, batch_size: int = 64) -> Any:
-    """``n`` samples on the CPU in [0, 1]; the same seed gives the same images."""
+#: samples drawn per ``model.sample`` call
+SAMPLE_BATCH = 64
+
+
+def sample_batches(model: GenerativeModel, n: int, seed: int, batch_size: int = SAMPLE_BATCH) -> Iterator[Any]:
+    """``n`` samples on the CPU in [0, 1], ``batch_size`` at a time from one generator seeded with ``seed``:
+    the same seed gives the same images, and the first ``k`` of ``n`` are those of ``n = k``."""
     import torch
 
     generator = torch.Generator().manual_seed(seed)
-    chunks = []
-    with torch.inference_mode():
-        for start in range(0, n, batch_size):
-            chunk = model.sample(min(batch_size, n - start), generator)
-            chunks.append(chunk.detach().float().clamp(0, 1).cpu())
+    for start in range(0, n, batch_size):
+        with torch.inference_mode():
+            chunk = model.sample(min(batch_size, n - start), generator).detach().float().clamp(0, 1).cpu()
+        yield chunk  # outside inference mode: the consumer runs as it would without this generator
+
+
+def sample(model: GenerativeModel, n: int, seed: int, batch_size: int = SAMPLE_BATCH) -> Any:
+    """``n`` samples on the CPU in [0, 1] in one tensor (see :func:`sample_batches`)."""
+    import torch
+
+    chunks = list(sample_batches(model, n, seed, batch_size))
     return torch.cat(chunks) if chunks else torch.empty(0)
 
 

@@ -181,6 +181,22 @@ class CompileAware(Protocol):
     supports_compile: bool
 
 
+@runtime_checkable
+class SampleEvery(Protocol):
+    """Optional: ``default_sample_every`` steps between snapshot grids when the user gives no
+    ``--sample-every`` (else about ten per run; 0: none)."""
+
+    default_sample_every: int
+
+
+@runtime_checkable
+class ExtraMetrics(Protocol):
+    """Optional: ``extra_metrics()`` adds values (learning rates, ...) to every line of ``metrics.jsonl``
+    beside what ``train_step`` returns."""
+
+    def extra_metrics(self) -> dict[str, float]: ...
+
+
 #: what every model gets when it does not say otherwise
 DEFAULT_STEPS = 1000
 DEFAULT_BATCH_SIZE = 64
@@ -206,17 +222,33 @@ def supports_compile(model: object) -> bool:
 Discriminator = Callable[["torch.Tensor"], "torch.Tensor"]
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A batch and the discriminator's scores on it, as the model hands them to a GAN loss.
+
+    The model scores the real and the fake batch itself and says which is which, so what it learns from
+    those scores (the adaptive augmentation's tally of D on the reals, the categorical code's features of
+    the fakes) never depends on how a loss calls ``d``."""
+
+    #: ``[N, C, H, W]`` in [-1, 1]
+    images: torch.Tensor
+    #: D's logits ``[N]`` on ``images`` (augmentation included): with a graph into D in the D step and
+    #: through the fakes into G in the G step
+    scores: torch.Tensor
+
+
 @runtime_checkable
 class GANLoss(Protocol):
-    """The ``gan`` model family's loss (tag ``gan``): it is handed the discriminator, not its outputs,
-    so a loss can score interpolates (WGAN-GP) or anything else it needs."""
+    """The ``gan`` model family's loss (tag ``gan``): it gets the real and fake batches already scored
+    by the discriminator (:class:`Scored`), and ``d`` itself to score anything else it needs
+    (WGAN-GP's interpolates, a consistency term)."""
 
-    def d_loss(self, d: Discriminator, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """Discriminator loss; ``real`` and ``fake`` are ``[N, C, H, W]`` in [-1, 1], ``fake`` detached."""
+    def d_loss(self, d: Discriminator, real: Scored, fake: Scored) -> torch.Tensor:
+        """Discriminator loss; ``fake.images`` is detached."""
         ...
 
-    def g_loss(self, d: Discriminator, fake: torch.Tensor) -> torch.Tensor:
-        """Generator loss on ``fake`` (not detached)."""
+    def g_loss(self, d: Discriminator, fake: Scored) -> torch.Tensor:
+        """Generator loss on ``fake`` (``fake.images`` and ``fake.scores`` carry G's graph)."""
         ...
 
 
@@ -225,8 +257,8 @@ class RelativisticGANLoss(GANLoss, Protocol):
     """A GAN loss whose generator objective needs the real batch too (relativistic losses): the model
     calls ``g_loss_given_real`` instead of ``g_loss``."""
 
-    def g_loss_given_real(self, d: Discriminator, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        """Generator loss on ``fake`` given the real batch of the same step."""
+    def g_loss_given_real(self, d: Discriminator, fake: Scored, real: Scored) -> torch.Tensor:
+        """Generator loss on ``fake`` given the real batch of the same step, scored by the frozen D."""
         ...
 
 

@@ -27,17 +27,46 @@ SAMPLE_KINDS = ("sample", "grid", "grid-raw", "comparison")
 
 
 # -- what the writers record ------------------------------------------------------------------------
-def render_samples(model: Any, chain: list[Any], n: int, seed: int, device: Any) -> dict[str, Any]:
-    """Every picture a sampling pass writes, in memory: samples (a batch), grid, and with a chain grid-raw and
-    comparison. ``genart run``/``sample`` and ``reproduce`` share it, so both make exactly the same tensors."""
-    from .images import make_grid, side_by_side
-    from .pipeline import apply_chain, sample
+#: grid.png (and grid-raw.png, comparison.png) show the first this many samples (a 16 x 16 grid)
+GRID_MAX = 256
 
-    raw = sample(model, n, seed)
-    final = apply_chain(chain, raw, device) if chain else raw
-    out = {"sample": final, "grid": make_grid(final)}
+
+def render_samples(model: Any, chain: list[Any], n: int, seed: int, device: Any,
+                   each: Callable[[int, Any], None] | None = None, progress: bool = False) -> dict[str, Any]:
+    """Every picture a sampling pass makes: each sample (after the chain) is handed to ``each(index, image)``
+    as its batch is done, and the grids (grid, and with a chain grid-raw and comparison) of the first
+    GRID_MAX come back, so memory stays bounded whatever ``n`` is. ``genart run``/``sample`` and
+    ``reproduce`` share it, so both make exactly the same tensors.
+
+    Samples are drawn SAMPLE_BATCH at a time from one generator, and the chain runs on each batch, so
+    sample ``i`` is the same for every ``n > i`` (unless a post-processor's output depends on the other
+    images of its batch); for ``n`` up to one batch this is a single draw and a single chain pass."""
+    import torch
+
+    from .api import progress as progress_bar
+    from .images import make_grid, side_by_side
+    from .pipeline import apply_chain, sample_batches
+
+    raws: list[Any] = []
+    finals: list[Any] = []
+    kept = index = 0
+    bar = progress_bar(total=n, desc="sample", disable=not progress)
+    for raw in sample_batches(model, n, seed):
+        final = apply_chain(chain, raw, device) if chain else raw
+        if each is not None:
+            for image in final:
+                each(index, image)
+                index += 1
+        if kept < GRID_MAX:
+            raws.append(raw[:GRID_MAX - kept])
+            finals.append(final[:GRID_MAX - kept])
+            kept += raws[-1].shape[0]
+        bar.update(raw.shape[0])
+    bar.close()
+    raw_all, final_all = torch.cat(raws), torch.cat(finals)
+    out = {"grid": make_grid(final_all)}
     if chain:
-        grid_raw = make_grid(raw)
+        grid_raw = make_grid(raw_all)
         out["grid-raw"] = grid_raw
         if grid_raw.shape[1:] != out["grid"].shape[1:]:
             import torch.nn.functional as F
@@ -184,9 +213,15 @@ def _reproduce_sample(app: Any, recipe: dict[str, Any], locator: Locator, device
     model = build_model(context, recipe["model"]["spec"])
     restore_checkpoint(model, checkpoint)
     chain = build_chain(context, recipe.get("post", []))
-    pictures = render_samples(model, chain, int(recipe["num_samples"]), int(recipe["seed"]), context.device)
+    wanted: dict[int, Any] = {}
+
+    def keep(index: int, image: Any) -> None:
+        if recipe["kind"] == "sample" and index == int(recipe["index"]):
+            wanted[index] = image
+
+    pictures = render_samples(model, chain, int(recipe["num_samples"]), int(recipe["seed"]), context.device, keep)
     if recipe["kind"] == "sample":
-        return pictures["sample"][int(recipe["index"])]
+        return wanted[int(recipe["index"])]
     if recipe["kind"] not in pictures:
         raise UsageError(f"the recipe asks for a {recipe['kind']} but its chain makes none")
     return pictures[recipe["kind"]]

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from genart import LossScaler, UsageError
+from genart import BuildContext, UsageError
 
 from .samplers import HeunSampler, edm_sigmas
 from .unet import UNet
@@ -37,20 +37,19 @@ class Diffusion:
     default_batch_size = 32
     latent_prior = "gaussian"
 
-    def __init__(self, params: Any, context: Any) -> None:
+    def __init__(self, params: Any, context: BuildContext) -> None:
         self.params = params
         self.device = context.device
-        self.precision = getattr(context, "precision", None)
-        self.channels_last = bool(getattr(context, "channels_last", False))
+        self.precision = context.precision
+        self.channels_last = bool(context.channels_last)
         self.image_shape = (params.channels, params.image_size, params.image_size)
         self.latent_shape = self.image_shape
-        prepare = getattr(context, "prepare", lambda module: module.to(self.device))
-        self.net = prepare(UNet(params.channels, params.image_size, params.width, params.depth, params.attention,
-                                params.levels, params.dropout))
+        self.net = context.prepare(UNet(params.channels, params.image_size, params.width, params.depth,
+                                        params.attention, params.levels, params.dropout))
         self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)
         fused = self.device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=params.lr, betas=(0.9, 0.99), fused=fused)
-        self.scaler = getattr(context, "scaler", None) or LossScaler()
+        self.scaler = context.scaler
         self.sampler = context.build("sampler", params.sampler)
         self.step = 0
 

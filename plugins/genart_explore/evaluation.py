@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from genart import GenartError
+from genart import DatasetParams, Evaluator, GenartError
 from genart.api import (
     MANIFEST,
     load_data,
@@ -41,8 +41,7 @@ def evaluate_run(app: Any, run_dir: Path, data_spec: str, *, k: int, batch_size:
     for every model. Records the figures in its manifest, prints tables."""
     model, context, manifest = load_run_model(app, run_dir, device, model_args=model_args)
     name = manifest["model"]["name"]
-    evaluate = getattr(model, "evaluate", None)
-    if not callable(evaluate):
+    if not isinstance(model, Evaluator):
         click.echo(f"model {name!r} reports no likelihood (it has no evaluate method): "
                    "nothing to compute for negative ELBO, NLL or bits/dim")
         if samples == 0:
@@ -53,7 +52,7 @@ def evaluate_run(app: Any, run_dir: Path, data_spec: str, *, k: int, batch_size:
         click.echo(f"warning: {warning}", err=True)
     images = load_data(context, data_spec, size, channels)
     record = likelihood_figures(model, name, images, data_spec, k=k, batch_size=batch_size, seed=seed,
-                                progress=progress) if callable(evaluate) else None
+                                progress=progress) if isinstance(model, Evaluator) else None
     if record is not None:
         results = record.pop("results")
         save_metrics(run_dir, data_spec, record)
@@ -65,7 +64,7 @@ def evaluate_run(app: Any, run_dir: Path, data_spec: str, *, k: int, batch_size:
     return record
 
 
-def likelihood_figures(model: Any, name: str, images: Any, data_spec: str, *, k: int, batch_size: int, seed: int,
+def likelihood_figures(model: Evaluator, name: str, images: Any, data_spec: str, *, k: int, batch_size: int, seed: int,
                        progress: bool) -> dict[str, Any]:
     """Batch-size-weighted averages of the model's ``evaluate`` figures over ``images``."""
     import torch
@@ -97,8 +96,7 @@ def likelihood_figures(model: Any, name: str, images: Any, data_spec: str, *, k:
 def overlap_warnings(manifest: dict[str, Any], name: str, params: Any) -> list[str]:
     """Say when the evaluation images are not held out from the run's training images."""
     warnings = []
-    split = getattr(params, "split", "all")
-    holdout = getattr(params, "holdout", 0)
+    split, holdout = (params.split, params.holdout) if isinstance(params, DatasetParams) else ("all", 0)
     if split != "test":
         warnings.append(f"evaluating on split={split}, not a held-out split (use split=test,holdout=N)")
     trained = manifest.get("data", {})

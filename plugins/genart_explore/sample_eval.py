@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from genart import GenartError, UsageError
+from genart import GenartError, GenerativeModel, UsageError
 from genart.api import sample
 
 from .evaluation import save_metrics
@@ -23,7 +23,7 @@ LABELS = {"precision": "precision (k=3)", "recall": "recall (k=3)", "diversity":
 def sample_figures(model: Any, name: str, run_dir: Path, images: Any, data_spec: str, *, samples: int | None,
                    seed: int) -> dict[str, Any]:
     """Score ``samples`` samples (default: half the held-out images) against ``images`` (uint8)."""
-    if not callable(getattr(model, "sample", None)):
+    if not isinstance(model, GenerativeModel):
         raise UsageError(f"model {name!r} cannot sample; use --samples 0 for the likelihood alone")
     half = images.shape[0] // 2
     count = half if samples is None else samples

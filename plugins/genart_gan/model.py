@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from genart import GANLoss, LossScaler, RelativisticGANLoss, UsageError
+from genart import BuildContext, GANLoss, RelativisticGANLoss, Scored, UsageError
 
 from .augment import augment
 from .networks import Discriminator, Generator, category_of
@@ -28,7 +28,7 @@ class GAN:
     #: every few steps (measured 0.19x eager speed in benchmarks/speed.py); train eagerly instead
     supports_compile = False
 
-    def __init__(self, params: Any, context: Any) -> None:
+    def __init__(self, params: Any, context: BuildContext) -> None:
         self.params = params
         self.device = context.device
         self.image_shape = (params.channels, params.image_size, params.image_size)
@@ -38,17 +38,14 @@ class GAN:
         if not isinstance(self.loss, GANLoss):
             raise UsageError(f"loss {params.loss!r} is not an adversarial loss (it needs d_loss(d, real, fake) "
                              "and g_loss(d, fake)); try ns, hinge, lsgan or wgan-gp")
-        self.prepare = getattr(context, "prepare", lambda module: module.to(self.device))  # device + memory layout
+        self.prepare = context.prepare  # device + memory layout
         self.build_networks()
-        self.scaler = getattr(context, "scaler", None) or LossScaler()  # loss scaling under fp16
+        self.scaler = context.scaler  # loss scaling under fp16 (a pass-through otherwise)
         self.step = 0
         # ADA-style adaptive augmentation: p (share of images augmented) follows the overfitting signal
         # r_t = E[sign(D(real))]; with ada_target 0 the policy is always applied (p = 1).
         self.aug_p = 0.0 if params.ada_target > 0 else 1.0
         self.ada_sum, self.ada_count = 0.0, 0
-        self._real: torch.Tensor | None = None
-        self._fake: torch.Tensor | None = None
-        self._fake_features: torch.Tensor | None = None
 
     def build_networks(self) -> None:
         """G, D, the EMA of G and both optimisers, from ``self.params`` (again when a checkpoint differs)."""
@@ -64,13 +61,13 @@ class GAN:
 
     # -- training --------------------------------------------------------------------------------
     def discriminate(self, images: torch.Tensor) -> torch.Tensor:
-        """D on augmented images: what every loss sees, for real and fake alike.
+        """D's logits ``[N]`` on augmented images: the ``d`` a loss is handed for images of its own."""
+        return self.features_and_scores(images)[1]
 
-        Each image is augmented with probability ``aug_p``. D's verdicts on the real batch of the D step are
-        tallied for the adaptive ``aug_p`` (the loss is handed this function, so the real batch is recognised
-        by identity).
-        """
-        is_real = images is self._real
+    def features_and_scores(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's body features and logits on augmented images: what every loss sees, real and fake alike.
+
+        Each image is augmented with probability ``aug_p``."""
         x = images
         if self.policy and self.aug_p >= 1:
             x = augment(images, self.policy)
@@ -79,13 +76,14 @@ class GAN:
             if chosen.numel():
                 x = images.index_copy(0, chosen, augment(images.index_select(0, chosen), self.policy))
         features = self.d.body(x)
-        if images is self._fake and self.d.classify is not None:
-            self._fake_features = features  # for the categorical code's loss (code_loss)
-        out = self.d.head(features).squeeze(1)
-        if is_real:
-            self.ada_sum += float(out.detach().float().sign().sum())
-            self.ada_count += out.shape[0]
-        return out
+        return features, self.d.head(features).squeeze(1)
+
+    def score_real(self, real: torch.Tensor) -> Scored:
+        """The D step's real batch scored; D's verdicts are tallied for the adaptive ``aug_p``."""
+        _, scores = self.features_and_scores(real)
+        self.ada_sum += float(scores.detach().float().sign().sum())
+        self.ada_count += scores.shape[0]
+        return Scored(real, scores)
 
     def update_augment_p(self) -> None:
         """Every 4 steps move p towards keeping r_t = E[sign(D(real))] at ada_target (Karras et al. 2020)."""
@@ -108,17 +106,17 @@ class GAN:
         n = real.shape[0]
         logs: dict[str, float] = {}
 
-        # discriminator
+        # discriminator: the model scores both batches (real first, then fake) and hands them to the loss
         self.d.requires_grad_(True)
         z = self.noise(n)
         with torch.no_grad():
             fake = self.g(z)
-        self._real, self._fake = real, fake
-        d_loss = self.loss.d_loss(self.discriminate, real, fake)
-        self._real = self._fake = None
+        scored_real = self.score_real(real)
+        features, scores = self.features_and_scores(fake)
+        d_loss = self.loss.d_loss(self.discriminate, scored_real, Scored(fake, scores))
         logs["d_loss"] = float(d_loss.detach())
         if p.categories:
-            info = self.code_loss(z)
+            info = self.code_loss(features, z)
             logs["info"] = float(info.detach())
             d_loss = d_loss + p.info_weight * info
         if p.r1_gamma > 0 and self.step % p.r1_every == 0:
@@ -132,14 +130,16 @@ class GAN:
         # generator (D frozen so its weights collect no gradient)
         self.d.requires_grad_(False)
         z = self.noise(n)
-        self._fake = self.g(z)
-        if isinstance(self.loss, RelativisticGANLoss):  # its generator objective compares with the real batch
-            g_loss = self.loss.g_loss_given_real(self.discriminate, self._fake, real)
+        fake = self.g(z)
+        if isinstance(self.loss, RelativisticGANLoss):  # its G objective compares with the reals (scored first)
+            scored_real = Scored(real, self.discriminate(real))
+            features, scores = self.features_and_scores(fake)
+            g_loss = self.loss.g_loss_given_real(self.discriminate, Scored(fake, scores), scored_real)
         else:
-            g_loss = self.loss.g_loss(self.discriminate, self._fake)
-        self._fake = None
+            features, scores = self.features_and_scores(fake)
+            g_loss = self.loss.g_loss(self.discriminate, Scored(fake, scores))
         if p.categories:
-            g_loss = g_loss + p.info_weight * self.code_loss(z)
+            g_loss = g_loss + p.info_weight * self.code_loss(features, z)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.backward(g_loss)
         self.scaler.step(self.opt_g)
@@ -153,16 +153,13 @@ class GAN:
             logs["aug_p"] = self.aug_p
         return logs
 
-    def code_loss(self, z: torch.Tensor) -> torch.Tensor:
+    def code_loss(self, features: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """InfoGAN's mutual-information term: D's Q head must tell which category G drew from.
 
         G is pushed to make every category distinct, so the K categories settle on K distinct modes of the
-        data (digit classes on MNIST) and fewer samples fall between modes. Read from the features of the
-        last ``discriminate`` call on the fakes; a loss that never scores the fakes leaves them unset."""
-        features, self._fake_features = self._fake_features, None
-        if features is None:
-            raise UsageError(f"loss {self.params.loss!r} does not score the fake batch it is given with the "
-                             "discriminator, which categories need; use categories=0 with it")
+        data (digit classes on MNIST) and fewer samples fall between modes. ``features`` are D's body
+        features of the fakes drawn from ``z``, from the model's own scoring of the fake batch."""
+        assert self.d.classify is not None, "code_loss is called only with categories"
         logits = self.d.classify(features).float()
         return torch.nn.functional.cross_entropy(logits, category_of(z, self.params.categories))
 

@@ -85,6 +85,24 @@ def test_json_error_event(genart_cli: Any, toy_app: App, tmp_path: Path) -> None
     assert errors[-1]["event"] == "error" and "became nan" in errors[-1]["message"]
 
 
+def test_json_mode_reports_a_failure_as_the_error_event_alone(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    """docs/runs.md: one JSON object per line on stderr, the error included (no trailing text line)."""
+    result = genart_cli(["run", "--model", "toy:blowup=3", "--data", "dots", "--out", str(tmp_path),
+                         "--progress", "json"], app=toy_app)
+    assert result.exit_code == 3  # TrainingDiverged's code, as without json
+    events = [json.loads(line) for line in result.stderr.splitlines()]  # every line is JSON
+    assert events[-1]["event"] == "error" and "became nan" in events[-1]["message"]
+    assert result.stdout == ""
+
+
+def test_json_mode_reports_an_early_failure_as_an_error_event(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    result = genart_cli(["run", "--model", "nosuch", "--data", "dots", "--out", str(tmp_path),
+                         "--progress", "json"], app=toy_app)
+    assert result.exit_code == 2
+    (event,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert event["event"] == "error" and "nosuch" in event["message"]
+
+
 def test_plain_progress_lines(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
     result = train(genart_cli, toy_app, tmp_path, "--steps", "40", "--progress", "plain")
     lines = [line for line in result.stderr.splitlines() if line.startswith("step ")]
@@ -122,6 +140,20 @@ def test_model_that_cannot_sample_gets_no_snapshots(tmp_path: Path) -> None:
     monitor.step(1, {"loss": 1.0})
     monitor.finish(1)
     assert not (tmp_path / "snapshots").exists() and (tmp_path / "curves.png").is_file()
+
+
+def test_extra_metrics_join_each_metrics_line(tmp_path: Path) -> None:
+    class WithLearningRate:
+        def extra_metrics(self) -> dict[str, float]:
+            return {"lr": 0.5, "loss": 9.0}  # a name train_step already returned is not overwritten
+
+    monitor = Monitor(tmp_path, WithLearningRate(), seed=0, batch_size=2, steps=2, sample_every=0,
+                      events=Events("none"))
+    monitor.start(0)
+    monitor.step(1, {"loss": 1.0})
+    monitor.finish(1)
+    (line,) = read_metrics(tmp_path / "metrics.jsonl")
+    assert line["lr"] == 0.5 and line["loss"] == 1.0
 
 
 def test_default_sample_every() -> None:

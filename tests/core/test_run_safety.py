@@ -231,3 +231,30 @@ def test_post_keeps_16_bit_grey_depth(genart_cli: Any, toy_app: App, tmp_path: P
         assert written.mode.startswith("I;16")
         out = np.asarray(written).astype(np.int64)
     assert np.abs(out - (65535 - values.astype(np.int64))).max() <= 1
+
+
+class FailsToSample:
+    """A plugin whose model trains but raises a plain Python error when ``genart sample`` asks for images."""
+
+    class Model(Crashing.Model):
+        def train_step(self, batch: Any) -> dict[str, float]:
+            return {"loss": 1.0}
+
+        def sample(self, n: int, generator: Any) -> Any:
+            raise RuntimeError("shape mismatch in the decoder")
+
+    @genart.hookimpl
+    def register_models(self, register: Any) -> None:
+        register("nosample", lambda p, c: FailsToSample.Model(p, c), description="cannot sample")
+
+
+def test_a_failing_sampler_in_genart_sample_is_one_line_naming_plugin_and_model(genart_cli: Any, toy_app: App,
+                                                                                tmp_path: Path) -> None:
+    toy_app.register(FailsToSample(), "failing-sampler")
+    trained = run(genart_cli, toy_app, ["train", "--model", "nosample", "--data", "dots", "--out", str(tmp_path),
+                                        "-q", "--sample-every", "0"])
+    assert trained.exit_code == 0, trained.output
+    result = run(genart_cli, toy_app, ["sample", str(only_run(tmp_path)), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 4
+    line = one_line_error(result)
+    assert "model 'nosample'" in line and "failing-sampler" in line and "shape mismatch" in line

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import torch
 
+from genart import Scored
 from genart.plugins import App
 from genart.testing import build_context, check_dataset, check_gan_loss, check_latent
 from genart_gan.losses import LOSSES
@@ -37,14 +38,34 @@ def test_check_gan_loss_passes_the_builtin_losses(name: str) -> None:
 
 def test_check_gan_loss_catches_a_loss_that_ignores_the_discriminator() -> None:
     class Detached:
-        def d_loss(self, d: Any, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-            return (d(real).detach() - d(fake).detach()).mean()
+        def d_loss(self, d: Any, real: Scored, fake: Scored) -> torch.Tensor:
+            return (real.scores.detach() - fake.scores.detach()).mean()
 
-        def g_loss(self, d: Any, fake: torch.Tensor) -> torch.Tensor:
-            return -d(fake).mean()
+        def g_loss(self, d: Any, fake: Scored) -> torch.Tensor:
+            return -fake.scores.mean()
 
     with pytest.raises(AssertionError, match="no gradient into the discriminator"):
         check_gan_loss(Detached())
+
+
+def test_check_gan_loss_checks_that_a_relativistic_loss_uses_the_real_batch() -> None:
+    class Relativistic:
+        def __init__(self, use_real: bool) -> None:
+            self.use_real = use_real
+
+        def d_loss(self, d: Any, real: Scored, fake: Scored) -> torch.Tensor:
+            return torch.nn.functional.softplus(fake.scores - real.scores).mean()
+
+        def g_loss(self, d: Any, fake: Scored) -> torch.Tensor:
+            raise AssertionError("not called")
+
+        def g_loss_given_real(self, d: Any, fake: Scored, real: Scored) -> torch.Tensor:
+            reference = real.scores.mean() if self.use_real else 0.0
+            return torch.nn.functional.softplus(reference - fake.scores).mean()
+
+    check_gan_loss(Relativistic(use_real=True))
+    with pytest.raises(AssertionError, match="does not depend on the real batch"):
+        check_gan_loss(Relativistic(use_real=False))
 
 
 def test_check_dataset_checks_a_small_count(toy_app: App) -> None:

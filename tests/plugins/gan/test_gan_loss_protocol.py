@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import genart
-from genart import GANLoss, RelativisticGANLoss
+from genart import GANLoss, RelativisticGANLoss, Scored
 from genart.plugins import App
 from genart.testing import build_context, make_tiny_images
 from genart_gan.losses import LOSSES
@@ -22,16 +22,16 @@ class Relativistic:
     def __init__(self) -> None:
         self.real_shapes: list[tuple[int, ...]] = []
 
-    def d_loss(self, d: Any, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        r, f = d(real).float(), d(fake).float()
+    def d_loss(self, d: Any, real: Scored, fake: Scored) -> torch.Tensor:
+        r, f = real.scores.float(), fake.scores.float()
         return torch.nn.functional.softplus(-(r - f.mean())).mean() + torch.nn.functional.softplus(f - r.mean()).mean()
 
-    def g_loss(self, d: Any, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, d: Any, fake: Scored) -> torch.Tensor:
         raise AssertionError("a relativistic loss is given the real batch")
 
-    def g_loss_given_real(self, d: Any, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        self.real_shapes.append(tuple(real.shape))
-        r, f = d(real).float(), d(fake).float()
+    def g_loss_given_real(self, d: Any, fake: Scored, real: Scored) -> torch.Tensor:
+        self.real_shapes.append(tuple(real.images.shape))
+        r, f = real.scores.float(), fake.scores.float()
         return torch.nn.functional.softplus(-(f - r.mean())).mean() + torch.nn.functional.softplus(r - f.mean()).mean()
 
 
@@ -57,8 +57,8 @@ def test_a_relativistic_loss_gets_the_real_batch(builtin_app: App, register_plug
 
 def test_a_loss_without_d_loss_is_refused(builtin_app: App, register_plugin: Any) -> None:
     class OnlyG:
-        def g_loss(self, d: Any, fake: torch.Tensor) -> torch.Tensor:
-            return d(fake).mean()
+        def g_loss(self, d: Any, fake: Scored) -> torch.Tensor:
+            return fake.scores.mean()
 
     class ThirdParty:
         @genart.hookimpl
