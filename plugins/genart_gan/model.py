@@ -11,7 +11,7 @@ import torch
 from genart import BuildContext, GANLoss, RelativisticGANLoss, Scored, UsageError
 
 from .augment import augment
-from .networks import Discriminator, Generator, category_of
+from .networks import Discriminator, Generator, MinibatchStd, category_of
 from .plugin import augment_policy
 
 
@@ -208,6 +208,8 @@ class GAN:
             "augment": {"policy": "+".join(self.policy) or "none", "p": self.aug_p, "sum": self.ada_sum,
                         "count": self.ada_count},
             "counters": {"step": self.step},
+            # Not in the weights' shapes, so recorded: a checkpoint trains on with the group it began with.
+            "architecture": {"mbstd_group": self.params.mbstd_group},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -220,6 +222,14 @@ class GAN:
         if (categories, blocks) != (self.params.categories, self.params.blocks):
             self.params = dataclasses.replace(self.params, categories=categories, blocks=blocks)
             self.build_networks()
+        # D's minibatch-std group leaves no trace in the weights; checkpoints from before it was recorded
+        # were all trained with the whole batch (0), whatever today's default for their size is.
+        group = int(state.get("architecture", {}).get("mbstd_group", 0))
+        if group != self.params.mbstd_group:
+            self.params = dataclasses.replace(self.params, mbstd_group=group)
+            for module in self.d.modules():
+                if isinstance(module, MinibatchStd):
+                    module.group = group
         self.g.load_state_dict(state["g"])
         self.d.load_state_dict(d_state)
         self.g_ema.load_state_dict(state["g_ema"])

@@ -15,6 +15,7 @@ from genart.runs import save_checkpoint
 from genart.testing import build_context, check_model, make_tiny_images
 from genart.train import TrainConfig, checkpoint_state, restore_checkpoint, train
 from genart_gan.model import blocks_in
+from genart_gan.networks import MinibatchStd
 
 TINY = "gan:image_size=28,channels=1,width=4,latent=8"
 
@@ -249,6 +250,22 @@ def test_checkpoint_decides_g_depth(builtin_app: App, trained_blocks: int, built
     assert reloaded.params.blocks == trained_blocks
     assert torch.equal(reloaded.sample(3, torch.Generator().manual_seed(1)), expected)
     reloaded.train_step(make_tiny_images(4, 1, 28))
+
+
+@pytest.mark.parametrize(("recorded", "built"), [(None, 4), (4, 0), (0, 2)])
+def test_checkpoint_decides_the_minibatch_std_group(builtin_app: App, recorded: int | None, built: int) -> None:
+    """The group leaves no trace in the weights, so the checkpoint records it; one from before it was
+    recorded (None) was trained on the whole batch (0) and resumes so, whatever today's default is."""
+    trained = build(builtin_app, f"{TINY},mbstd_group={recorded or 0}")
+    trained.train_step(make_tiny_images(4, 1, 28))
+    state = trained.state_dict()
+    if recorded is None:
+        del state["architecture"]
+    reloaded = build(builtin_app, f"{TINY},mbstd_group={built}")
+    reloaded.load_state_dict(state)
+    groups = {m.group for m in reloaded.d.modules() if isinstance(m, MinibatchStd)}
+    assert reloaded.params.mbstd_group == (recorded or 0) and groups == {recorded or 0}
+    assert reloaded.state_dict()["architecture"] == {"mbstd_group": recorded or 0}
 
 
 def test_g_blocks_add_a_conv_at_every_grid_below_the_image_size(builtin_app: App) -> None:
