@@ -85,6 +85,22 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+
+def dcgan_step(g: nn.Module, d: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+               bce: nn.Module, real: torch.Tensor, nz: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of the tutorial recipe: D on real vs detached fakes, then G through D on the same fakes."""
+    fake = g(torch.randn(real.shape[0], nz))
+    ones, zeros = torch.ones(real.shape[0]), torch.zeros(real.shape[0])
+    d_loss = bce(d(real), ones) + bce(d(fake.detach()), zeros)
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    g_loss = bce(d(fake), ones)
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    return d_loss, g_loss
+
 def train_dcgan(data: torch.Tensor, budget: float, seed: int, batch: int = BATCH) -> dict[str, Any]:
     torch.manual_seed(seed)
     g, d = DCGANGenerator(), DCGANDiscriminator()
@@ -101,16 +117,7 @@ def train_dcgan(data: torch.Tensor, budget: float, seed: int, batch: int = BATCH
         if position < batch:
             order = torch.randperm(n)
         real = data[order[position:position + batch]].float() / 127.5 - 1
-        fake = g(torch.randn(real.shape[0], 100))
-        ones, zeros = torch.ones(real.shape[0]), torch.zeros(real.shape[0])
-        d_loss = bce(d(real), ones) + bce(d(fake.detach()), zeros)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = bce(d(fake), ones)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
+        d_loss, g_loss = dcgan_step(g, d, opt_g, opt_d, bce, real, 100)
         steps += 1
     seconds = time.perf_counter() - started
     return {"g": g, "steps": steps, "seconds": seconds, "images_per_s": steps * batch / seconds,

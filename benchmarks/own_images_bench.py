@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gan_vs_dcgan import dcgan_init, genart_context, sample_genart, train_genart  # noqa: E402
+from gan_vs_dcgan import dcgan_init, dcgan_step, genart_context, sample_genart, train_genart  # noqa: E402
 from mnist_eval import data_root  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,16 +91,7 @@ def train_dcgan64(data: torch.Tensor, budget: float, seed: int) -> dict[str, Any
             order, position = torch.randperm(n), 0
         real = data[order[position:position + BATCH]].float() / 127.5 - 1
         position += BATCH
-        fake = g(torch.randn(real.shape[0], NZ))
-        ones, zeros = torch.ones(real.shape[0]), torch.zeros(real.shape[0])
-        d_loss = bce(d(real), ones) + bce(d(fake.detach()), zeros)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = bce(d(fake), ones)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
+        dcgan_step(g, d, opt_g, opt_d, bce, real, NZ)
         steps += 1
     seconds = time.perf_counter() - started
     return {"g": g, "steps": steps, "seconds": seconds, "images_per_s": steps * BATCH / seconds}
