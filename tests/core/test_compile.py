@@ -21,21 +21,6 @@ from genart.testing import build_context
 from genart.train import TrainConfig, train
 
 
-@pytest.fixture
-def aot_eager(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    compiled: list[Any] = []
-    real = torch.compile
-
-    def compile_with_aot_eager(fn: Any, **kwargs: Any) -> Any:
-        compiled.append(fn)
-        return real(fn, backend="aot_eager")
-
-    monkeypatch.setattr(torch, "compile", compile_with_aot_eager)
-    torch._dynamo.reset()
-    yield compiled
-    torch._dynamo.reset()
-
-
 def trained_weights(app: App, spec: str, compile_step: bool) -> torch.Tensor:
     torch.manual_seed(0)
     context = build_context(app)

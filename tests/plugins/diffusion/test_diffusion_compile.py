@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import torch
 
 from genart.pipeline import build_model
@@ -14,15 +13,6 @@ from genart.testing import build_context, make_tiny_images
 from genart.train import TrainConfig, train
 
 TINY = "diffusion:image_size=28,channels=1,width=8,steps=2"
-
-
-@pytest.fixture
-def aot_eager(monkeypatch: pytest.MonkeyPatch) -> Any:
-    real = torch.compile
-    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: real(fn, backend="aot_eager"))
-    torch._dynamo.reset()
-    yield
-    torch._dynamo.reset()
 
 
 def test_compiled_step_trains_like_the_eager_one(builtin_app: App, aot_eager: Any) -> None:

@@ -16,15 +16,6 @@ from genart.train import TrainConfig, compiled_step, train
 TINY = "gan:image_size=28,channels=1,width=4,latent=8"
 
 
-@pytest.fixture
-def aot_eager(monkeypatch: pytest.MonkeyPatch) -> Any:
-    real = torch.compile
-    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: real(fn, backend="aot_eager"))
-    torch._dynamo.reset()
-    yield
-    torch._dynamo.reset()
-
-
 def test_gan_opts_out_of_compile(builtin_app: App, capsys: pytest.CaptureFixture[str]) -> None:
     model = build_model(build_context(builtin_app), TINY)
     assert compiled_step(model) == model.train_step
