@@ -215,7 +215,9 @@ def main() -> int:
 
         def score_at(model: Any, steps: int, seconds: float, seed: int = seed, marks: list[float] = marks) -> None:
             while marks and seconds >= marks[0]:
-                add(f"  genart seed={seed} at {marks.pop(0):.0f} s", sample_genart(model, n_samples, seed),
+                mark, samples = marks.pop(0), sample_genart(model, n_samples, seed)
+                save_grid(samples, out / f"genart_{tag}_seed-{seed}_at-{mark:.0f}s.png")
+                add(f"  genart seed={seed} at {mark:.0f} s", samples,
                     {"images_per_s": steps * BATCH / seconds, "steps": steps, "seconds": seconds})
 
         after: Callable[[Any, int, float], None] = score_at
