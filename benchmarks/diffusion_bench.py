@@ -13,7 +13,10 @@
   (exit 1) unless every logged loss, every weight and every sample is finite.
 
 ``--models`` picks the models (diffusion, gan, vae; shapes also takes ``diffusion edm``, spelled
-``diffusion-edm``). Grids go to ``--out`` (never into the repo). Run by hand, e.g.
+``diffusion-edm``); ``--diffusion-args`` adds parameters to the diffusion specs (``lr_schedule=constant``).
+Each model trains in one call of genart's loop with ``minutes`` = the budget, so a model that follows
+the run's progress (the diffusion model's learning rate) sees the wall-clock share. Grids go to
+``--out`` (never into the repo). Run by hand, e.g.
     python benchmarks/diffusion_bench.py --what speed+shapes+mnist --budget 90
 """
 
