@@ -13,7 +13,10 @@
   (exit 1) unless every logged loss, every weight and every sample is finite.
 
 ``--models`` picks the models (diffusion, gan, vae; shapes also takes ``diffusion edm``, spelled
-``diffusion-edm``). Grids go to ``--out`` (never into the repo). Run by hand, e.g.
+``diffusion-edm``); ``--diffusion-args`` adds parameters to the diffusion specs (``lr_schedule=constant``).
+Each model trains in one call of genart's loop with ``minutes`` = the budget, so a model that follows
+the run's progress (the diffusion model's learning rate) sees the wall-clock share. Grids go to
+``--out`` (never into the repo). Run by hand, e.g.
     python benchmarks/diffusion_bench.py --what speed+shapes+mnist --budget 90
 """
 
@@ -42,25 +45,44 @@ def context(precision: str = "auto") -> Any:
     return make_context(App.from_entry_points(only=None), "cpu", precision)
 
 
+class LossLog:
+    """The loop's monitor interface, keeping every logged loss (the mean of each ``CHUNK`` steps)."""
+
+    def __init__(self) -> None:
+        self.history: list[dict[str, float]] = []
+        self.window: dict[str, list[float]] = {}
+
+    def start(self, start_step: int) -> None:
+        pass
+
+    def step(self, step: int, losses: dict[str, float]) -> None:
+        for name, value in losses.items():
+            self.window.setdefault(name, []).append(float(value))
+        if step % CHUNK == 0:
+            self.history.append({k: sum(v) / len(v) for k, v in self.window.items()})
+            self.window = {}
+
+
 def train_for(ctx: Any, spec: str, data: torch.Tensor, budget: float, seed: int = 0,
               max_steps: int | None = None) -> dict[str, Any]:
-    """Train through genart's own loop for ``budget`` seconds of training time (CHUNK steps at a time),
-    or ``max_steps`` steps; ``history`` keeps every chunk's logged losses."""
+    """Train through genart's own loop, in one call, for ``budget`` seconds (its ``minutes``: a model that
+    follows the run's progress sees the wall-clock share) or ``max_steps`` steps; ``history`` keeps the
+    mean loss of every ``CHUNK`` steps."""
     from genart.pipeline import build_model
-    from genart.train import TrainConfig, train
+    from genart.train import UNLIMITED, TrainConfig, train
 
     torch.manual_seed(seed)
     model = build_model(ctx, spec)
     batch = int(getattr(model, "default_batch_size", 64))
-    steps, seconds, losses, history = 0, 0.0, {}, []
-    while (seconds < budget) if max_steps is None else (steps < max_steps):
-        config = TrainConfig(steps=steps + CHUNK, batch_size=batch, seed=seed, checkpoint_every=0, progress=False,
-                             precision=ctx.precision, channels_last=ctx.channels_last, scaler=ctx.scaler)
-        result = train(model, data, config, device=ctx.device, checkpoint_path=None, start_step=steps)
-        steps, seconds, losses = result.step, seconds + result.seconds, result.losses
-        history.append(dict(losses))
-    return {"model": model, "steps": steps, "seconds": seconds, "images_per_s": steps * batch / seconds,
-            "losses": " ".join(f"{k} {v:.3f}" for k, v in losses.items()), "history": history}
+    log = LossLog()
+    config = TrainConfig(steps=UNLIMITED if max_steps is None else max_steps, batch_size=batch, seed=seed,
+                         checkpoint_every=0, progress=False, precision=ctx.precision,
+                         channels_last=ctx.channels_last, scaler=ctx.scaler,
+                         minutes=None if max_steps is not None else budget / 60, monitor=log)
+    result = train(model, data, config, device=ctx.device, checkpoint_path=None)
+    return {"model": model, "steps": result.step, "seconds": result.seconds,
+            "images_per_s": result.step * batch / result.seconds,
+            "losses": " ".join(f"{k} {v:.3f}" for k, v in result.losses.items()), "history": log.history}
 
 
 def draw(model: Any, n: int, seed: int = 0) -> tuple[torch.Tensor, float]:
@@ -114,8 +136,14 @@ SPECS = {"diffusion": "diffusion:image_size={size},channels={channels}",
          "diffusion edm": "diffusion:image_size={size},channels={channels},objective=edm"}
 
 
+#: extra parameters for the diffusion specs (``--diffusion-args``), e.g. "lr_schedule=constant"
+DIFFUSION_ARGS: list[str] = []
+
+
 def chosen(models: list[str], size: int, channels: int) -> dict[str, str]:
-    return {name: SPECS[name].format(size=size, channels=channels) for name in models}
+    specs = {name: SPECS[name].format(size=size, channels=channels) for name in models}
+    return {name: ",".join([spec, *DIFFUSION_ARGS]) if name.startswith("diffusion") else spec
+            for name, spec in specs.items()}
 
 
 def weight_free(ctx: Any, specs: dict[str, str], train_data: torch.Tensor, real: torch.Tensor, budget: float,
@@ -246,6 +274,8 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=1000, help="MNIST samples judged per model")
     parser.add_argument("--edm", action="store_true", help="shapes: also train the EDM objective")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--diffusion-args", default="",
+                        help="comma-joined parameters added to every diffusion spec, e.g. lr_schedule=constant")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/genart-bench-diffusion"))
     args = parser.parse_args()
@@ -257,6 +287,7 @@ def main() -> int:
     if unknown:
         print(f"diffusion_bench: unknown model or part: {', '.join(unknown)}", file=sys.stderr)
         return 2
+    DIFFUSION_ARGS[:] = [a for a in args.diffusion_args.split(",") if a.strip()]
     healthy = True
     if args.threads:
         torch.set_num_threads(args.threads)

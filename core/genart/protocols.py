@@ -133,6 +133,22 @@ class FinishesTraining(Protocol):
 
 
 @runtime_checkable
+class FollowsProgress(Protocol):
+    """Optional: told before every step how far through its run the loop is, so a schedule (a learning
+    rate decaying to the end, an EMA horizon) can end where the run ends, also when a ``--minutes``
+    budget and not a step count ends it.
+
+    ``progress`` is the share of the run done before this step, in [0, 1]: ``step / steps``, or, with
+    a wall-clock budget, the larger of that and the share of ``minutes`` already trained (the same
+    value on every process of a distributed run). Counted by steps it is a pure function of the step,
+    so exact resume holds; counted by time it is not reproducible, and a resumed ``--minutes`` run
+    starts its budget, and so its schedule, afresh. A model that is never told (another loop, a
+    test calling ``train_step``) should train as it would without a schedule."""
+
+    def set_progress(self, progress: float) -> None: ...
+
+
+@runtime_checkable
 class Encoder(Protocol):
     """Optional, with :class:`LatentDecoder`: images to latents, for ``genart reconstruct``."""
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CheckpointMismatch, GenartError, TrainingDiverged
-from .protocols import FinishesTraining, GenerativeModel, supports_compile
+from .protocols import FinishesTraining, FollowsProgress, GenerativeModel, supports_compile
 from .runs import MODEL_KEY, load_checkpoint, read_checkpoint_metadata, save_checkpoint
 
 #: ``steps`` when only ``minutes`` bounds a run
@@ -295,9 +295,13 @@ def train(model: GenerativeModel, data: Any, config: TrainConfig, *, device: Any
     if config.monitor is not None:
         config.monitor.start(start_step)
     train_step = compiled_step(model) if config.compile else model.train_step
+    follows = model if isinstance(model, FollowsProgress) else None
+    elapsed = 0.0
     with _graceful_interrupt() as stop_requested:
         step = start_step
         while step < config.steps:
+            if follows is not None:
+                follows.set_progress(run_progress(step, config.steps, elapsed, config.minutes))
             index = batch_indices(step, data.shape[0], config.batch_size, config.seed, order_cache)
             index = index[world.rank::world.size]
             batch = data[index.to(data.device)].to(device, non_blocking=True).float().div_(255)
@@ -331,8 +335,10 @@ def train(model: GenerativeModel, data: Any, config: TrainConfig, *, device: Any
             if stop_requested():
                 result.interrupted = True
                 break
-            if config.minutes is not None and _out_of_time(started, config.minutes, world):
-                break
+            if config.minutes is not None:
+                elapsed = _elapsed(started, world)
+                if elapsed >= config.minutes * 60:
+                    break
     bar.close()
     finished = False
     if step > start_step and isinstance(model, FinishesTraining):  # e.g. a prior fitted to the final weights
@@ -347,14 +353,23 @@ def train(model: GenerativeModel, data: Any, config: TrainConfig, *, device: Any
     return result
 
 
-def _out_of_time(started: float, minutes: float, world: Any) -> bool:
-    """Past the wall-clock budget; every process takes the same decision (their mean elapsed time)."""
+def _elapsed(started: float, world: Any) -> float:
+    """Seconds trained; every process gets the same value (their mean), so all take the same decisions."""
     from . import distributed
 
     elapsed = time.perf_counter() - started
     if world.distributed:
         elapsed = float(distributed.average_scalars({"elapsed": elapsed}, world)["elapsed"])
-    return elapsed >= minutes * 60
+    return elapsed
+
+
+def run_progress(step: int, steps: int, elapsed: float, minutes: float | None) -> float:
+    """Share of the run done before ``step`` (see FollowsProgress): by steps, or by time when a
+    ``minutes`` budget will end it sooner; in [0, 1]."""
+    done = step / steps if steps < UNLIMITED else 0.0
+    if minutes is not None:
+        done = max(done, elapsed / (minutes * 60) if minutes > 0 else 1.0)
+    return min(1.0, max(0.0, done))
 
 
 def _fits_on_device(data: Any, device: Any) -> bool:

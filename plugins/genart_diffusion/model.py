@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 from typing import Any
 
 import torch
@@ -28,6 +29,17 @@ from .unet import UNet
 SIGMA_DATA = 0.5
 #: EDM's training distribution of log sigma
 P_MEAN, P_STD = -1.2, 1.2
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """The learning rate's share of ``lr`` at ``progress`` (0..1 of the run): ``constant`` 1; ``linear``
+    and ``cosine`` decay to 0 at the end, which averages the last steps' noise out of the weights."""
+    progress = min(1.0, max(0.0, progress))
+    if schedule == "linear":
+        return 1.0 - progress
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0
 
 
 class Diffusion:
@@ -107,15 +119,26 @@ class Diffusion:
             loss = F.mse_loss(pred.float(), (x0 - c_skip * x) / c_out)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.backward(loss)
-        self.scaler.step(self.optimizer)
         self.after_step()
         return {"loss": loss.detach().item()}
 
-    @torch.compiler.disable  # Python-side counter and a decay that changes every step: keep out of --compile
+    # -- the learning-rate schedule ----------------------------------------------------------------
+    def set_progress(self, progress: float) -> None:
+        """The loop's share of the run done (genart.FollowsProgress): the learning rate follows
+        ``lr_schedule`` over it, so a ``--minutes`` run decays over its wall-clock budget too."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.params.lr * lr_factor(self.params.lr_schedule, progress)
+
+    def extra_metrics(self) -> dict[str, float]:
+        return {"lr": float(self.optimizer.param_groups[0]["lr"])}
+
+    @torch.compiler.disable  # a Python-side counter, an lr and an EMA decay that change every step: eager
     @torch.no_grad()
     def after_step(self) -> None:
-        """Advance the step counter and the EMA, whose decay ramps up as (1+t)/(10+t) to its cap, so a
-        short run's average does not reach back to the noise of the first steps."""
+        """Step the optimiser (outside --compile's graph, which would otherwise be rebuilt for each new
+        learning rate), advance the step counter and the EMA, whose decay ramps up as (1+t)/(10+t) to
+        its cap, so a short run's average does not reach back to the noise of the first steps."""
+        self.scaler.step(self.optimizer)
         self.step += 1
         decay = min(self.params.ema, (1 + self.step) / (10 + self.step))
         for ema_param, param in zip(self.ema.parameters(), self.net.parameters(), strict=True):

@@ -28,6 +28,9 @@ class DiffusionParams:
     objective: Literal["flow", "edm"] = param("flow", "training objective: flow (rectified flow, velocity target) "
                                                       "or edm (Karras et al. 2022 preconditioning)")
     lr: float = param(1e-3, "Adam learning rate (high: short CPU runs need fast progress)")
+    lr_schedule: Literal["linear", "cosine", "constant"] = param(
+        "linear", "learning rate over the run (by steps, or by wall clock under --minutes): linear or cosine "
+                  "decay to 0 at the end, or constant")
     ema: float = param(0.999, "cap of the EMA decay of the weights used for sampling")
     sampler: str = param("heun", "sampler (a registered sampler component): heun, euler, stochastic, or a plugin's")
     steps: int = param(20, "sampler steps (noise levels); Heun evaluates the network 2*steps-1 times. Change at "

@@ -104,3 +104,78 @@ def test_interrupt_request_saves_and_stops(toy_app: App, tmp_path: Path, monkeyp
     assert result.interrupted and result.step == 3
     fresh, _, _ = make(toy_app)
     assert restore_checkpoint(fresh, tmp_path / "c.safetensors") == 3
+
+
+class Recorder:
+    """The toy model plus ``set_progress`` (genart.FollowsProgress), keeping every value the loop gives."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.image_shape = model.image_shape
+        self.seen: list[float] = []
+
+    def set_progress(self, progress: float) -> None:
+        self.seen.append(progress)
+
+    def train_step(self, batch):
+        return self.model.train_step(batch)
+
+    def sample(self, n, generator):
+        return self.model.sample(n, generator)
+
+    def state_dict(self):
+        return self.model.state_dict()
+
+    def load_state_dict(self, state) -> None:
+        self.model.load_state_dict(state)
+
+
+def test_progress_by_steps_is_told_before_each_step_and_resumes(toy_app: App, tmp_path: Path) -> None:
+    import genart
+
+    model, data, context = make(toy_app)
+    assert not isinstance(model, genart.FollowsProgress)
+    recorder = Recorder(model)
+    assert isinstance(recorder, genart.FollowsProgress)
+    train(recorder, data, TrainConfig(steps=4, batch_size=4, progress=False), device=context.device,
+          checkpoint_path=tmp_path / "c.safetensors")
+    assert recorder.seen == [0, 0.25, 0.5, 0.75]
+    resumed = Recorder(make(toy_app)[0])
+    start = restore_checkpoint(resumed, tmp_path / "c.safetensors")
+    train(resumed, data, TrainConfig(steps=8, batch_size=4, progress=False), device=context.device,
+          checkpoint_path=tmp_path / "c.safetensors", start_step=start)
+    assert resumed.seen == [0.5, 0.625, 0.75, 0.875], "the share of the whole run, the same as uninterrupted"
+
+
+def test_progress_under_minutes_follows_the_clock(toy_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    import genart.train as loop
+
+    clock = {"now": 100.0}
+
+    def tick() -> float:  # every step takes 6 s of a 30 s budget
+        return clock["now"]
+
+    model, data, context = make(toy_app)
+    recorder = Recorder(model)
+    original = recorder.train_step
+
+    def timed_step(batch):
+        clock["now"] += 6.0
+        return original(batch)
+
+    recorder.train_step = timed_step  # type: ignore[method-assign]
+    monkeypatch.setattr(loop.time, "perf_counter", tick)
+    result = loop.train(recorder, data, TrainConfig(steps=loop.UNLIMITED, batch_size=4, progress=False,
+                                                    minutes=0.5), device=context.device, checkpoint_path=None)
+    assert result.step == 5
+    assert recorder.seen == pytest.approx([0, 0.2, 0.4, 0.6, 0.8])
+
+
+def test_run_progress_takes_whichever_budget_ends_first() -> None:
+    from genart.train import UNLIMITED, run_progress
+
+    assert run_progress(5, 10, 0.0, None) == 0.5
+    assert run_progress(5, UNLIMITED, 30.0, 1.0) == 0.5
+    assert run_progress(2, 10, 45.0, 1.0) == 0.75, "the clock ends this run before its steps do"
+    assert run_progress(8, 10, 6.0, 1.0) == 0.8
+    assert run_progress(3, 10, 120.0, 1.0) == 1.0

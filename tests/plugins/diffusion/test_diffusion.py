@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,13 @@ def test_resume_is_exact(builtin_app: App, tmp_path: Path, objective: str) -> No
     train(straight, data, config, device=device, checkpoint_path=None)
     first = build(builtin_app, spec)
     torch.manual_seed(5)
-    half = TrainConfig(steps=2, batch_size=4, seed=5, checkpoint_every=0, progress=False)
-    train(first, data, half, device=device, checkpoint_path=tmp_path / "a.safetensors")
+    # the 4-step run stopped after 2 (its learning rate decays over all 4): keep the step-2 checkpoint
+    def keep_step_two(step: int) -> None:
+        if step == 2:
+            shutil.copy(tmp_path / "b.safetensors", tmp_path / "a.safetensors")
+
+    at_two = TrainConfig(steps=4, batch_size=4, seed=5, checkpoint_every=2, progress=False)
+    train(first, data, at_two, device=device, checkpoint_path=tmp_path / "b.safetensors", on_checkpoint=keep_step_two)
     torch.manual_seed(123)  # disturb the RNG: the checkpoint must restore it
     resumed = build(builtin_app, spec)
     assert restore_checkpoint(resumed, tmp_path / "a.safetensors") == 2
@@ -172,3 +178,21 @@ def test_a_plugin_can_add_a_sampler(builtin_app: App, register_plugin: Any) -> N
 def test_unknown_sampler_is_a_clear_error(builtin_app: App) -> None:
     with pytest.raises(genart.UsageError, match="unknown sampler 'heunn'.*heun"):
         build(builtin_app, f"{TINY},sampler=heunn")
+
+
+def test_learning_rate_follows_the_run_to_zero(builtin_app: App) -> None:
+    from genart_diffusion.model import lr_factor
+
+    assert [lr_factor("linear", p) for p in (0, 0.25, 1)] == [1, 0.75, 0]
+    assert lr_factor("cosine", 0.5) == pytest.approx(0.5) and lr_factor("cosine", 1) == pytest.approx(0)
+    assert lr_factor("constant", 0.9) == 1
+    data = tiny_data(8)
+    for schedule, last in (("linear", 0.25e-3), ("constant", 1e-3)):
+        model = build(builtin_app, f"{TINY},lr_schedule={schedule}")
+        assert isinstance(model, genart.FollowsProgress)
+        train(model, data, TrainConfig(steps=4, batch_size=4, progress=False), device=torch.device("cpu"),
+              checkpoint_path=None)
+        assert model.extra_metrics()["lr"] == pytest.approx(last), "the last step's rate: 1e-3 * (1 - 3/4)"
+    untold = build(builtin_app, TINY)
+    untold.train_step(make_tiny_images(4, 1, 28, seed=1))
+    assert untold.extra_metrics()["lr"] == 1e-3, "outside the loop (no progress told): the constant rate"
