@@ -162,9 +162,14 @@ def train_genart(context: Any, data: torch.Tensor, budget: float, seed: int, spe
         steps, seconds, losses = result.step, seconds + result.seconds, result.losses
         if after_chunk is not None:
             after_chunk(model, steps, seconds)
-    params = sum(p.numel() for p in model.g.parameters()) + sum(p.numel() for p in model.d.parameters())
     return {"model": model, "steps": steps, "seconds": seconds, "images_per_s": steps * batch / seconds,
-            "losses": " ".join(f"{k} {v:.3f}" for k, v in losses.items()), "params": params}
+            "losses": " ".join(f"{k} {v:.3f}" for k, v in losses.items()), "params": trained_parameters(model)}
+
+
+def trained_parameters(model: Any) -> int:
+    """Parameters of the networks a model trains (its EMA copies, which follow them, not counted)."""
+    return sum(p.numel() for name, module in vars(model).items()
+               if isinstance(module, torch.nn.Module) and "ema" not in name for p in module.parameters())
 
 
 def sample_genart(model: Any, n: int, seed: int) -> torch.Tensor:

@@ -14,11 +14,14 @@ for two halves of that split (real vs real).
   augmentation, no EMA, fp32. Sampled with BatchNorm's batch statistics (as the example does).
 * genart: ``gan:image_size=64,channels=3`` (plus ``--extra``) trained through genart's own loop at its default
   precision, sampled from the EMA generator.
+* with ``--vae``, also genart's default ``vae:image_size=64,channels=3`` through the same loop at its own default
+  batch size, sampled as ``genart sample`` does (from the prior it fits when training ends).
 
   python benchmarks/own_images_bench.py --budget 600 --threads 2                  pokemon, DCGAN and genart
   python benchmarks/own_images_bench.py --data shapes --budget 180 --threads 2    the synthetic shapes
   python benchmarks/own_images_bench.py --skip-dcgan --seeds 1+2 --extra r1_gamma=1   genart only, variants
   python benchmarks/own_images_bench.py --score-at 300 ...                        also score genart at 300 s
+  python benchmarks/own_images_bench.py --skip-dcgan --skip-genart --vae          genart's VAE only
 
 Grids go to --out (default /tmp/genart-own-images; a folder inside the repository is refused, since the
 images of a user's folder are not ours to commit). Run under the shared lock:
@@ -170,6 +173,7 @@ def main() -> int:
     parser.add_argument("--skip-genart", action="store_true",
                         help="train the DCGAN only (to keep each locked command short; the split is fixed, so "
                              "figures of separate runs compare)")
+    parser.add_argument("--vae", action="store_true", help="also train genart's default VAE (same budget)")
     parser.add_argument("--holdout", type=int, default=300, help="images held out for scoring (random, fixed)")
     parser.add_argument("--score-at", default="", help="also score genart after these training seconds, "
                                                        "'+'-joined (outside the timed budget)")
@@ -184,6 +188,7 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     context = genart_context()
     from genart.jobs import precision_label
+    from genart.pipeline import build_model
 
     spec, images = load_images(context, args.data, args.size)
     train, held = split(images, args.holdout)
@@ -226,6 +231,16 @@ def main() -> int:
         save_grid(samples, out / f"genart_{tag}_seed-{seed}.png")
         results[f"genart seed={seed}"] = add(f"genart seed={seed} {args.extra}".strip(), samples, run)
         print(f"  (losses: {run['losses']}; aug_p {getattr(run['model'], 'aug_p', 0):.3f})", flush=True)
+
+    if args.vae:
+        from genart.protocols import default_batch_size
+
+        vae_spec = f"vae:image_size={args.size},channels=3"
+        batch = default_batch_size(build_model(context, vae_spec))
+        run = train_genart(context, train, args.budget, args.seed, spec=vae_spec, batch=batch)
+        samples = sample_genart(run["model"], n_samples, args.seed)
+        save_grid(samples, out / f"genart_vae_seed-{args.seed}.png")
+        results["genart vae"] = add(f"genart vae seed={args.seed}", samples, run)
 
     print()
     print(f"{'':<34}{'held out (' + str(held.shape[0] // 2) + ' samples)':<29}  |"
