@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 BANK_LIMIT = 24_000  # most style patches per bank: the style grid's stride grows to stay under it
 BANK_ELEMENTS = 2 ** 25  # and most patch pixels: large patches vary slowly, a coarser grid of them suffices
+BUSY_QUANTILE = 0.75  # a bank patch whose contrast reaches this quantile of the bank's counts as a motif, not ground
 PCA_SAMPLE = 2_000  # patches the PCA basis is estimated from
 SEARCH_ELEMENTS = 2 ** 24  # queries x bank entries per distance block (64 MiB of float32)
 USAGE_BLOCKS = 256  # with the reuse penalty, queries are matched in about this many blocks (of at least
@@ -98,16 +99,23 @@ class PatchBank:
         sample = gather(canvas, self.ys[pick], self.xs[pick], size)
         self.mean = sample.mean(0, keepdim=True)
         self.axes = principal_axes(sample - self.mean, dims, generator)
-        self.coords = torch.cat(list(self._project_regions(regions, weights, stride)))  # [m, dims]
+        projected = list(self._project_regions(regions, weights, stride))
+        self.coords = torch.cat([coords for coords, _ in projected])  # [m, dims]
+        # 1 for a flat patch of the painting (its bare paper), 0 for one as busy as its busy quarter: what the
+        # motif cost (``search``) charges, so a flat sky can be painted with the painting's motifs
+        contrast = torch.cat([var for _, var in projected])
+        busy = torch.quantile(contrast, BUSY_QUANTILE).clamp_min(1e-8)
+        self.plainness = (1 - contrast / busy).clamp(0, 1)
         self.norms = self.coords.pow(2).sum(1)
         # mean squared distance of the bank's patches to their mean (PCA space): the unit of the reuse
         # penalty, so one setting means the same for a flat and for a busy painting
         self.spread = float(self.norms.mean().clamp_min(1e-8))
 
     def _project_regions(self, regions: Sequence[tuple[int, int, int]], weights: Sequence[float],
-                         stride: int) -> Iterator[torch.Tensor]:
+                         stride: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """PCA coordinates of every bank patch, in the order of ``ys``/``xs``: each style is unfolded (im2col,
-        far faster than gathering) a band of patch rows at a time, so memory stays bounded."""
+        far faster than gathering) a band of patch rows at a time, so memory stays bounded; with each, its
+        contrast (pixel variance, mean over channels)."""
         size = self.size
         for (x0, w, h), weight in zip(regions, weights, strict=True):
             if h < size or w < size or weight <= 0:
@@ -119,7 +127,8 @@ class PatchBank:
                 count = min(band, rows - first)
                 top = first * stride
                 strip = self.canvas[None, :, top:top + (count - 1) * stride + size, x0:x0 + (cols - 1) * stride + size]
-                yield self.project(F.unfold(strip, size, stride=stride)[0].T)
+                unfolded = F.unfold(strip, size, stride=stride)[0].T
+                yield self.project(unfolded), unfolded.view(unfolded.shape[0], 3, -1).var(2).mean(1)
 
     def __len__(self) -> int:
         return int(self.ys.shape[0])
@@ -132,7 +141,8 @@ class PatchBank:
         return self.search(self.project(patches))
 
     def search(self, q: torch.Tensor, penalty: float = 0.0, generator: torch.Generator | None = None,
-               regions: torch.Tensor | None = None, scale: torch.Tensor | None = None) -> torch.Tensor:
+               regions: torch.Tensor | None = None, scale: torch.Tensor | None = None,
+               plain_cost: torch.Tensor | None = None) -> torch.Tensor:
         """Index of the nearest bank patch for each row of ``q`` ``[n, dims]`` (PCA coordinates).
 
         With ``penalty`` > 0 the search spreads over the painting instead of copying its best-fitting area
@@ -146,7 +156,12 @@ class PatchBank:
         ``regions`` (``[n]`` ints) keeps a coverage per region of the output, so each region on its own
         has to use the painting evenly (a sky region cannot be all sky); ``scale`` (``[n]``) weighs the
         penalty per query. Queries of one block do not see each other's choices, so identical queries in a
-        block still take the same patch: the blocks are kept small (``USAGE_BLOCK``)."""
+        block still take the same patch: the blocks are kept small (``USAGE_BLOCK``).
+
+        ``plain_cost`` (``[n]``) adds that much times a candidate's ``plainness`` to its distance: a query
+        with a high cost (a flat sky) takes the painting's busy patches (its motifs: crests, swirls) rather
+        than its bare ground, which is the nearest match in colour. It depends on each query alone, so
+        it keeps the result independent of the matching order."""
         q_norms = q.pow(2).sum(1, keepdim=True)
         m, n = self.coords.shape[0], q.shape[0]
         block = max(1, SEARCH_ELEMENTS // m)
@@ -169,6 +184,8 @@ class PatchBank:
             rows = order[start:start + block] if order is not None else slice(start, start + block)
             dist = torch.addmm(self.norms[None, :], q[rows], self.coords.T, alpha=-2.0)
             dist = (dist + q_norms[rows]).clamp_min_(0) * self.scale[None, :]
+            if plain_cost is not None:
+                dist += plain_cost[rows, None] * self.plainness[None, :]
             if order is not None:
                 dist += costs[regions[rows]] if scale is None else costs[regions[rows]] * scale[rows, None]
             found = dist.argmin(1)

@@ -8,7 +8,9 @@ level, for each patch size from large to small, a few rounds of:
 1. patch matching: every patch of X on a grid (stride below the patch size, offset at random each
    round) is replaced by its nearest style patch (search in a PCA space, see ``patches.py``), with a
    penalty on reusing the same part of the painting (``diversity``; strongest in flat areas, kept per
-   quarter of the output), so a flat sky is painted with the whole painting, not its one flat patch;
+   quarter of the output), so a flat sky is painted with the whole painting, not its one flat patch,
+   and a cost on the painting's plain patches in the photo's flat areas (``motifs``), so that sky takes
+   the painting's motifs (crests, swirls) rather than its bare ground;
 2. robust aggregation: overlapping matches are averaged with IRLS weights ``|x - z|^(r-2)``
    (r = 0.8), so a few bad matches do not smear the result the way a plain average would;
 3. content fusion: ``X = (X~ + W C) / (1 + W)``, W the strength times a mask that is larger on the
@@ -225,14 +227,20 @@ class PatchTransfer:
         tx = (ox + torch.arange(cols) * stride) * tiles // wp
         where = (ty[:, None] * tiles + tx[None, :]).flatten().to(x.device)
         scale = None
+        plain_cost = None
         if edges is not None:
             cy = (oy + torch.arange(rows) * stride + size // 2 - size).clamp(0, h - 1)
             cx = (ox + torch.arange(cols) * stride + size // 2 - size).clamp(0, w - 1)
-            scale = (1 - edges[0, 0][cy[:, None], cx[None, :]]).flatten().clamp_min(0) + EDGE_DIVERSITY
+            flatness = (1 - edges[0, 0][cy[:, None], cx[None, :]]).flatten().clamp_min(0)
+            scale = flatness + EDGE_DIVERSITY
+            # the motif cost, in the bank's spread like the reuse penalty (1 in the flattest areas); off for
+            # tileable textures, as the reuse penalty is, so those stay as they were
+            if self.params.motifs > 0 and not tileable:
+                plain_cost = self.params.motifs * bank.spread * (flatness / (1 - FLAT_FUSION)).clamp(0, 1)
         # not for tileable textures: duplicated margin queries would then take different patches for the
         # same pixels and blur the wrap (the seam test failed), and a pure texture has no flat sky to fix
         penalty = 0.0 if tileable else self.params.diversity
-        found = bank.search(coords, penalty, generator, where, scale)
+        found = bank.search(coords, penalty, generator, where, scale, plain_cost)
         numerator = torch.zeros_like(canvas)
         denominator = torch.zeros_like(canvas[:1])
         done = 0

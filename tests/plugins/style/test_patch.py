@@ -205,3 +205,21 @@ def test_reuse_penalty_spreads_matches_over_the_style(style_png: Path, monkeypat
     again = bank.search(flat, 1.0, torch.Generator().manual_seed(1))
     assert torch.equal(spread, again)
     assert spread.unique().numel() >= 50  # of 75 blocks of 4 identical queries
+
+
+def test_motif_cost_paints_flat_queries_with_busy_patches() -> None:
+    """A painting half bare ground, half stripes: a flat query's nearest patch is the bare ground; with the
+    motif cost it takes a striped one, the same one whatever else is searched with it."""
+    from genart_style import patches
+
+    style = torch.full((3, 24, 48), 0.5)
+    x = torch.arange(24).float()
+    style[:, :, 24:] = (0.2 + 0.6 * (x // 2 % 2)).view(1, 1, 24)
+    bank = patches.PatchBank(style, [(0, 48, 24)], [1.0], 5, 16, torch.Generator().manual_seed(0))
+    assert bank.plainness.min() == 0 and bank.plainness.max() == 1
+    flat = bank.project(torch.full((10, 75), 0.5))
+    assert bool((bank.plainness[bank.search(flat)] == 1).all())
+    cost = torch.full((10,), 10 * bank.spread)
+    busy = bank.search(flat, plain_cost=cost)
+    assert bool((bank.plainness[busy] == 0).all())
+    assert torch.equal(bank.search(flat[:3], plain_cost=cost[:3]), busy[:3])
