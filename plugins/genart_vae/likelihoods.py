@@ -145,14 +145,18 @@ class LogisticMixture(Likelihood):
     Why: where the decoder is unsure where an edge lies, a single logistic can only hedge with the
     average colour (a blur); a mixture puts its mass on the two colours either side. ``show=mode``
     shows, per pixel, the mean of the most probable component (a sharp edge where the weights
-    cross); ``show=mean`` shows the mixture's mean (as blurred as a single logistic)."""
+    cross), after averaging the weights over a (2 ``smooth`` + 1)-pixel square, so that near-ties do not
+    scatter single pixels of another colour along an edge; ``show=mean`` shows the mixture's mean (as
+    blurred as a single logistic). Neither changes the likelihood."""
 
     levels = 256
 
-    def __init__(self, components: int, show: str, shared_scale: bool = True, min_log_scale: float = -7.0) -> None:
+    def __init__(self, components: int, show: str, shared_scale: bool = True, smooth: int = 0,
+                 min_log_scale: float = -7.0) -> None:
         super().__init__()
         self.components = components
         self.show = show
+        self.smooth = smooth
         self.min_log_scale = min_log_scale
         self.log_scale = nn.Parameter(torch.full((1 if shared_scale else components, 4), -2.0))
 
@@ -177,7 +181,10 @@ class LogisticMixture(Likelihood):
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         log_weights, means, _ = self._params(out)
         if self.show == "mode":
-            index = log_weights.argmax(dim=1, keepdim=True)[:, :, None].expand(-1, 1, means.shape[2], -1, -1)
+            weights = log_weights.exp()
+            if self.smooth > 0:
+                weights = F.avg_pool2d(weights, 2 * self.smooth + 1, 1, self.smooth, count_include_pad=False)
+            index = weights.argmax(dim=1, keepdim=True)[:, :, None].expand(-1, 1, means.shape[2], -1, -1)
             picked = means.gather(1, index)[:, 0]
         else:
             picked = (log_weights.exp()[:, :, None] * means).sum(1)
@@ -210,5 +217,5 @@ def build_likelihood(name: str, params: Any) -> Likelihood:
     if name == "mse":
         return FixedGaussian(params.sigma)
     if name == "mixlogistic":
-        return LogisticMixture(params.components, params.show, params.scale == "shared")
+        return LogisticMixture(params.components, params.show, params.scale == "shared", params.smooth)
     return Discretized(name, params.scale)

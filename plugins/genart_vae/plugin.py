@@ -75,9 +75,14 @@ class LogisticMixtureParams:
     scale: Literal["shared", "component"] = param("shared", "learned scale per channel: one set shared by all "
                                                             "components, or one set per component")
 
+    smooth: int = param(1, "show=mode: average the weights over a (2 smooth + 1)-pixel square before picking "
+                           "(fewer stray pixels along edges; 0: per pixel)")
+
     def validate(self) -> None:
         if self.components < 1:
             raise ValueError("components must be >= 1")
+        if self.smooth < 0:
+            raise ValueError("smooth must be >= 0")
 
 
 @dataclass

@@ -59,6 +59,23 @@ def test_the_mode_shows_the_likeliest_components_colour_and_the_mean_averages() 
     assert torch.allclose(mean[0, :, 0, 0], expected)
 
 
+def test_smooth_removes_a_stray_pixel_but_keeps_an_edge() -> None:
+    """One pixel that narrowly prefers component 1 inside a field of component 0 is shown in component
+    0's colour with ``smooth=1``, and in its own colour per pixel; a straight edge stays where it was."""
+    from genart_vae.likelihoods import LogisticMixture
+
+    logits = torch.zeros(1, 2, 7, 7)
+    logits[0, 0] = 1.0
+    logits[0, 0, 3, 3], logits[0, 1, 3, 3] = 0.0, 0.2  # the stray pixel
+    logits[0, 1, :, 5:] = 3.0  # an edge: the last two columns are component 1
+    colours = torch.tensor([-1.0, 1.0]).view(1, 2, 1, 1, 1).expand(1, 2, 1, 7, 7).reshape(1, 2, 7, 7)
+    out = torch.cat([logits, colours], 1)  # one channel: component 0 black, component 1 white
+    per_pixel = LogisticMixture(2, "mode", smooth=0).mean(out)[0, 0]
+    smoothed = LogisticMixture(2, "mode", smooth=1).mean(out)[0, 0]
+    assert per_pixel[3, 3] == 1 and smoothed[3, 3] == 0
+    assert torch.equal(smoothed[:, 5:], torch.ones(7, 2)) and torch.equal(smoothed[:, :3], torch.zeros(7, 3))
+
+
 def test_it_prefers_two_sharp_colours_to_their_blur(builtin_app: App) -> None:
     """At a pixel that is dark (level 51) or light (level 204) with even odds, two sharp components
     score better than one logistic at the average grey, whatever its scale: the reason the mixture
@@ -86,7 +103,7 @@ def test_the_vae_trains_with_it(builtin_app: App, options: str) -> None:
     check_model(model, steps=2, batch_size=4)
 
 
-@pytest.mark.parametrize("options", ["components=0", "show=median", "scale=pixel"])
+@pytest.mark.parametrize("options", ["components=0", "show=median", "scale=pixel", "smooth=-1"])
 def test_bad_options_are_refused(builtin_app: App, options: str) -> None:
-    with pytest.raises(Exception, match="components|show|scale"):
+    with pytest.raises(Exception, match="components|show|scale|smooth"):
         mixture(builtin_app, options)
