@@ -25,7 +25,7 @@ from .device import describe_device, prefers_channels_last, resolve_device, reso
 from .errors import Interrupted, UsageError, blame, explain, failure_line, mark_reported, one_line
 from .fitting import fit_model_to_data
 from .memory import check_samples, check_training_batch
-from .params import params_to_dict, split_spec
+from .params import LIST_SEPARATOR, params_to_dict, split_spec
 from .pipeline import SAMPLE_BATCH, Chain, build_chain, build_model, load_data
 from .plugins import App
 from .protocols import BuildContext, GenerativeModel, default_batch_size, default_steps
@@ -124,6 +124,9 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
         check_resume(run_dir, previous, dataclasses.asdict(settings), given, settings.steps)
         settings = settings_from_manifest(previous, settings)
     context = make_context(app, settings.device, settings.precision)
+    if previous is not None:  # resume the model the run was trained as, even where a default changed since
+        settings = dataclasses.replace(settings, model=pin_recorded_params(
+            context, settings.model, previous["model"].get("params") or {}))
     world = distributed.init(context.device)
     if resume is None and weights is None:  # a resumed run keeps the shape its manifest recorded
         settings = _fit_to_data(context, settings, events.message if world.is_main else None)
@@ -384,11 +387,35 @@ def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto"
     run_dir = runs.find_run_dir(run_dir)
     manifest = runs.read_json(run_dir / runs.MANIFEST)
     context = make_context(app, device, precision)
-    model = build_model(context, with_options(manifest["model"]["spec"], model_args))
+    spec = pin_recorded_params(context, manifest["model"]["spec"], manifest["model"].get("params", {}))
+    model = build_model(context, with_options(spec, model_args))
     expected = {"name": manifest["model"].get("name", split_spec(manifest["model"]["spec"]).name),
                 "params": manifest["model"].get("params", {})}
     restore_checkpoint(model, find_checkpoint(run_dir), expected=expected)
     return model, context, manifest
+
+
+def pin_recorded_params(context: BuildContext, spec: str, recorded: dict[str, Any]) -> str:
+    """``spec`` with every parameter it leaves to a default pinned to the value the run recorded, where
+    today's default differs: a run made before a default changed (e.g. the VAE's likelihood) still
+    rebuilds the model its checkpoint was trained as. Parameters the model no longer has are left out."""
+    if not recorded:
+        return spec
+    current = params_to_dict(resolve_params(context, MODEL, spec))
+    given = split_spec(spec).options
+    changed = {key: value for key, value in recorded.items()
+               if key in current and key not in given and current[key] != value}
+    if not changed:
+        return spec
+    return with_options(spec, ",".join(f'{key}="{_option_text(value)}"' for key, value in changed.items()))
+
+
+def _option_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return LIST_SEPARATOR.join(_option_text(item) for item in value)
+    return str(value)
 
 
 def with_options(spec: str, options: str) -> str:

@@ -50,8 +50,8 @@ class VAE:
         if not isinstance(likelihood, Likelihood):
             from genart import UsageError
 
-            raise UsageError(f"loss {params.loss!r} is not a VAE likelihood (use bernoulli, logistic, gaussian, "
-                             "bce or mse)")
+            raise UsageError(f"loss {params.loss!r} is not a VAE likelihood (use mixlogistic, logistic, "
+                             "gaussian, bernoulli, bce or mse)")
         self.likelihood = likelihood.to(self.device)
         self.net = context.prepare(VAENet(params.channels, params.image_size, params.latent, params.width,
                                           self.likelihood.out_channels(params.channels), params.blocks))
