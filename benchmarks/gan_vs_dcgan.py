@@ -145,14 +145,17 @@ def genart_context(precision: str = "auto") -> Any:
 
 def train_genart(context: Any, data: torch.Tensor, budget: float, seed: int, spec: str = GENART_SPEC,
                  chunk: int = CHUNK, after_chunk: Callable[[Any, int, float], None] | None = None,
-                 batch: int = BATCH) -> dict[str, Any]:
+                 batch: int | None = BATCH) -> dict[str, Any]:
     """Train genart's model through its own loop for ``budget`` seconds of training time, ``chunk`` steps
-    at a time (``after_chunk(model, steps, seconds)`` runs between chunks, outside the timed part)."""
+    at a time (``after_chunk(model, steps, seconds)`` runs between chunks, outside the timed part);
+    ``batch=None``: the model's own default batch size."""
     from genart.pipeline import build_model
+    from genart.protocols import default_batch_size
     from genart.train import TrainConfig, train
 
     torch.manual_seed(seed)
     model = build_model(context, spec)
+    batch = default_batch_size(model) if batch is None else batch
     torch.manual_seed(seed)
     steps, seconds, losses = 0, 0.0, {}
     while seconds < budget:

@@ -188,7 +188,6 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     context = genart_context()
     from genart.jobs import precision_label
-    from genart.pipeline import build_model
 
     spec, images = load_images(context, args.data, args.size)
     train, held = split(images, args.holdout)
@@ -233,11 +232,8 @@ def main() -> int:
         print(f"  (losses: {run['losses']}; aug_p {getattr(run['model'], 'aug_p', 0):.3f})", flush=True)
 
     if args.vae:
-        from genart.protocols import default_batch_size
-
         vae_spec = f"vae:image_size={args.size},channels=3"
-        batch = default_batch_size(build_model(context, vae_spec))
-        run = train_genart(context, train, args.budget, args.seed, spec=vae_spec, batch=batch)
+        run = train_genart(context, train, args.budget, args.seed, spec=vae_spec, batch=None)
         samples = sample_genart(run["model"], n_samples, args.seed)
         save_grid(samples, out / f"genart_vae_seed-{args.seed}.png")
         results["genart vae"] = add(f"genart vae seed={args.seed}", samples, run)
