@@ -2,6 +2,8 @@
 restorer-trainer, and any third-party trainer like them), so each is written once.
 
 - :func:`cosine_lr`: warm-up then cosine decay to a floor, the schedule both trainers use;
+- :func:`decay_factor`: a learning rate's share at a run's progress (constant, linear or cosine to 0),
+  for models that follow the loop's progress (:class:`genart.FollowsProgress`);
 - :func:`random_dihedral`: one random flip/90-degree turn per batch, the augmentation that makes
   eight pictures of every patch (the same symmetries :func:`genart.tiling.self_ensemble` averages);
 - :func:`smooth_images`: deterministic demo pictures with edges and gradients, what ``sample`` shows;
@@ -26,7 +28,24 @@ from .runs import CHECKPOINT, load_checkpoint
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["NetTrainer", "cosine_lr", "load_net_state", "random_dihedral", "smooth_images"]
+__all__ = ["SCHEDULES", "NetTrainer", "cosine_lr", "decay_factor", "load_net_state", "random_dihedral", "smooth_images"]
+
+
+#: the schedules :func:`decay_factor` knows
+SCHEDULES = ("constant", "linear", "cosine")
+
+
+def decay_factor(schedule: str, progress: float) -> float:
+    """The learning rate's share of its peak at ``progress`` (0..1 of the run): ``constant`` 1; ``linear``
+    and ``cosine`` decay to 0 at the end, which averages the last steps' noise out of the weights."""
+    if schedule not in SCHEDULES:
+        raise UsageError(f"unknown learning-rate schedule {schedule!r} (use {', '.join(SCHEDULES)})")
+    progress = min(1.0, max(0.0, progress))
+    if schedule == "linear":
+        return 1.0 - progress
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0
 
 
 def cosine_lr(step: int, total: int, peak: float, floor: float = 0.02, warmup: int = 50) -> float:

@@ -182,3 +182,26 @@ def test_trains_identically_under_loss_scaling(builtin_app: App) -> None:
     from genart.testing import check_loss_scaling
 
     check_loss_scaling(builtin_app, "vae:image_size=16,width=8,latent=4")
+
+
+def test_learning_rate_follows_the_run(builtin_app: App) -> None:
+    """lr_schedule=linear decays to 0 over the loop's progress (genart.FollowsProgress); constant and a
+    model trained outside the loop keep lr."""
+    import genart
+    from genart.train import TrainConfig, train
+    from genart.trainkit import decay_factor
+
+    assert [decay_factor("linear", p) for p in (0, 0.25, 1, 1.5)] == [1, 0.75, 0, 0]
+    assert decay_factor("cosine", 0.5) == pytest.approx(0.5) and decay_factor("constant", 0.7) == 1
+    with pytest.raises(genart.UsageError, match="schedule"):
+        decay_factor("step", 0.5)
+    data = (make_tiny_images(8, 3, 8, seed=0) * 255).to(torch.uint8)
+    for schedule, last in (("linear", 0.5e-3), ("constant", 2e-3)):
+        model = build(builtin_app, f"{TINY},lr_schedule={schedule}")
+        assert isinstance(model, genart.FollowsProgress)
+        train(model, data, TrainConfig(steps=4, batch_size=4, progress=False), device=torch.device("cpu"),
+              checkpoint_path=None)
+        assert model.optimizer.param_groups[0]["lr"] == pytest.approx(last), "the last step's: 2e-3 * (1 - 3/4)"
+    untold = build(builtin_app, f"{TINY},lr_schedule=linear")
+    untold.train_step(make_tiny_images(4, 3, 8, seed=1))
+    assert untold.optimizer.param_groups[0]["lr"] == 2e-3
