@@ -72,7 +72,7 @@ class VAE:
         self.prior: MixturePrior | None = None
         self.prior_step = -1
         #: the refiner (``refine`` > 0) and the step whose decoder it was trained on, like the prior
-        self.refiner = Refiner(params.channels, params.refine_width).to(self.device) if params.refine > 0 else None
+        self.refiner = self._new_refiner() if params.refine > 0 else None
         self.refiner_step = -1
 
     # -- training ---------------------------------------------------------------------------------
@@ -116,6 +116,13 @@ class VAE:
             images = self.likelihood.mean(self.net.decode(z.to(self.device).float()))
             refiner = self.current_refiner()
             return images if refiner is None else refiner(images).clamp(0, 1)
+
+    def _new_refiner(self) -> Refiner:
+        """Initialised from its own seed, so a run with the refiner trains the very VAE a run without it
+        does (the global RNG, which draws the reparameterisation noise, is left as it was)."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            return Refiner(self.params.channels, self.params.refine_width).to(self.device)
 
     def current_refiner(self) -> Refiner | None:
         return self.refiner if self.refiner is not None and self.refiner_step == self.step else None

@@ -41,11 +41,15 @@ def test_the_untrained_refiner_is_the_identity_and_training_sharpens_a_blur() ->
 
 
 def test_finish_training_trains_the_refiner_without_touching_the_global_rng(builtin_app: App) -> None:
-    plain, refined = build(builtin_app, TINY), build(builtin_app, f"{TINY},refine=30")
+    plain = build(builtin_app, TINY)
+    after_plain = torch.get_rng_state()
+    refined = build(builtin_app, f"{TINY},refine=30")
+    assert torch.equal(torch.get_rng_state(), after_plain), "building the refiner leaves the global RNG alone"
     data = tiny_data()
     for model in (plain, refined):
         torch.manual_seed(1)  # the same reparameterisation noise: the same VAE weights
         model.train_step(data[:8].float() / 255)
+    assert all(torch.equal(a, b) for a, b in zip(plain.net.parameters(), refined.net.parameters(), strict=True))
     rng = torch.get_rng_state()
     refined.finish_training(data)
     assert torch.equal(torch.get_rng_state(), rng), "exact resume: the refiner must not draw from the global RNG"
