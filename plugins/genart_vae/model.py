@@ -13,16 +13,11 @@ from genart.trainkit import decay_factor
 from .likelihoods import Likelihood
 from .nets import VAENet
 from .prior import MixturePrior, fit_mixture, fitting_subset
-from .refiner import Refiner, train_refiner
 
 #: latents decoded at once during importance sampling (bounds memory: images x samples per chunk)
 IS_CHUNK = 2048
 #: images encoded at once when fitting the prior
 ENCODE_CHUNK = 256
-#: at most this many training images (an evenly spaced subset) teach the refiner
-REFINE_POINTS = 4096
-#: images per refiner step
-BATCH_REFINE = 32
 
 
 def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -71,9 +66,6 @@ class VAE:
         #: the fitted prior and the step whose weights it describes (used only while they are current)
         self.prior: MixturePrior | None = None
         self.prior_step = -1
-        #: the refiner (``refine`` > 0) and the step whose decoder it was trained on, like the prior
-        self.refiner = self._new_refiner() if params.refine > 0 else None
-        self.refiner_step = -1
 
     # -- training ---------------------------------------------------------------------------------
     def kl_weight(self) -> float:
@@ -104,28 +96,15 @@ class VAE:
 
     def set_progress(self, progress: float) -> None:
         """The loop's share of the run done (genart.FollowsProgress): the learning rate follows
-        ``lr_schedule`` over it, so the last steps refine the decoder instead of jittering it."""
+        ``lr_schedule`` over it (a long run can end on small steps; the default run does not gain)."""
         for group in self.optimizer.param_groups:
             group["lr"] = self.params.lr * decay_factor(self.params.lr_schedule, progress)
 
     # -- latent interface -------------------------------------------------------------------------
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """The decoder's image of ``z``, through the refiner when it was trained on the current weights."""
         self.net.eval()
         with torch.no_grad():
-            images = self.likelihood.mean(self.net.decode(z.to(self.device).float()))
-            refiner = self.current_refiner()
-            return images if refiner is None else refiner(images).clamp(0, 1)
-
-    def _new_refiner(self) -> Refiner:
-        """Initialised from its own seed, so a run with the refiner trains the very VAE a run without it
-        does (the global RNG, which draws the reparameterisation noise, is left as it was)."""
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            return Refiner(self.params.channels, self.params.refine_width).to(self.device)
-
-    def current_refiner(self) -> Refiner | None:
-        return self.refiner if self.refiner is not None and self.refiner_step == self.step else None
+            return self.likelihood.mean(self.net.decode(z.to(self.device).float()))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The posterior mean of ``x`` (images in [0, 1])."""
@@ -153,10 +132,9 @@ class VAE:
     # -- after training ---------------------------------------------------------------------------
     def finish_training(self, data: torch.Tensor) -> None:
         """Fit the mixture prior to the posterior means of (up to 8,192 of) the training images, with
-        no gradients: ex-post density estimation (Ghosh et al. 2020); then, with ``refine`` > 0, train
-        the refiner on what the decoder draws for them. Deterministic, and draws nothing from the global
-        RNG (binarising likelihoods and the refiner use their own seeded generators), so exact resume holds."""
-        if self.params.prior != "mixture" and self.refiner is None:
+        no gradients: ex-post density estimation (Ghosh et al. 2020). Deterministic, and draws nothing
+        from the global RNG (binarising likelihoods use their own seeded generator), so exact resume holds."""
+        if self.params.prior != "mixture":
             return
         self.net.eval()
         index = fitting_subset(data.shape[0])
@@ -167,28 +145,11 @@ class VAE:
                 chunk = data[index[start:start + ENCODE_CHUNK].to(data.device)].to(self.device).float() / 255
                 means.append(self.net.encode(self.likelihood.prepare(chunk, generator))[0].float().cpu())
         points = torch.cat(means)
-        if not bool(points.isfinite().all()):  # nothing sensible to fit: sample keeps to N(0, I), no refiner
-            self.prior, self.prior_step, self.refiner_step = None, -1, -1
+        if not bool(points.isfinite().all()):  # nothing sensible to fit: sample keeps to N(0, I)
+            self.prior, self.prior_step = None, -1
             return
-        if self.params.prior == "mixture":
-            self.prior = fit_mixture(points, self.params.prior_components)
-            self.prior_step = self.step
-        if self.refiner is not None:
-            self.fit_refiner(data, index, points)
-
-    def fit_refiner(self, data: torch.Tensor, index: torch.Tensor, means: torch.Tensor) -> None:
-        """Teach the refiner to turn the decoder's images of the training images' posterior means into
-        those images (an evenly spaced subset of at most ``REFINE_POINTS``)."""
-        assert self.refiner is not None
-        keep = torch.linspace(0, index.shape[0] - 1, min(REFINE_POINTS, index.shape[0])).round().long()
-        self.refiner_step = -1  # decode() below must show the decoder's own images
-        with torch.no_grad():
-            inputs = torch.cat([self.decode(means[keep[start:start + ENCODE_CHUNK]])
-                                for start in range(0, keep.shape[0], ENCODE_CHUNK)])
-            targets = data[index[keep].to(data.device)].to(self.device).float() / 255
-        train_refiner(self.refiner, inputs.float(), targets, self.params.refine, BATCH_REFINE,
-                      self.params.refine_lr)
-        self.refiner_step = self.step
+        self.prior = fit_mixture(points, self.params.prior_components)
+        self.prior_step = self.step
 
     # -- likelihood -------------------------------------------------------------------------------
     def evaluate(self, images: torch.Tensor, k: int, generator: torch.Generator) -> dict[str, float]:
@@ -232,8 +193,7 @@ class VAE:
         prior = self.fitted_prior()
         return {"net": self.net.state_dict(), "likelihood": self.likelihood.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "step": self.step,
-                "prior": {} if prior is None else prior.state_dict(),
-                "refiner": {} if (refiner := self.current_refiner()) is None else refiner.state_dict()}
+                "prior": {} if prior is None else prior.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.net.load_state_dict(state["net"])
@@ -243,7 +203,3 @@ class VAE:
         prior = state.get("prior") or {}  # none in checkpoints from before the fitted prior: N(0, I)
         self.prior = MixturePrior.from_state(prior) if prior else None
         self.prior_step = self.step if prior else -1
-        refiner = state.get("refiner") or {}  # none before the refiner, or a run with refine=0: unrefined
-        if self.refiner is not None and refiner:
-            self.refiner.load_state_dict(refiner)
-        self.refiner_step = self.step if self.refiner is not None and refiner else -1

@@ -36,10 +36,6 @@ class VAEParams:
                                                            "training ends (ex-post, stored in the checkpoint), or "
                                                            "the standard normal")
     prior_components: int = param(10, "components of the fitted mixture (1: one full-covariance Gaussian)")
-    refine: int = param(0, "steps of a refiner trained when training ends to turn the decoder's images of the "
-                           "training images into those images (sharp edges); 0: none")
-    refine_width: int = param(16, "channels of the refiner's convolutions")
-    refine_lr: float = param(2e-3, "the refiner's Adam learning rate (decays linearly to 0)")
 
     def validate(self) -> None:
         if self.image_size < 4:
@@ -50,8 +46,6 @@ class VAEParams:
             raise ValueError("latent and width must be positive, blocks >= 0")
         if self.beta < 0 or self.warmup < 0 or self.free_bits < 0:
             raise ValueError("beta, warmup and free_bits must be >= 0")
-        if self.refine < 0 or self.refine_width < 1 or self.refine_lr <= 0:
-            raise ValueError("refine must be >= 0, refine_width >= 1 and refine_lr > 0")
         if self.prior_components < 1:
             raise ValueError("prior_components must be >= 1")
         if self.lr <= 0 or self.temperature <= 0:
