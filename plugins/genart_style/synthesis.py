@@ -45,8 +45,7 @@ ROBUST_EPS = 1e-4
 FLAT_FUSION = 0.05  # content mask in flat areas (1 on edges): the sky is left to the painting's patches
 USAGE_TILES = 2  # the reuse penalty keeps coverage per tile of a USAGE_TILES x USAGE_TILES grid of the output
 EDGE_DIVERSITY = 0.1  # share of the reuse penalty on the content's edges (flat areas: about 1)
-COHERENCE_EDGE = 1.0  # share of the coherence tolerance on the content's edges (flat areas: 1)
-MIRROR = False  # also offer the styles mirrored left-right
+COHERENCE_EDGE = 0.0  # share of the coherence tolerance on the content's edges (flat areas: 1): edges keep their match
 
 
 def stride_for(size: int) -> int:
@@ -136,15 +135,11 @@ class PatchTransfer:
             edges = self.content_mask(target)
             mask = p.strength * edges
             level_styles = [self.style_at(s, size) for s in styles]
-            weights = list(self.weights)
-            if MIRROR:
-                level_styles += [s.flip(-1) for s in level_styles]
-                weights += weights
             canvas, regions = _side_by_side(level_styles)
             for patch in sorted(set(p.patch_sizes), reverse=True):
                 if patch > min(size) or not any(min(r[1], r[2]) >= patch for r in regions):
                     continue
-                bank = PatchBank(canvas, regions, weights, patch, p.pca_dims, generator)
+                bank = PatchBank(canvas, regions, self.weights, patch, p.pca_dims, generator)
                 for _ in range(p.iterations):
                     estimate = self.aggregate(x, bank, generator, edges, field)
                     x = (estimate + mask * target) / (1 + mask)
