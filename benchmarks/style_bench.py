@@ -32,11 +32,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["methods", "gram", "anchors", "all"], default="all")
     parser.add_argument("--sizes", default="512,2048", help="long edges for --part methods")
+    parser.add_argument("--extra", default="", help="--part methods: extra parameters for both methods, "
+                                                     "e.g. coherence=0.5")
     parser.add_argument("--gram-2048", action="store_true",
                         help="also run method=gram above 1024 px (slow; memory grows 4x per doubling)")
     args = parser.parse_args()
     if args.part in ("methods", "all"):
-        methods([int(v) for v in args.sizes.split(",")], args.gram_2048)
+        methods([int(v) for v in args.sizes.split(",")], args.gram_2048, args.extra)
     if args.part in ("gram", "all"):
         gram_rows()
     if args.part in ("anchors", "all"):
@@ -95,19 +97,21 @@ def anchor_rows() -> None:
         print(f"{painting:<16} {genart:>7.3f} {anchor:>7.3f} {plain:>7.3f}  {_ok(genart < anchor)}", flush=True)
 
 
-def methods(sizes: list[int], gram_big: bool) -> None:
+def methods(sizes: list[int], gram_big: bool, extra: str = "") -> None:
     """Seconds and peak memory per method and size, each in a fresh process."""
     if not CHICAGO.is_file() or not STYLE.is_file():
         print(f"style_bench: data not found ({CHICAGO}, {STYLE}); set GENART_DATA. Nothing to do.")
         return
-    print(f"methods: content {CHICAGO.name}, style {STYLE.name}, default parameters, one process per row")
+    print(f"methods: content {CHICAGO.name}, style {STYLE.name}, default parameters{' + ' + extra if extra else ''}, "
+          "one process per row")
     print(f"{'method':<7} {'px':>5} {'seconds':>8} {'peak MiB':>9} {'target':>22} ok", flush=True)
     for method in ("patch", "gram"):
         for size in sizes:
             if method == "gram" and size > 1024 and not gram_big:
                 print(f"{method:<7} {size:>5} {'skipped (--gram-2048)':>40}", flush=True)
                 continue
-            seconds, peak = run_once(f"method={method},size={size},max_size={max(size, 1024)}")
+            seconds, peak = run_once(f"method={method},size={size},max_size={max(size, 1024)}"
+                                     + (f",{extra}" if extra and method == "patch" else ""))
             limit = 30 if size <= 512 else 600
             target = f"<= {limit} s" + (", < 4096 MiB" if size > 512 else "")
             ok = seconds <= limit and (size <= 512 or peak < 4096)

@@ -20,6 +20,7 @@ BANK_LIMIT = 24_000  # most style patches per bank: the style grid's stride grow
 BANK_ELEMENTS = 2 ** 25  # and most patch pixels: large patches vary slowly, a coarser grid of them suffices
 BUSY_QUANTILE = 0.75  # a bank patch whose contrast reaches this quantile of the bank's counts as a motif, not ground
 PCA_SAMPLE = 2_000  # patches the PCA basis is estimated from
+CANDIDATE_ELEMENTS = 2 ** 22  # patch pixels gathered at once when costing arbitrary source positions (``cost_at``)
 SEARCH_ELEMENTS = 2 ** 24  # queries x bank entries per distance block (64 MiB of float32)
 USAGE_BLOCKS = 256  # with the reuse penalty, queries are matched in about this many blocks (of at least
 USAGE_BLOCK = 64  # this many queries), the style's coverage updated after each
@@ -94,6 +95,14 @@ class PatchBank:
         owner = torch.cat(owners)
         top = max(weights)
         self.scale = torch.tensor([top / weights[i] for i in owner.tolist()], device=device)
+        # each style's left edge and its last top-left corner (-1: too small or weight 0, no patch there) and
+        # distance scale, so ``cost_at`` can price a patch at any position, on the bank's grid or not
+        usable = [h >= size and w >= size and wt > 0 for (_, w, h), wt in zip(regions, weights, strict=True)]
+        self.region_x0 = torch.tensor([x0 for x0, _, _ in regions], device=device)
+        self.region_last = torch.tensor([[h - size, x0 + w - size] if ok else [-1, -1]
+                                         for (x0, w, h), ok in zip(regions, usable, strict=True)], device=device)
+        self.region_scale = torch.tensor([top / wt if ok else math.inf for wt, ok in zip(weights, usable, strict=True)],
+                                         device=device)
 
         pick = torch.randperm(self.ys.shape[0], generator=generator)[:PCA_SAMPLE].to(device)
         sample = gather(canvas, self.ys[pick], self.xs[pick], size)
@@ -105,6 +114,7 @@ class PatchBank:
         # motif cost (``search``) charges, so a flat sky can be painted with the painting's motifs
         contrast = torch.cat([var for _, var in projected])
         busy = torch.quantile(contrast, BUSY_QUANTILE).clamp_min(1e-8)
+        self.busy = float(busy)
         self.plainness = (1 - contrast / busy).clamp(0, 1)
         self.norms = self.coords.pow(2).sum(1)
         # mean squared distance of the bank's patches to their mean (PCA space): the unit of the reuse
@@ -196,9 +206,40 @@ class PatchBank:
                 costs = cost * spread.view(count, cells)[:, self.cell]
         return best
 
+    def cost_at(self, q: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor,
+                plain_cost: torch.Tensor | None = None) -> torch.Tensor:
+        """``[n]`` cost of copying the style patch with top-left corner ``(ys, xs)`` (any canvas position,
+        not only the bank's grid) for the query of PCA coordinates ``q`` ``[n, dims]``: the squared PCA
+        distance times its style's weight scale, plus ``plain_cost`` times the patch's plainness, as in
+        ``search`` (without the reuse penalty); ``inf`` where the patch does not lie inside one style."""
+        size, canvas = self.size, self.canvas
+        owner = (torch.searchsorted(self.region_x0, xs, right=True) - 1).clamp_min(0)
+        last = self.region_last[owner]
+        valid = (ys >= 0) & (ys <= last[:, 0]) & (xs >= self.region_x0[owner]) & (xs <= last[:, 1])
+        scale = self.region_scale[owner]
+        out = torch.full((q.shape[0],), math.inf, device=q.device, dtype=q.dtype)
+        chunk = max(1, CANDIDATE_ELEMENTS // (canvas.shape[0] * size * size))
+        for start in range(0, q.shape[0], chunk):
+            rows = slice(start, start + chunk)
+            ys_c = ys[rows].clamp(0, canvas.shape[-2] - size)
+            xs_c = xs[rows].clamp(0, canvas.shape[-1] - size)
+            patches = gather(canvas, ys_c, xs_c, size)
+            cost = (q[rows] - self.project(patches)).pow(2).sum(1) * scale[rows]
+            if plain_cost is not None:
+                contrast = patches.view(patches.shape[0], canvas.shape[0], -1).var(2).mean(1)
+                cost = cost + plain_cost[rows] * (1 - contrast / self.busy).clamp(0, 1)
+            out[rows] = torch.where(valid[rows], cost, math.inf)
+        return out
+
     def patches(self, index: torch.Tensor) -> torch.Tensor:
         """The full-resolution bank patches ``[n, d]`` at ``index``."""
         return gather(self.canvas, self.ys[index], self.xs[index], self.size)
+
+    def patches_at(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+        """The full-resolution style patches ``[n, d]`` with top-left corners ``(ys, xs)`` (clamped to the canvas)."""
+        size = self.size
+        return gather(self.canvas, ys.clamp(0, self.canvas.shape[-2] - size), xs.clamp(0, self.canvas.shape[-1] - size),
+                      size)
 
 
 def _tent(size: int, stride: int) -> torch.Tensor:

@@ -53,6 +53,8 @@ class StyleParams:
                                   "most (0: plain nearest neighbour)")
     motifs: float = param(1.5, "patch: in the photo's flat areas, cost of copying the painting's plain patches "
                                "(its bare ground), so a flat sky takes its motifs (0: off)")
+    coherence: float = param(0.0, "patch: take the painting position neighbouring matches imply if it costs at most "
+                                  "1 + coherence times the best match, so motifs are copied whole (0: off)")
     tileable: bool = param(False, "patch: wrap-around output that repeats without a seam (best with strength=0)")
 
     def validate(self) -> None:
@@ -74,8 +76,8 @@ class StyleParams:
             raise ValueError("patch_sizes must be patch sizes >= 2 px, joined with '+' (33+21+13+9)")
         if self.iterations < 1 or self.pca_dims < 1 or not 0 < self.robust <= 2:
             raise ValueError("need iterations >= 1, pca_dims >= 1 and 0 < robust <= 2")
-        if min(self.strength, self.noise, self.smooth, self.diversity, self.motifs) < 0:
-            raise ValueError("strength, noise, smooth, diversity and motifs must be >= 0")
+        if min(self.strength, self.noise, self.smooth, self.diversity, self.motifs, self.coherence) < 0:
+            raise ValueError("strength, noise, smooth, diversity, motifs and coherence must be >= 0")
 
 
 @dataclass

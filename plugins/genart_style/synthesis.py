@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from genart import GenartError
 
 from . import color
+from .coherence import MatchField, propagate
 from .patches import PatchBank
 from .transfer import checked_output_size, fit_long_edge, resize, stylize_each
 
@@ -44,6 +45,7 @@ ROBUST_EPS = 1e-4
 FLAT_FUSION = 0.05  # content mask in flat areas (1 on edges): the sky is left to the painting's patches
 USAGE_TILES = 2  # the reuse penalty keeps coverage per tile of a USAGE_TILES x USAGE_TILES grid of the output
 EDGE_DIVERSITY = 0.1  # share of the reuse penalty on the content's edges (flat areas: about 1)
+COHERENCE_EDGE = 0.0  # share of the coherence tolerance on the content's edges (flat areas: 1): edges keep their match
 
 
 def stride_for(size: int) -> int:
@@ -121,6 +123,7 @@ class PatchTransfer:
         if p.tileable:
             source = _periodic(source)
         generator = torch.Generator().manual_seed(p.seed)
+        field = MatchField()  # the last matches, offered to the next search (coherence), across levels too
         x: torch.Tensor | None = None
         for size in self.pyramid(h, w):
             target = resize(source, size)
@@ -138,7 +141,7 @@ class PatchTransfer:
                     continue
                 bank = PatchBank(canvas, regions, self.weights, patch, p.pca_dims, generator)
                 for _ in range(p.iterations):
-                    estimate = self.aggregate(x, bank, generator, edges)
+                    estimate = self.aggregate(x, bank, generator, edges, field)
                     x = (estimate + mask * target) / (1 + mask)
                     x = color.match_histograms(x, palette)
                     if p.smooth > 0:
@@ -194,10 +197,11 @@ class PatchTransfer:
         return torch.lerp(x, smoothed, min(1.0, self.params.smooth))
 
     def aggregate(self, x: torch.Tensor, bank: PatchBank, generator: torch.Generator,
-                  edges: torch.Tensor | None = None) -> torch.Tensor:
+                  edges: torch.Tensor | None = None, field: MatchField | None = None) -> torch.Tensor:
         """One patch-matching + IRLS aggregation pass: ``X~``, each pixel the robustly weighted mean of
         the nearest style patches that cover it. The grid of query patches is offset at random and run
-        over horizontal strips (memory bounded by ``STRIP_ELEMENTS``)."""
+        over horizontal strips (memory bounded by ``STRIP_ELEMENTS``). With ``coherence`` > 0 the matches
+        are then made coherent (``coherence.py``), offered ``field``'s earlier matches, and recorded in it."""
         size, stride = bank.size, stride_for(bank.size)
         tileable, r = self.params.tileable, self.params.robust
         h, w = x.shape[-2:]
@@ -228,11 +232,14 @@ class PatchTransfer:
         where = (ty[:, None] * tiles + tx[None, :]).flatten().to(x.device)
         scale = None
         plain_cost = None
+        kappa: float | torch.Tensor = self.params.coherence
         if edges is not None:
             cy = (oy + torch.arange(rows) * stride + size // 2 - size).clamp(0, h - 1)
             cx = (ox + torch.arange(cols) * stride + size // 2 - size).clamp(0, w - 1)
             flatness = (1 - edges[0, 0][cy[:, None], cx[None, :]]).flatten().clamp_min(0)
             scale = flatness + EDGE_DIVERSITY
+            if COHERENCE_EDGE != 1:
+                kappa = self.params.coherence * (COHERENCE_EDGE + (1 - COHERENCE_EDGE) * flatness)
             # the motif cost, in the bank's spread like the reuse penalty (1 in the flattest areas); off for
             # tileable textures, as the reuse penalty is, so those stay as they were
             if self.params.motifs > 0 and not tileable:
@@ -241,12 +248,26 @@ class PatchTransfer:
         # same pixels and blur the wrap (the seam test failed), and a pure texture has no flat sky to fix
         penalty = 0.0 if tileable else self.params.diversity
         found = bank.search(coords, penalty, generator, where, scale, plain_cost)
+        src_y, src_x = bank.ys[found], bank.xs[found]
+        # coherence: not for tileable textures either (duplicated margin queries, as with the reuse penalty)
+        if self.params.coherence > 0 and not tileable:
+            # query centres in output pixels (the canvas is padded by ``size``)
+            qy = (oy + torch.arange(rows, device=x.device) * stride + size // 2 - size)
+            qx = (ox + torch.arange(cols, device=x.device) * stride + size // 2 - size)
+            prior, shape = None, (int(bank.canvas.shape[-2]), int(bank.canvas.shape[-1]))
+            implied = field.prior(qy, qx, (h, w), shape) if field is not None else None
+            if implied is not None:
+                prior = (implied[0] - size // 2, implied[1] - size // 2)
+            src_y, src_x = propagate(bank, coords, src_y, src_x, (rows, cols), stride, kappa, plain_cost, prior)
+            if field is not None:
+                field.record(qy, qx, (src_y + size // 2).view(rows, cols), (src_x + size // 2).view(rows, cols),
+                             (h, w), shape)
         numerator = torch.zeros_like(canvas)
         denominator = torch.zeros_like(canvas[:1])
         done = 0
         for first, count in strips:
             queries, top, height = unfold(first, count)
-            matches = bank.patches(found[done:done + queries.shape[0]])
+            matches = bank.patches_at(src_y[done:done + queries.shape[0]], src_x[done:done + queries.shape[0]])
             done += queries.shape[0]
             residual = (queries - matches).pow(2).sum(1, keepdim=True)
             weight = (residual + ROBUST_EPS).pow((r - 2) / 2)
