@@ -39,25 +39,11 @@ def level_widths(width: int, levels: int) -> list[int]:
     return [min(width * 2**level, 512) for level in range(levels)]
 
 
-class WithCoordinates(nn.Module):
-    """Appends two channels holding each pixel's x and y in [-1, 1] (CoordConv, Liu et al. 2018):
-    a convolution alone does not know where it is, so drawing a straight edge at a given place and
-    angle is a coordinate computation it has to approximate from padding effects."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, h, w = x.shape
-        ys = torch.linspace(-1, 1, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1).expand(n, 1, h, w)
-        xs = torch.linspace(-1, 1, w, device=x.device, dtype=x.dtype).view(1, 1, 1, w).expand(n, 1, h, w)
-        out = torch.cat([x, xs, ys], 1)
-        channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-        return out.contiguous(memory_format=torch.channels_last) if channels_last else out
-
-
 class VAENet(nn.Module):
     """Encoder x -> (mean, log-variance) of q(z|x); decoder z -> likelihood parameters."""
 
     def __init__(self, channels: int, size: int, latent: int, width: int, out_channels: int,
-                 blocks: int = 0, coordinates: bool = False) -> None:
+                 blocks: int = 0) -> None:
         super().__init__()
         self.levels = num_levels(size)
         self.base = size // 2**self.levels
@@ -79,14 +65,10 @@ class VAENet(nn.Module):
         for level in reversed(range(self.levels)):
             c_in = widths[level]
             c_out = widths[level - 1] if level > 0 else max(width // 2, 8)
-            extra = 2 if coordinates else 0
             decoder += [Residual(c_in) for _ in range(blocks)]
-            decoder += [nn.SiLU(), *([WithCoordinates()] if coordinates else []), Upsample2x(c_in + extra, c_out)]
+            decoder += [nn.SiLU(), Upsample2x(c_in, c_out)]
         c_last = max(width // 2, 8) if self.levels else width
         decoder.append(nn.SiLU())
-        if coordinates:
-            decoder.append(WithCoordinates())
-            c_last += 2
         self.decoder = nn.Sequential(*decoder)
         self.to_output = nn.Conv2d(c_last, out_channels, 3, 1, 1)
 

@@ -20,8 +20,6 @@ class VAEParams:
     latent: int = param(32, "latent dimensions")
     width: int = param(32, "channels of the first convolution (doubles per level)")
     blocks: int = param(0, "residual blocks per resolution level (0: plain strided convolutions)")
-    coordinates: bool = param(False, "decoder layers also see each pixel's x and y (CoordConv), for edges at a "
-                                     "given place and angle")
     loss: str = param("mixlogistic", "likelihood p(x|z), a registered VAE loss: mixlogistic, logistic, gaussian, "
                                      "bernoulli, bce, mse (quote options: loss=\"bernoulli:binarize=true\")")
     beta: float = param(2.0, "weight of the KL term (beta-VAE; 1 is the true ELBO, more gives cleaner samples)")

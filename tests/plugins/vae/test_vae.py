@@ -29,7 +29,6 @@ def test_contract_every_likelihood(builtin_app: App, loss: str) -> None:
 
 @pytest.mark.parametrize("spec", ["vae:image_size=28,channels=1,width=4,latent=2,loss=bernoulli",
                                   "vae:image_size=32,width=4,latent=2,blocks=1",
-                                  "vae:image_size=16,width=4,latent=2,coordinates=true",
                                   "vae:image_size=12,width=4,latent=2,warmup=5,free_bits=0.5,beta=0.5"])
 def test_contract_sizes_and_options(builtin_app: App, spec: str) -> None:
     model = build(builtin_app, spec)
@@ -206,14 +205,3 @@ def test_learning_rate_follows_the_run(builtin_app: App) -> None:
     untold = build(builtin_app, f"{TINY},lr_schedule=linear")
     untold.train_step(make_tiny_images(4, 3, 8, seed=1))
     assert untold.optimizer.param_groups[0]["lr"] == 2e-3
-
-
-def test_coordinate_channels_hold_x_and_y_and_keep_the_layout() -> None:
-    from genart_vae.nets import WithCoordinates
-
-    x = torch.zeros(2, 3, 4, 5).contiguous(memory_format=torch.channels_last)
-    out = WithCoordinates()(x)
-    assert out.shape == (2, 5, 4, 5) and out.is_contiguous(memory_format=torch.channels_last)
-    assert torch.equal(out[:, :3], x)
-    assert out[0, 3, 0].tolist() == pytest.approx([-1, -0.5, 0, 0.5, 1]), "x runs along the width"
-    assert out[1, 4, :, 2].tolist() == pytest.approx([-1, -1 / 3, 1 / 3, 1]), "y runs down the height"
