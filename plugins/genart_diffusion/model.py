@@ -52,11 +52,18 @@ def channels_last(layout: str, context: BuildContext) -> bool:
     return layout == "nhwc"
 
 
+def default_batch_size(channels: int) -> int:
+    """The run's batch when ``--batch-size`` is not given: 64 for grey images, 32 for colour. On this
+    2-core CPU at 28 px grey a batch of 64 trained 1.3x the images/s of 32 (the network is overhead-bound)
+    and reached a lower FD in the same 3 minutes (93 against 115; 128 was worse, 161); at 32 px colour
+    the speed grid measured no gain in images/s (274 against 271), so colour keeps 32 and more steps."""
+    return 64 if channels == 1 else 32
+
+
 class Diffusion:
     """Owns the U-Net, its EMA copy (used for every sample), the optimiser and the sampler."""
 
     default_steps = 2000
-    default_batch_size = 32
     latent_prior = "gaussian"
 
     def __init__(self, params: Any, context: BuildContext) -> None:
@@ -67,6 +74,7 @@ class Diffusion:
         context = dataclasses.replace(context, channels_last=self.channels_last)
         self.image_shape = (params.channels, params.image_size, params.image_size)
         self.latent_shape = self.image_shape
+        self.default_batch_size = default_batch_size(params.channels)
         self.net = context.prepare(UNet(params.channels, params.image_size, params.width, params.depth,
                                         params.attention, params.levels, params.dropout))
         self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)

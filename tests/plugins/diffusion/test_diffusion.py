@@ -228,3 +228,10 @@ def test_layouts_train_and_sample_alike(builtin_app: App) -> None:
         model.train_step(data)
     samples = [model.sample(2, torch.Generator().manual_seed(0)) for model in models]
     assert torch.allclose(samples[0], samples[1], atol=1e-4)
+
+
+def test_default_batch_depends_on_channels(builtin_app: App) -> None:
+    from genart.protocols import default_batch_size
+
+    assert default_batch_size(build(builtin_app, TINY)) == 64
+    assert default_batch_size(build(builtin_app, "diffusion:image_size=32,channels=3,width=8")) == 32
