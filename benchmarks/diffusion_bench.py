@@ -11,9 +11,16 @@
   weight-free figures compare samples with them, since the folder is too small to hold some out).
 * ``seeds``: ``--seed-steps`` steps of the default diffusion model on ``shapes`` for seeds 0, 1, 2; fails
   (exit 1) unless every logged loss, every weight and every sample is finite.
+* ``grid``: training images/s of the diffusion model at ``--size`` px, ``--channels`` channels over every
+  combination of ``--grid-widths``, ``--grid-batches``, ``--grid-precisions`` and ``--grid-layouts``,
+  ``--grid-seconds`` each (the network is small, so on a CPU its cost per image is not proportional to
+  its size or batch: measure before choosing).
 
 ``--models`` picks the models (diffusion, gan, vae; shapes also takes ``diffusion edm``, spelled
-``diffusion-edm``); ``--diffusion-args`` adds parameters to the diffusion specs (``lr_schedule=constant``).
+``diffusion-edm``); ``--diffusion-args`` adds parameters to the diffusion specs (``lr_schedule=constant``),
+``--diffusion-batch`` replaces the diffusion model's batch size. ``--sample-variants`` (mnist) also scores
+each trained diffusion model under other sample-time settings (``steps=40;sampler=euler``; ``raw``: the
+training weights instead of their EMA), which costs sampling time but no retraining.
 Each model trains in one call of genart's loop with ``minutes`` = the budget, so a model that follows
 the run's progress (the diffusion model's learning rate) sees the wall-clock share. Grids go to
 ``--out`` (never into the repo). Run by hand, e.g.
@@ -23,6 +30,7 @@ the run's progress (the diffusion model's learning rate) sees the wall-clock sha
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import time
@@ -64,23 +72,23 @@ class LossLog:
 
 
 def train_for(ctx: Any, spec: str, data: torch.Tensor, budget: float, seed: int = 0,
-              max_steps: int | None = None) -> dict[str, Any]:
+              max_steps: int | None = None, batch_size: int = 0) -> dict[str, Any]:
     """Train through genart's own loop, in one call, for ``budget`` seconds (its ``minutes``: a model that
-    follows the run's progress sees the wall-clock share) or ``max_steps`` steps; ``history`` keeps the
-    mean loss of every ``CHUNK`` steps."""
+    follows the run's progress sees the wall-clock share) or ``max_steps`` steps, at ``batch_size`` (0: the
+    model's own default); ``history`` keeps the mean loss of every ``CHUNK`` steps."""
     from genart.pipeline import build_model
     from genart.train import UNLIMITED, TrainConfig, train
 
     torch.manual_seed(seed)
     model = build_model(ctx, spec)
-    batch = int(getattr(model, "default_batch_size", 64))
+    batch = batch_size or int(getattr(model, "default_batch_size", 64))
     log = LossLog()
     config = TrainConfig(steps=UNLIMITED if max_steps is None else max_steps, batch_size=batch, seed=seed,
                          checkpoint_every=0, progress=False, precision=ctx.precision,
                          channels_last=ctx.channels_last, scaler=ctx.scaler,
                          minutes=None if max_steps is not None else budget / 60, monitor=log)
     result = train(model, data, config, device=ctx.device, checkpoint_path=None)
-    return {"model": model, "steps": result.step, "seconds": result.seconds,
+    return {"model": model, "steps": result.step, "seconds": result.seconds, "batch": batch,
             "images_per_s": result.step * batch / result.seconds,
             "losses": " ".join(f"{k} {v:.3f}" for k, v in result.losses.items()), "history": log.history}
 
@@ -123,6 +131,45 @@ def speed(ctx: Any, label: str) -> None:
     model.params.steps = 20
 
 
+def speed_grid(size: int, channels: int, widths: list[int], batches: list[int], precisions: list[str],
+               layouts: list[str], seconds: float) -> list[dict[str, Any]]:
+    """Training images/s of ``diffusion:width=W`` at each batch, precision and memory layout (``nhwc``:
+    channels_last, ``nchw``: contiguous): a few warm-up steps, then steps for ``seconds``, each step as the
+    loop runs it (batch from uint8 data, layout, autocast)."""
+    import dataclasses
+
+    rows = []
+    for precision in precisions:
+        base = context(precision)
+        autocast = (torch.autocast("cpu", dtype=base.precision) if base.precision is not None
+                    else contextlib.nullcontext())
+        for layout in layouts:
+            ctx = dataclasses.replace(base, channels_last=layout == "nhwc")
+            memory_format = torch.channels_last if ctx.channels_last else torch.contiguous_format
+            for width in widths:
+                for batch in batches:
+                    model = context_model(ctx, f"diffusion:image_size={size},channels={channels},width={width},"
+                                                    f"layout={layout}")
+                    data = torch.randint(0, 256, (batch, channels, size, size), dtype=torch.uint8)
+                    steps, started = -2, 0.0
+                    while steps < 1 or time.perf_counter() - started < seconds:
+                        if steps == 0:
+                            started = time.perf_counter()
+                        with autocast:
+                            model.train_step(data.float().div_(255).contiguous(memory_format=memory_format))
+                        steps += 1
+                    elapsed = time.perf_counter() - started
+                    params = sum(p.numel() for p in model.net.parameters())
+                    rows.append({"precision": precision, "layout": layout, "width": width, "batch": batch,
+                                 "params": params, "steps": steps, "ms_per_step": 1000 * elapsed / steps,
+                                 "images_per_s": steps * batch / elapsed})
+                    r = rows[-1]
+                    print(f"grid {size} px x{channels}: {precision:<4} {layout} width {width:>3} "
+                          f"({params / 1e6:.2f} M) batch {batch:>4}: {r['ms_per_step']:7.1f} ms/step "
+                          f"{r['images_per_s']:6.0f} img/s ({steps} steps)", flush=True)
+    return rows
+
+
 def context_model(ctx: Any, spec: str) -> Any:
     from genart.pipeline import build_model
 
@@ -138,12 +185,35 @@ SPECS = {"diffusion": "diffusion:image_size={size},channels={channels}",
 
 #: extra parameters for the diffusion specs (``--diffusion-args``), e.g. "lr_schedule=constant"
 DIFFUSION_ARGS: list[str] = []
+#: the diffusion model's batch size in the mnist/shapes/pokemon comparisons (``--diffusion-batch``; 0: its default)
+DIFFUSION_BATCH = [0]
 
 
 def chosen(models: list[str], size: int, channels: int) -> dict[str, str]:
     specs = {name: SPECS[name].format(size=size, channels=channels) for name in models}
     return {name: ",".join([spec, *DIFFUSION_ARGS]) if name.startswith("diffusion") else spec
             for name, spec in specs.items()}
+
+
+def variant_model(ctx: Any, spec: str, trained: Any, variant: str) -> Any:
+    """The trained diffusion model under other sample-time settings: ``key=value,...`` rebuilds it with
+    these parameters (what ``genart sample --model-args`` does) and its trained weights; ``raw`` samples
+    with the training weights instead of their EMA."""
+    from genart.jobs import with_options
+    from genart.pipeline import build_model
+
+    if variant == "raw":
+        model = build_model(ctx, spec)
+        state = trained.state_dict()
+        model.load_state_dict({**state, "ema": state["net"]})
+        return model
+    model = build_model(ctx, with_options(spec, variant))
+    model.load_state_dict(trained.state_dict())
+    return model
+
+
+#: sample-time settings each trained diffusion model is also scored under (``--sample-variants``)
+SAMPLE_VARIANTS: list[str] = []
 
 
 def weight_free(ctx: Any, specs: dict[str, str], train_data: torch.Tensor, real: torch.Tensor, budget: float,
@@ -155,7 +225,8 @@ def weight_free(ctx: Any, specs: dict[str, str], train_data: torch.Tensor, real:
     print(f"{'model':<15}{'steps':>7}{'img/s':>7}{'prec':>7}{'recall':>7}{'divers':>7}{'FD':>8}{'sample s':>9}")
     floor = None
     for name, spec in specs.items():
-        run = train_for(ctx, spec, train_data, budget)
+        run = train_for(ctx, spec, train_data, budget,
+                        batch_size=DIFFUSION_BATCH[0] if name.startswith("diffusion") else 0)
         images, seconds = draw(run["model"], real.shape[0] // 2)
         figures = evaluate_samples(real, images)
         floor = figures["floor"]
@@ -255,20 +326,33 @@ def mnist(ctx: Any, budget: float, out: Path, samples: int, models: list[str]) -
     floor = evaluate_samples(unseen, data[:samples])["floor"]
     print(line("real digits", real, None) + f"  {'(training vs held-out half)':<28}" + free(floor))
     for name, spec in chosen([m for m in models if m != "diffusion edm"], 28, 1).items():
-        run = train_for(ctx, spec, data, budget)
+        run = train_for(ctx, spec, data, budget, batch_size=DIFFUSION_BATCH[0] if name == "diffusion" else 0)
         images, seconds = draw(run["model"], samples)
         save_grid(images, out / f"mnist-{name}.png")
         print(line(name, evaluator.score(images), run) + f"  sampling {seconds:>5.1f} s          "
-              + free(evaluate_samples(unseen, images)["model"]) + f"   ({run['losses']})", flush=True)
+              + free(evaluate_samples(unseen, images)["model"]) + f"   ({run['losses']}, batch {run['batch']})",
+              flush=True)
+        for variant in SAMPLE_VARIANTS if name == "diffusion" else []:
+            images, seconds = draw(variant_model(ctx, spec, run["model"], variant), samples)
+            save_grid(images, out / f"mnist-{name}-{variant.replace(',', '-').replace('=', '')}.png")
+            print(line(f"  {variant}", evaluator.score(images), None) + f"  sampling {seconds:>5.1f} s          "
+                  + free(evaluate_samples(unseen, images)["model"]), flush=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--what", default="speed+shapes+mnist",
-                        help="'+'-joined: speed, shapes, mnist, pokemon, seeds")
+                        help="'+'-joined: speed, shapes, mnist, pokemon, seeds, grid")
     parser.add_argument("--models", default="diffusion,gan,vae",
                         help="comma-joined: diffusion, gan, vae, diffusion-edm (shapes only)")
-    parser.add_argument("--size", type=int, default=32, help="pokemon: image side in px")
+    parser.add_argument("--size", type=int, default=32, help="pokemon, grid: image side in px")
+    parser.add_argument("--channels", type=int, default=3, help="grid: image channels")
+    parser.add_argument("--grid-widths", default="16,24,32", help="grid: comma-joined U-Net widths")
+    parser.add_argument("--grid-batches", default="32,64,128", help="grid: comma-joined batch sizes")
+    parser.add_argument("--grid-precisions", default="bf16,fp32", help="grid: comma-joined, of bf16, fp32")
+    parser.add_argument("--grid-layouts", default="nhwc,nchw",
+                        help="grid: comma-joined memory layouts, nhwc (channels_last) and/or nchw")
+    parser.add_argument("--grid-seconds", type=float, default=3.0, help="grid: timed seconds per combination")
     parser.add_argument("--seed-steps", type=int, default=200, help="seeds: training steps per seed")
     parser.add_argument("--budget", type=float, default=600, help="training seconds per model")
     parser.add_argument("--samples", type=int, default=1000, help="MNIST samples judged per model")
@@ -276,6 +360,11 @@ def main() -> int:
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     parser.add_argument("--diffusion-args", default="",
                         help="comma-joined parameters added to every diffusion spec, e.g. lr_schedule=constant")
+    parser.add_argument("--diffusion-batch", type=int, default=0,
+                        help="batch size of the diffusion models (0: the model's default)")
+    parser.add_argument("--sample-variants", default="",
+                        help="mnist: ';'-joined sample-time settings to score each diffusion model under too, "
+                             "e.g. 'steps=40;sampler=euler,steps=40;raw' (raw: no EMA)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/genart-bench-diffusion"))
     args = parser.parse_args()
@@ -283,11 +372,24 @@ def main() -> int:
     models = [m.strip().replace("-", " ") for m in args.models.split(",") if m.strip()]
     if args.edm and "diffusion edm" not in models:
         models.append("diffusion edm")
-    unknown = sorted(set(models) - set(SPECS)) + sorted(parts - {"speed", "shapes", "mnist", "pokemon", "seeds"})
+    unknown = sorted(set(models) - set(SPECS)) + sorted(parts - {"speed", "shapes", "mnist", "pokemon", "seeds",
+                                                                 "grid"})
     if unknown:
         print(f"diffusion_bench: unknown model or part: {', '.join(unknown)}", file=sys.stderr)
         return 2
+    try:
+        grid = {"widths": [int(w) for w in args.grid_widths.split(",")],
+                "batches": [int(b) for b in args.grid_batches.split(",")],
+                "precisions": args.grid_precisions.split(","), "layouts": args.grid_layouts.split(",")}
+    except ValueError as error:
+        print(f"diffusion_bench: --grid-widths and --grid-batches take integers ({error})", file=sys.stderr)
+        return 2
+    if not set(grid["precisions"]) <= {"bf16", "fp32"} or not set(grid["layouts"]) <= {"nhwc", "nchw"}:
+        print("diffusion_bench: --grid-precisions takes bf16/fp32, --grid-layouts nhwc/nchw", file=sys.stderr)
+        return 2
     DIFFUSION_ARGS[:] = [a for a in args.diffusion_args.split(",") if a.strip()]
+    DIFFUSION_BATCH[0] = args.diffusion_batch
+    SAMPLE_VARIANTS[:] = [v.strip() for v in args.sample_variants.split(";") if v.strip()]
     healthy = True
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -301,6 +403,9 @@ def main() -> int:
         speed(ctx, label)
         if label != "fp32":
             speed(context("fp32"), "fp32")
+    if "grid" in parts:
+        speed_grid(args.size, args.channels, grid["widths"], grid["batches"], grid["precisions"],
+                   grid["layouts"], args.grid_seconds)
     if "seeds" in parts:
         healthy = seeds(ctx, args.seed_steps, args.out)
     if "shapes" in parts:

@@ -25,6 +25,10 @@ class DiffusionParams:
     levels: int = param(0, "resolutions of the U-Net (0: halve until the lowest grid is at most 8 px)")
     attention: int = param(1, "self-attention at this many of the lowest resolutions (and the middle; 0: none)")
     dropout: float = param(0.0, "dropout inside the residual blocks")
+    layout: Literal["auto", "nchw", "nhwc"] = param(
+        "auto", "memory layout of the U-Net's activations: nchw (contiguous), nhwc (channels_last), or auto: "
+                "nchw on the CPU, where this small network trains 1.5-1.8x faster in it under bf16 (measured at "
+                "28 px, widths 16-32), else the run's choice (channels_last under bf16/fp16 on CUDA)")
     objective: Literal["flow", "edm"] = param("flow", "training objective: flow (rectified flow, velocity target) "
                                                       "or edm (Karras et al. 2022 preconditioning)")
     lr: float = param(1e-3, "Adam learning rate (high: short CPU runs need fast progress)")

@@ -196,3 +196,42 @@ def test_learning_rate_follows_the_run_to_zero(builtin_app: App) -> None:
     untold = build(builtin_app, TINY)
     untold.train_step(make_tiny_images(4, 1, 28, seed=1))
     assert untold.extra_metrics()["lr"] == 1e-3, "outside the loop (no progress told): the constant rate"
+
+
+def layout_model(app: App, layout: str, context_channels_last: bool) -> Any:
+    import dataclasses
+
+    torch.manual_seed(0)
+    context = dataclasses.replace(build_context(app), channels_last=context_channels_last)
+    return context.build("model", f"diffusion:image_size=28,channels=3,width=8,steps=2,layout={layout}")
+
+
+@pytest.mark.parametrize(("layout", "context_channels_last", "expected"),
+                         [("auto", True, False), ("auto", False, False), ("nhwc", False, True), ("nchw", True, False)])
+def test_layout_on_the_cpu(builtin_app: App, layout: str, context_channels_last: bool, expected: bool) -> None:
+    """``auto`` keeps the U-Net contiguous on the CPU even where the run prefers channels_last (bf16)."""
+    model = layout_model(builtin_app, layout, context_channels_last)
+    conv = model.net.stem.weight  # [8, 3, 3, 3]: the two layouts have different strides
+    assert model.channels_last is expected
+    assert conv.is_contiguous(memory_format=torch.channels_last if expected else torch.contiguous_format)
+    assert not conv.is_contiguous() if expected else conv.is_contiguous()
+    batch = tiny_data(4, channels=3).float().div(255).contiguous(memory_format=torch.channels_last)
+    assert model.network_input(batch).is_contiguous(
+        memory_format=torch.channels_last if expected else torch.contiguous_format)
+
+
+def test_layouts_train_and_sample_alike(builtin_app: App) -> None:
+    data = tiny_data(4, channels=3).float().div(255)
+    models = [layout_model(builtin_app, layout, True) for layout in ("nchw", "nhwc")]
+    for model in models:
+        torch.manual_seed(1)
+        model.train_step(data)
+    samples = [model.sample(2, torch.Generator().manual_seed(0)) for model in models]
+    assert torch.allclose(samples[0], samples[1], atol=1e-4)
+
+
+def test_default_batch_depends_on_channels(builtin_app: App) -> None:
+    from genart.protocols import default_batch_size
+
+    assert default_batch_size(build(builtin_app, TINY)) == 64
+    assert default_batch_size(build(builtin_app, "diffusion:image_size=32,channels=3,width=8")) == 32
