@@ -16,13 +16,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from genart import BuildContext, UsageError
+from genart.trainkit import decay_factor
 
 from .samplers import HeunSampler, edm_sigmas
 from .unet import UNet
@@ -30,17 +30,6 @@ from .unet import UNet
 SIGMA_DATA = 0.5
 #: EDM's training distribution of log sigma
 P_MEAN, P_STD = -1.2, 1.2
-
-
-def lr_factor(schedule: str, progress: float) -> float:
-    """The learning rate's share of ``lr`` at ``progress`` (0..1 of the run): ``constant`` 1; ``linear``
-    and ``cosine`` decay to 0 at the end, which averages the last steps' noise out of the weights."""
-    progress = min(1.0, max(0.0, progress))
-    if schedule == "linear":
-        return 1.0 - progress
-    if schedule == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-    return 1.0
 
 
 def channels_last(layout: str, context: BuildContext) -> bool:
@@ -147,7 +136,7 @@ class Diffusion:
         """The loop's share of the run done (genart.FollowsProgress): the learning rate follows
         ``lr_schedule`` over it, so a ``--minutes`` run decays over its wall-clock budget too."""
         for group in self.optimizer.param_groups:
-            group["lr"] = self.params.lr * lr_factor(self.params.lr_schedule, progress)
+            group["lr"] = self.params.lr * decay_factor(self.params.lr_schedule, progress)
 
     def extra_metrics(self) -> dict[str, float]:
         return {"lr": float(self.optimizer.param_groups[0]["lr"])}
