@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import sys
 import time
@@ -136,8 +137,6 @@ def speed_grid(size: int, channels: int, widths: list[int], batches: list[int], 
     """Training images/s of ``diffusion:width=W`` at each batch, precision and memory layout (``nhwc``:
     channels_last, ``nchw``: contiguous): a few warm-up steps, then steps for ``seconds``, each step as the
     loop runs it (batch from uint8 data, layout, autocast)."""
-    import dataclasses
-
     rows = []
     for precision in precisions:
         base = context(precision)
@@ -183,15 +182,24 @@ SPECS = {"diffusion": "diffusion:image_size={size},channels={channels}",
          "diffusion edm": "diffusion:image_size={size},channels={channels},objective=edm"}
 
 
-#: extra parameters for the diffusion specs (``--diffusion-args``), e.g. "lr_schedule=constant"
-DIFFUSION_ARGS: list[str] = []
-#: the diffusion model's batch size in the mnist/shapes/pokemon comparisons (``--diffusion-batch``; 0: its default)
-DIFFUSION_BATCH = [0]
+@dataclasses.dataclass(frozen=True)
+class Tuning:
+    """How the command line changes the diffusion model in the comparisons."""
+
+    #: extra parameters for the diffusion specs (``--diffusion-args``), e.g. "lr_schedule=constant"
+    args: tuple[str, ...] = ()
+    #: its batch size (``--diffusion-batch``; 0: the model's default)
+    batch: int = 0
+    #: sample-time settings each trained diffusion model is also scored under (``--sample-variants``, mnist)
+    variants: tuple[str, ...] = ()
+
+
+TUNING = Tuning()
 
 
 def chosen(models: list[str], size: int, channels: int) -> dict[str, str]:
     specs = {name: SPECS[name].format(size=size, channels=channels) for name in models}
-    return {name: ",".join([spec, *DIFFUSION_ARGS]) if name.startswith("diffusion") else spec
+    return {name: ",".join([spec, *TUNING.args]) if name.startswith("diffusion") else spec
             for name, spec in specs.items()}
 
 
@@ -212,10 +220,6 @@ def variant_model(ctx: Any, spec: str, trained: Any, variant: str) -> Any:
     return model
 
 
-#: sample-time settings each trained diffusion model is also scored under (``--sample-variants``)
-SAMPLE_VARIANTS: list[str] = []
-
-
 def weight_free(ctx: Any, specs: dict[str, str], train_data: torch.Tensor, real: torch.Tensor, budget: float,
                 out: Path, prefix: str) -> None:
     """Each model trained for ``budget`` s, ``len(real) // 2`` samples scored against half of ``real``."""
@@ -226,7 +230,7 @@ def weight_free(ctx: Any, specs: dict[str, str], train_data: torch.Tensor, real:
     floor = None
     for name, spec in specs.items():
         run = train_for(ctx, spec, train_data, budget,
-                        batch_size=DIFFUSION_BATCH[0] if name.startswith("diffusion") else 0)
+                        batch_size=TUNING.batch if name.startswith("diffusion") else 0)
         images, seconds = draw(run["model"], real.shape[0] // 2)
         figures = evaluate_samples(real, images)
         floor = figures["floor"]
@@ -326,13 +330,13 @@ def mnist(ctx: Any, budget: float, out: Path, samples: int, models: list[str]) -
     floor = evaluate_samples(unseen, data[:samples])["floor"]
     print(line("real digits", real, None) + f"  {'(training vs held-out half)':<28}" + free(floor))
     for name, spec in chosen([m for m in models if m != "diffusion edm"], 28, 1).items():
-        run = train_for(ctx, spec, data, budget, batch_size=DIFFUSION_BATCH[0] if name == "diffusion" else 0)
+        run = train_for(ctx, spec, data, budget, batch_size=TUNING.batch if name == "diffusion" else 0)
         images, seconds = draw(run["model"], samples)
         save_grid(images, out / f"mnist-{name}.png")
         print(line(name, evaluator.score(images), run) + f"  sampling {seconds:>5.1f} s          "
               + free(evaluate_samples(unseen, images)["model"]) + f"   ({run['losses']}, batch {run['batch']})",
               flush=True)
-        for variant in SAMPLE_VARIANTS if name == "diffusion" else []:
+        for variant in TUNING.variants if name == "diffusion" else ():
             images, seconds = draw(variant_model(ctx, spec, run["model"], variant), samples)
             save_grid(images, out / f"mnist-{name}-{variant.replace(',', '-').replace('=', '')}.png")
             print(line(f"  {variant}", evaluator.score(images), None) + f"  sampling {seconds:>5.1f} s          "
@@ -387,9 +391,9 @@ def main() -> int:
     if not set(grid["precisions"]) <= {"bf16", "fp32"} or not set(grid["layouts"]) <= {"nhwc", "nchw"}:
         print("diffusion_bench: --grid-precisions takes bf16/fp32, --grid-layouts nhwc/nchw", file=sys.stderr)
         return 2
-    DIFFUSION_ARGS[:] = [a for a in args.diffusion_args.split(",") if a.strip()]
-    DIFFUSION_BATCH[0] = args.diffusion_batch
-    SAMPLE_VARIANTS[:] = [v.strip() for v in args.sample_variants.split(";") if v.strip()]
+    global TUNING
+    TUNING = Tuning(args=tuple(a for a in args.diffusion_args.split(",") if a.strip()), batch=args.diffusion_batch,
+                    variants=tuple(v.strip() for v in args.sample_variants.split(";") if v.strip()))
     healthy = True
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -77,7 +77,6 @@ class LogisticMixtureParams:
                                                   "edges) or the mixture's mean (blurred like one logistic)")
     scale: Literal["shared", "component"] = param("shared", "learned scale per channel: one set shared by all "
                                                             "components, or one set per component")
-
     smooth: int = param(1, "show=mode: average the weights over a (2 smooth + 1)-pixel square before picking "
                            "(fewer stray pixels along edges; 0: per pixel)")
 
