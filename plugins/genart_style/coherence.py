@@ -85,16 +85,14 @@ def propagate(bank: PatchBank, q: torch.Tensor, ys: torch.Tensor, xs: torch.Tens
     own_y, own_x = ys.view(rows, cols), xs.view(rows, cols)
     limit = (1 + kappa) * bank.cost_at(q, ys, xs, plain_cost).view(rows, cols)
     ii, jj = torch.meshgrid(torch.arange(rows, device=q.device), torch.arange(cols, device=q.device), indexing="ij")
-    colours = [((ii + jj) % 2 == c) for c in (0, 1)]
+    # the two checkerboard colours' query indices, the same in every pass
+    colours = [cells for c in (0, 1) if (cells := ((ii + jj) % 2 == c).flatten().nonzero().squeeze(1)).numel()]
     fixed: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     if prior is not None:
         fixed.append((*prior, bank.cost_at(q, prior[0].flatten(), prior[1].flatten(), plain_cost).view(rows, cols)))
     cur_y, cur_x = own_y.clone(), own_x.clone()
     for _ in range(PASSES if passes is None else passes):
-        for colour in colours:
-            cells = colour.flatten().nonzero().squeeze(1)
-            if cells.numel() == 0:
-                continue
+        for cells in colours:
             ci, cj = cells // cols, cells % cols
             cand_y, cand_x, costs = [], [], []
             for di, dj in NEIGHBOURS:
