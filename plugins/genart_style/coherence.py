@@ -78,7 +78,9 @@ def propagate(bank: PatchBank, q: torch.Tensor, ys: torch.Tensor, xs: torch.Tens
     if that costs at most ``1 + kappa`` times its own nearest match, and its nearest match otherwise. Costs
     are ``PatchBank.cost_at``'s, so the motif cost (``plain_cost``) counts as in the search. Deterministic:
     no randomness, and the result does not depend on how the work is chunked. ``kappa`` may be one value per
-    query; ``passes`` defaults to ``PASSES``."""
+    query; a query whose ``kappa`` is 0 keeps its nearest match (the search's, which paid the reuse penalty:
+    a neighbour's cheaper implied source would undo that penalty's spreading); ``passes`` defaults to
+    ``PASSES``."""
     rows, cols = shape
     if isinstance(kappa, torch.Tensor):
         kappa = kappa.view(rows, cols)
@@ -111,7 +113,7 @@ def propagate(bank: PatchBank, q: torch.Tensor, ys: torch.Tensor, xs: torch.Tens
                 costs.append(cost_f[ci, cj])
             cost_all = torch.stack(costs)  # [k, cells]
             best, pick = cost_all.min(0)
-            take = best <= limit[ci, cj]
+            take = (best <= limit[ci, cj]) & (kappa[ci, cj] > 0 if isinstance(kappa, torch.Tensor) else kappa > 0)
             pick_y = torch.stack(cand_y).gather(0, pick[None])[0]
             pick_x = torch.stack(cand_x).gather(0, pick[None])[0]
             cur_y[ci, cj] = torch.where(take, pick_y, own_y[ci, cj])

@@ -53,8 +53,9 @@ class StyleParams:
                                   "most (0: plain nearest neighbour)")
     motifs: float = param(1.5, "patch: in the photo's flat areas, cost of copying the painting's plain patches "
                                "(its bare ground), so a flat sky takes its motifs (0: off)")
-    coherence: float = param(0.0, "patch: take the painting position neighbouring matches imply if it costs at most "
-                                  "1 + coherence times the best match, so motifs are copied whole (0: off)")
+    coherence: float = param(0.5, "patch: away from the photo's edges, take the painting position neighbouring "
+                                  "matches imply if it costs at most 1 + coherence times the best match, so motifs "
+                                  "are copied whole (0: off)")
     tileable: bool = param(False, "patch: wrap-around output that repeats without a seam (best with strength=0)")
 
     def validate(self) -> None:

@@ -46,6 +46,7 @@ FLAT_FUSION = 0.05  # content mask in flat areas (1 on edges): the sky is left t
 USAGE_TILES = 2  # the reuse penalty keeps coverage per tile of a USAGE_TILES x USAGE_TILES grid of the output
 EDGE_DIVERSITY = 0.1  # share of the reuse penalty on the content's edges (flat areas: about 1)
 COHERENCE_EDGE = 0.0  # share of the coherence tolerance on the content's edges (flat areas: 1): edges keep their match
+COHERENCE_REACH = 1 / 32  # no coherence within this share of the long edge of the content's edges (the skyline)
 
 
 def stride_for(size: int) -> int:
@@ -133,6 +134,7 @@ class PatchTransfer:
             else:
                 x = self.upsample(x, size)
             edges = self.content_mask(target)
+            far = self.far_from_edges(edges) if p.coherence > 0 and COHERENCE_REACH > 0 else None
             mask = p.strength * edges
             level_styles = [self.style_at(s, size) for s in styles]
             canvas, regions = _side_by_side(level_styles)
@@ -141,7 +143,7 @@ class PatchTransfer:
                     continue
                 bank = PatchBank(canvas, regions, self.weights, patch, p.pca_dims, generator)
                 for _ in range(p.iterations):
-                    estimate = self.aggregate(x, bank, generator, edges, field)
+                    estimate = self.aggregate(x, bank, generator, edges, field, far)
                     x = (estimate + mask * target) / (1 + mask)
                     x = color.match_histograms(x, palette)
                     if p.smooth > 0:
@@ -177,6 +179,17 @@ class PatchTransfer:
         scale = torch.quantile(edges.flatten()[::max(1, edges.numel() // 100_000)], 0.9).clamp_min(1e-6)
         return FLAT_FUSION + (1 - FLAT_FUSION) * (edges / scale).clamp(0, 1)
 
+    def far_from_edges(self, edges: torch.Tensor) -> torch.Tensor:
+        """``[1, 1, H, W]`` in [0, 0.95]: one minus the strongest edge (``content_mask``) within
+        ``COHERENCE_REACH`` of each pixel. A tower's flat front is flat to the edge mask but near its
+        outline, so coherent copies, which run on across flat areas, keep out of it and the skyline stays;
+        the open sky, far from any edge, takes whole motifs. Separable, so a 2048 px level stays cheap."""
+        reach = max(1, round(COHERENCE_REACH * max(edges.shape[-2:])))
+        near = _pad(edges, reach, self.params.tileable)
+        near = F.max_pool2d(near, (1, 2 * reach + 1), stride=1)
+        near = F.max_pool2d(near, (2 * reach + 1, 1), stride=1)
+        return (1 - near).clamp_min(0)
+
     def upsample(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         if not self.params.tileable:
             return resize(x, size)
@@ -197,11 +210,13 @@ class PatchTransfer:
         return torch.lerp(x, smoothed, min(1.0, self.params.smooth))
 
     def aggregate(self, x: torch.Tensor, bank: PatchBank, generator: torch.Generator,
-                  edges: torch.Tensor | None = None, field: MatchField | None = None) -> torch.Tensor:
+                  edges: torch.Tensor | None = None, field: MatchField | None = None,
+                  far: torch.Tensor | None = None) -> torch.Tensor:
         """One patch-matching + IRLS aggregation pass: ``X~``, each pixel the robustly weighted mean of
         the nearest style patches that cover it. The grid of query patches is offset at random and run
         over horizontal strips (memory bounded by ``STRIP_ELEMENTS``). With ``coherence`` > 0 the matches
-        are then made coherent (``coherence.py``), offered ``field``'s earlier matches, and recorded in it."""
+        are then made coherent (``coherence.py``), offered ``field``'s earlier matches, and recorded in it;
+        their tolerance follows ``far`` (``far_from_edges``) where given, else the flatness of ``edges``."""
         size, stride = bank.size, stride_for(bank.size)
         tileable, r = self.params.tileable, self.params.robust
         h, w = x.shape[-2:]
@@ -239,7 +254,8 @@ class PatchTransfer:
             flatness = (1 - edges[0, 0][cy[:, None], cx[None, :]]).flatten().clamp_min(0)
             scale = flatness + EDGE_DIVERSITY
             if COHERENCE_EDGE != 1:
-                kappa = self.params.coherence * (COHERENCE_EDGE + (1 - COHERENCE_EDGE) * flatness)
+                calm = flatness if far is None else far[0, 0][cy[:, None], cx[None, :]].flatten()
+                kappa = self.params.coherence * (COHERENCE_EDGE + (1 - COHERENCE_EDGE) * calm)
             # the motif cost, in the bank's spread like the reuse penalty (1 in the flattest areas); off for
             # tileable textures, as the reuse penalty is, so those stay as they were
             if self.params.motifs > 0 and not tileable:

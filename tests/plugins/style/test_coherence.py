@@ -69,7 +69,7 @@ def test_propagation_spreads_a_good_match_over_the_grid() -> None:
     ys[0], xs[0] = 10, 12
     ii, jj = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
     for passes, fixed_all in ((1, False), (4, True)):
-        out_y, out_x = propagate(bank, q, ys.clone(), xs.clone(), (rows, cols), stride, 0.0, passes=passes)
+        out_y, out_x = propagate(bank, q, ys.clone(), xs.clone(), (rows, cols), stride, 0.01, passes=passes)
         right = (out_y == (10 + ii * stride).flatten()) & (out_x == (12 + jj * stride).flatten())
         assert bool(right.all()) == fixed_all
         assert int(right.sum()) > 1
@@ -164,3 +164,42 @@ def test_coherence_makes_neighbours_copy_neighbours() -> None:
     assert coherent_share(ys, xs) < 0.05
     assert coherent_share(out_y, out_x) > 0.25
     assert bool((bank.cost_at(q, out_y, out_x) <= 1.5 * bank.cost_at(q, ys, xs) * (1 + 1e-5)).all())
+
+
+def test_queries_without_tolerance_keep_their_own_match() -> None:
+    """kappa 0 (a query near the photo's edges) keeps the search's match even where a neighbour implies a
+    cheaper source: that match paid the reuse penalty, and the skyline depends on it."""
+    from genart_style.coherence import propagate
+
+    style, bank = noise_bank()
+    rows, cols, stride = 4, 5, 3
+    q = grid_queries(bank, style, rows, cols, stride, at=(10, 12))
+    generator = torch.Generator().manual_seed(4)
+    ys = torch.randint(0, 35, (rows * cols,), generator=generator)
+    xs = torch.randint(0, 43, (rows * cols,), generator=generator)
+    ys[0], xs[0] = 10, 12
+    kappa = torch.full((rows * cols,), 0.5)
+    kappa[cols:2 * cols] = 0.0  # the second row
+    out_y, out_x = propagate(bank, q, ys.clone(), xs.clone(), (rows, cols), stride, kappa, passes=4)
+    kept = (out_y == ys) & (out_x == xs)
+    assert bool(kept[cols:2 * cols].all())
+    assert not bool(kept[2 * cols:].any())  # rows past it are reached round it, not through it
+    assert propagate(bank, q, ys.clone(), xs.clone(), (rows, cols), stride, 0.0)[0].equal(ys)
+
+
+def test_far_from_edges_keeps_coherence_off_a_tower_front() -> None:
+    """A dark 'tower' on a light 'sky': its flat front is flat to the edge mask, yet no farther from the
+    outline than COHERENCE_REACH, so far_from_edges gives it no tolerance; the open sky keeps it."""
+    from genart_style import synthesis
+
+    transfer = synthesis.PatchTransfer.__new__(synthesis.PatchTransfer)
+    transfer.params = type("P", (), {"tileable": False})()
+    photo = torch.ones(1, 3, 64, 128)
+    photo[..., 24:, 60:68] = 0.1  # an 8 px wide tower from row 24 down
+    edges = transfer.content_mask(photo)
+    far = transfer.far_from_edges(edges)
+    reach = round(synthesis.COHERENCE_REACH * 128)
+    assert float(edges[0, 0, 50, 64]) < 0.1  # the front is flat to the edge mask
+    assert float(far[0, 0, 50, 64]) < 0.05  # but not far from the outline
+    assert float(far[0, 0, 4, 10]) > 0.9  # the open sky
+    assert float(far[0, 0, 24 - reach - 4, 64]) > 0.9 and float(far[0, 0, 24 - reach + 1, 64]) < 0.1
