@@ -273,3 +273,22 @@ def test_training_times_follow_t_mean_and_t_std(builtin_app: App) -> None:
     assert float(torch.logit(shifted).std()) == pytest.approx(0.5, abs=0.02)
     with pytest.raises(genart.UsageError, match="t_std"):
         build(builtin_app, f"{TINY},t_std=0")
+
+
+def test_grey_images_default_to_the_folded_network(builtin_app: App) -> None:
+    """Automatic width and patch: 28 px grey runs ``patch=2, width=32``; colour and any explicit width
+    keep the pixel-space network, so a grey run recorded with ``width=16`` rebuilds what it trained."""
+    from genart.jobs import pin_recorded_params
+
+    grey = build(builtin_app, "diffusion:image_size=28,channels=1")
+    assert (grey.width, grey.patch, grey.net.stem.in_channels) == (32, 2, 4)
+    colour = build(builtin_app, "diffusion:image_size=32,channels=3")
+    assert (colour.width, colour.patch, colour.net.stem.in_channels) == (16, 1, 3)
+    assert build(builtin_app, "diffusion:image_size=28,channels=1,patch=2").width == 32
+    assert build(builtin_app, "diffusion:image_size=28,channels=1,patch=1").width == 16
+    context = build_context(builtin_app)
+    old = pin_recorded_params(context, "diffusion:image_size=28,channels=1", {"width": 16, "image_size": 28})
+    rebuilt = context.build("model", old)
+    assert (rebuilt.width, rebuilt.patch) == (16, 1)
+    assert sum(p.numel() for p in rebuilt.net.parameters()) == sum(
+        p.numel() for p in UNet(1, 28, width=16).parameters())
