@@ -19,8 +19,11 @@ class DiffusionParams:
 
     image_size: int = param(32, "side of the square images, 28 to 128 (28 for MNIST)")
     channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
-    width: int = param(16, "U-Net channels at full resolution (twice that below); a multiple of 8 (16: CPU minutes; "
-                                "32-64 on a GPU)")
+    width: int = param(0, "U-Net channels at its full resolution (twice that below); a multiple of 8, or 0: 16 x patch "
+                          "(32 for grey images, 16 for colour)")
+    max_mult: int = param(2, "channels double with each halving of the grid up to this multiple of width")
+    patch: int = param(0, "pixels per side folded into channels before the U-Net (2: a 28 px grey image becomes "
+                          "4 x 14 x 14); 0: 2 for grey images at the automatic width, else 1")
     depth: int = param(1, "residual blocks per resolution in the encoder (one more in the decoder)")
     levels: int = param(0, "resolutions of the U-Net (0: halve until the lowest grid is at most 8 px)")
     attention: int = param(1, "self-attention at this many of the lowest resolutions (and the middle; 0: none)")
@@ -31,6 +34,9 @@ class DiffusionParams:
                 "28 px, widths 16-32), else the run's choice (channels_last under bf16/fp16 on CUDA)")
     objective: Literal["flow", "edm"] = param("flow", "training objective: flow (rectified flow, velocity target) "
                                                       "or edm (Karras et al. 2022 preconditioning)")
+    t_mean: float = param(0.0, "flow: location of the logit-normal training distribution of t (negative: more "
+                                "training at low noise, where the strokes are finished)")
+    t_std: float = param(1.0, "flow: scale of the logit-normal training distribution of t")
     lr: float = param(1e-3, "Adam learning rate (high: short CPU runs need fast progress)")
     lr_schedule: Literal["linear", "cosine", "constant"] = param(
         "linear", "learning rate over the run (by steps, or by wall clock under --minutes): linear or cosine "
@@ -48,14 +54,18 @@ class DiffusionParams:
             raise ValueError("image_size must be from 28 to 128")
         if self.channels not in (1, 3):
             raise ValueError("channels must be 1 or 3")
-        if self.width < 8 or self.width % 8:
-            raise ValueError("width must be a positive multiple of 8")
+        if self.width < 0 or self.width % 8 or 0 < self.width < 8:
+            raise ValueError("width must be 0 (automatic) or a positive multiple of 8")
+        if self.max_mult < 1 or self.patch < 0:
+            raise ValueError("max_mult must be >= 1 and patch >= 0")
+        if self.patch and self.image_size % self.patch:
+            raise ValueError("image_size must be a multiple of patch")
         if self.depth < 1 or self.levels < 0 or self.attention < 0:
             raise ValueError("depth must be >= 1, levels and attention >= 0")
         if not 0 <= self.dropout < 1 or not 0 <= self.ema < 1:
             raise ValueError("dropout and ema must be in [0, 1)")
-        if self.lr <= 0:
-            raise ValueError("lr must be > 0")
+        if self.lr <= 0 or self.t_std <= 0:
+            raise ValueError("lr and t_std must be > 0")
         if self.steps < 1:
             raise ValueError("steps must be >= 1")
         if not 0 < self.sigma_min < self.sigma_max or self.rho <= 0:

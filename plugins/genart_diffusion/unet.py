@@ -83,9 +83,11 @@ class Level(nn.Module):
                                            if attention else None)
 
 
-def level_channels(width: int, levels: int) -> list[int]:
-    """Channels per resolution: ``width`` at full size, twice that below (the usual 1, 2, 2, ... multipliers)."""
-    return [width if i == 0 else 2 * width for i in range(levels)]
+def level_channels(width: int, levels: int, max_mult: int = 2) -> list[int]:
+    """Channels per resolution: ``width`` at full size, doubling with each halving up to ``max_mult`` times
+    ``width`` (2: the usual 1, 2, 2, ... multipliers; 4: 1, 2, 4, 4, ...; the lower grids are small, so
+    their channels cost little per image)."""
+    return [width * min(2 ** i, max_mult) for i in range(levels)]
 
 
 def default_levels(size: int) -> int:
@@ -100,14 +102,17 @@ class UNet(nn.Module):
     """Predicts the model's training target (velocity or EDM's F) from a noisy image and its noise level."""
 
     def __init__(self, channels: int, size: int, width: int = 32, depth: int = 1, attention: int = 1,
-                 levels: int = 0, dropout: float = 0.0) -> None:
+                 levels: int = 0, dropout: float = 0.0, max_mult: int = 2, patch: int = 1) -> None:
         super().__init__()
-        levels = levels or default_levels(size)
-        widths = level_channels(width, levels)
+        if size % patch:
+            raise ValueError(f"image size {size} is not a multiple of patch {patch}")
+        self.patch = patch
+        levels = levels or default_levels(size // patch)
+        widths = level_channels(width, levels, max_mult)
         emb = 4 * width
         self.emb_dim = width
         self.embed = nn.Sequential(nn.Linear(width, emb), nn.SiLU(), nn.Linear(emb, emb))
-        self.stem = nn.Conv2d(channels, width, 3, padding=1)
+        self.stem = nn.Conv2d(channels * patch ** 2, width, 3, padding=1)
         attend = [i >= levels - attention for i in range(levels)]
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
@@ -135,11 +140,11 @@ class UNet(nn.Module):
             self.up.append(Level(blocks, attend[i]))
             if i > 0:
                 self.upsample.append(nn.Conv2d(c, c, 3, padding=1))
-        self.head = nn.Sequential(norm(c), nn.SiLU(), zero(nn.Conv2d(c, channels, 3, padding=1)))
+        self.head = nn.Sequential(norm(c), nn.SiLU(), zero(nn.Conv2d(c, channels * patch ** 2, 3, padding=1)))
 
     def forward(self, x: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
         emb = self.embed(timestep_features(level, self.emb_dim).to(x.dtype))
-        h = self.stem(x)
+        h = self.stem(F.pixel_unshuffle(x, self.patch) if self.patch > 1 else x)
         stack = [h]
         for i, module in enumerate(self.down):
             stage = cast(Level, module)
@@ -162,4 +167,5 @@ class UNet(nn.Module):
             if i < len(self.upsample):
                 h = F.interpolate(h, size=stack[-1].shape[-2:], mode="nearest")
                 h = self.upsample[i](h)
-        return self.head(h)
+        out = self.head(h)
+        return F.pixel_shuffle(out, self.patch) if self.patch > 1 else out

@@ -235,3 +235,60 @@ def test_default_batch_depends_on_channels(builtin_app: App) -> None:
 
     assert default_batch_size(build(builtin_app, TINY)) == 64
     assert default_batch_size(build(builtin_app, "diffusion:image_size=32,channels=3,width=8")) == 32
+
+
+def test_patch_folds_pixels_into_channels(builtin_app: App) -> None:
+    """``patch=2`` runs the U-Net on a 4 x 14 x 14 fold of a 28 px grey image and unfolds its output."""
+    from genart_diffusion.unet import level_channels
+
+    net = UNet(1, 28, width=8, patch=2)
+    assert net.stem.in_channels == 4 and len(net.down) == default_levels(14) == 2
+    x = torch.randn(2, 1, 28, 28)
+    assert net(x, torch.rand(2)).shape == x.shape
+    assert level_channels(8, 3) == [8, 16, 16] and level_channels(8, 3, max_mult=4) == [8, 16, 32]
+    assert UNet(1, 28, width=8, max_mult=4).mid[0].conv1.out_channels == 32
+    check_model(build(builtin_app, f"{TINY},patch=2,steps=2"), steps=1, batch_size=4)
+    with pytest.raises(genart.UsageError, match="multiple of patch"):
+        build(builtin_app, "diffusion:image_size=30,channels=1,width=8,patch=4")
+
+
+def test_default_network_is_unchanged_by_the_new_options() -> None:
+    """``patch=1`` and ``max_mult=2`` (the defaults) keep the network of before they existed: the same
+    76,049 parameters at width 8 (counted with the previous unet.py) in the same modules."""
+    net = UNet(1, 28, width=8)
+    assert sum(p.numel() for p in net.parameters()) == 76049
+    assert net.stem.in_channels == 1 and net.mid[0].conv1.out_channels == 16
+
+
+def test_training_times_follow_t_mean_and_t_std(builtin_app: App) -> None:
+    from genart_diffusion.model import training_times
+
+    torch.manual_seed(0)
+    default = training_times(20000, 0.0, 1.0, torch.device("cpu"))
+    torch.manual_seed(0)
+    assert torch.equal(default, torch.sigmoid(torch.randn(20000))), "the defaults draw what they drew before"
+    shifted = training_times(20000, -1.0, 0.5, torch.device("cpu"))
+    assert float(default.median()) == pytest.approx(0.5, abs=0.02)
+    assert float(shifted.median()) == pytest.approx(float(torch.sigmoid(torch.tensor(-1.0))), abs=0.02)
+    assert float(torch.logit(shifted).std()) == pytest.approx(0.5, abs=0.02)
+    with pytest.raises(genart.UsageError, match="t_std"):
+        build(builtin_app, f"{TINY},t_std=0")
+
+
+def test_grey_images_default_to_the_folded_network(builtin_app: App) -> None:
+    """Automatic width and patch: 28 px grey runs ``patch=2, width=32``; colour and any explicit width
+    keep the pixel-space network, so a grey run recorded with ``width=16`` rebuilds what it trained."""
+    from genart.jobs import pin_recorded_params
+
+    grey = build(builtin_app, "diffusion:image_size=28,channels=1")
+    assert (grey.width, grey.patch, grey.net.stem.in_channels) == (32, 2, 4)
+    colour = build(builtin_app, "diffusion:image_size=32,channels=3")
+    assert (colour.width, colour.patch, colour.net.stem.in_channels) == (16, 1, 3)
+    assert build(builtin_app, "diffusion:image_size=28,channels=1,patch=2").width == 32
+    assert build(builtin_app, "diffusion:image_size=28,channels=1,patch=1").width == 16
+    context = build_context(builtin_app)
+    old = pin_recorded_params(context, "diffusion:image_size=28,channels=1", {"width": 16, "image_size": 28})
+    rebuilt = context.build("model", old)
+    assert (rebuilt.width, rebuilt.patch) == (16, 1)
+    assert sum(p.numel() for p in rebuilt.net.parameters()) == sum(
+        p.numel() for p in UNet(1, 28, width=16).parameters())
