@@ -56,7 +56,8 @@ class VAE:
                              "gaussian, bernoulli, bce or mse)")
         self.likelihood = likelihood.to(self.device)
         self.net = context.prepare(VAENet(params.channels, params.image_size, params.latent, params.width,
-                                          self.likelihood.out_channels(params.channels), params.blocks))
+                                          self.likelihood.out_channels(params.channels), params.blocks,
+                                          params.latent_grid))
         # Fused Adam: one kernel for all parameters, several times faster than the default on a CPU.
         fused = self.device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.Adam([*self.net.parameters(), *self.likelihood.parameters()], lr=params.lr,

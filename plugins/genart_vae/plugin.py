@@ -18,6 +18,8 @@ class VAEParams:
     image_size: int = param(32, "side of the square images (e.g. 32; 28 for MNIST)")
     channels: int = param(3, "image channels: 1 (grey), 3 (colour) or 4 (colour with transparency)")
     latent: int = param(32, "latent dimensions")
+    latent_grid: int = param(0, "0: the latent is a flat vector (linear layers); G: a G x G map with latent / G^2 "
+                                "channels per cell (3x3 convolutions), G the image size halved 1-5 times")
     width: int = param(32, "channels of the first convolution (doubles per level)")
     blocks: int = param(0, "residual blocks per resolution level (0: plain strided convolutions)")
     loss: str = param("mixlogistic", "likelihood p(x|z), a registered VAE loss: mixlogistic, logistic, gaussian, "
@@ -46,6 +48,10 @@ class VAEParams:
             raise ValueError("latent and width must be positive, blocks >= 0")
         if self.beta < 0 or self.warmup < 0 or self.free_bits < 0:
             raise ValueError("beta, warmup and free_bits must be >= 0")
+        if self.latent_grid and not any(self.image_size == self.latent_grid * 2**n for n in range(1, 6)):
+            raise ValueError(f"latent_grid must be 0 or image_size ({self.image_size}) halved 1-5 times")
+        if self.latent_grid < 0 or (self.latent_grid and self.latent % self.latent_grid**2):
+            raise ValueError("latent_grid must be 0, or a G with latent divisible by G * G")
         if self.prior_components < 1:
             raise ValueError("prior_components must be >= 1")
         if self.lr <= 0 or self.temperature <= 0:

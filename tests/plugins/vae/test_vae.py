@@ -205,3 +205,32 @@ def test_learning_rate_follows_the_run(builtin_app: App) -> None:
     untold = build(builtin_app, f"{TINY},lr_schedule=linear")
     untold.train_step(make_tiny_images(4, 3, 8, seed=1))
     assert untold.optimizer.param_groups[0]["lr"] == 2e-3
+
+
+@pytest.mark.parametrize(("spec", "cells"), [("vae:image_size=16,width=4,latent=32,latent_grid=4", 2),
+                                             ("vae:image_size=32,width=4,latent=64,latent_grid=8", 1)])
+def test_spatial_latent(builtin_app: App, spec: str, cells: int) -> None:
+    """latent_grid=G: the latent is a G x G map (flattened to ``latent`` numbers, so the prior, walks and
+    evaluate are unchanged) made and read by 3x3 convolutions, and each cell sees only its own region."""
+    model = build(builtin_app, spec)
+    check_model(model, steps=2, batch_size=4)
+    grid = model.params.latent_grid
+    assert model.latent_shape == (model.params.latent,) and model.net.cells == cells
+    assert isinstance(model.net.to_stats, torch.nn.Conv2d) and model.net.base == grid
+    z = torch.zeros(1, model.params.latent)
+    nudged = z.clone()
+    nudged.view(1, cells, grid, grid)[0, :, 0, 0] = 5.0  # the top-left cell only
+    change = (model.decode(nudged) - model.decode(z)).abs().sum(1)[0]
+    cell = model.params.image_size // grid
+    assert change[:cell, :cell].sum() > 0, "the cell must reach its own corner"
+    assert change[-cell:, -cell:].sum() == 0, "a far corner must not depend on that cell"
+
+
+@pytest.mark.parametrize(("spec", "message"), [("vae:image_size=16,latent=32,latent_grid=3", "halved 1-5 times"),
+                                               ("vae:image_size=16,latent=30,latent_grid=4", "divisible by G * G"),
+                                               ("vae:image_size=16,latent=16,latent_grid=16", "halved 1-5 times")])
+def test_bad_latent_grid_is_a_one_line_error(genart_cli: Any, builtin_app: App, tmp_path: Path, spec: str,
+                                             message: str) -> None:
+    result = genart_cli(["run", "--model", spec, "--steps", "1", "--out", str(tmp_path), "-q"], app=builtin_app)
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert "Traceback" not in result.output
