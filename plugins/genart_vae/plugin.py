@@ -37,7 +37,7 @@ class VAEParams:
                                                            "fitted to the training images' posterior means when "
                                                            "training ends (ex-post, stored in the checkpoint), or "
                                                            "the standard normal")
-    prior_components: int = param(10, "components of the fitted mixture (1: one full-covariance Gaussian)")
+    prior_components: int = param(50, "components of the fitted mixture (1: one full-covariance Gaussian)")
 
     def validate(self) -> None:
         if self.image_size < 4:

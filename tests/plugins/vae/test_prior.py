@@ -98,13 +98,14 @@ def test_prior_normal_fits_nothing(builtin_app: App) -> None:
 
 
 def test_the_prior_survives_a_checkpoint_and_old_checkpoints_fall_back(builtin_app: App, tmp_path: Path) -> None:
-    model = build(builtin_app)
+    spec = f"{TINY},prior_components=10"  # fewer than the tiny data's points, so all of them are fitted
+    model = build(builtin_app, spec)
     model.finish_training(tiny_data())
     save_checkpoint(tmp_path / "state.safetensors", model.state_dict())
     state, _ = load_checkpoint(tmp_path / "state.safetensors")
     assert set(state["prior"]) == {"weights", "means", "scale_tril"}
     assert state["prior"]["scale_tril"].shape == (model.params.prior_components, 3, 3)
-    fresh = build(builtin_app)
+    fresh = build(builtin_app, spec)
     fresh.load_state_dict(state)
     seed = torch.Generator().manual_seed(2)
     assert torch.equal(fresh.sample(5, seed), model.sample(5, torch.Generator().manual_seed(2)))
