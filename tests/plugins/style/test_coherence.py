@@ -54,19 +54,26 @@ def grid_queries(bank, style: torch.Tensor, rows: int, cols: int, stride: int, a
     return bank.project(patches)
 
 
+def one_right_start():
+    """A 4 x 5 grid (stride 3) of the noise style's own patches from (10, 12), and start matches that are
+    random except the first query's, which is right: the setting propagation is tested in."""
+    style, bank = noise_bank()
+    q = grid_queries(bank, style, 4, 5, 3, at=(10, 12))
+    generator = torch.Generator().manual_seed(4)
+    ys = torch.randint(0, 35, (20,), generator=generator)
+    xs = torch.randint(0, 43, (20,), generator=generator)
+    ys[0], xs[0] = 10, 12
+    return bank, q, ys, xs
+
+
 def test_propagation_spreads_a_good_match_over_the_grid() -> None:
     """One query starts with its right source, the others with random ones: propagation hands the right shift
     from neighbour to neighbour until every query copies the style coherently (a sign error in the shift,
     or a wrong neighbour, would leave them where they were)."""
     from genart_style.coherence import propagate
 
-    style, bank = noise_bank()
+    bank, q, ys, xs = one_right_start()
     rows, cols, stride = 4, 5, 3
-    q = grid_queries(bank, style, rows, cols, stride, at=(10, 12))
-    generator = torch.Generator().manual_seed(4)
-    ys = torch.randint(0, 35, (rows * cols,), generator=generator)
-    xs = torch.randint(0, 43, (rows * cols,), generator=generator)
-    ys[0], xs[0] = 10, 12
     ii, jj = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
     for passes, fixed_all in ((1, False), (4, True)):
         out_y, out_x = propagate(bank, q, ys.clone(), xs.clone(), (rows, cols), stride, 0.01, passes=passes)
@@ -171,13 +178,8 @@ def test_queries_without_tolerance_keep_their_own_match() -> None:
     cheaper source: that match paid the reuse penalty, and the skyline depends on it."""
     from genart_style.coherence import propagate
 
-    style, bank = noise_bank()
+    bank, q, ys, xs = one_right_start()
     rows, cols, stride = 4, 5, 3
-    q = grid_queries(bank, style, rows, cols, stride, at=(10, 12))
-    generator = torch.Generator().manual_seed(4)
-    ys = torch.randint(0, 35, (rows * cols,), generator=generator)
-    xs = torch.randint(0, 43, (rows * cols,), generator=generator)
-    ys[0], xs[0] = 10, 12
     kappa = torch.full((rows * cols,), 0.5)
     kappa[cols:2 * cols] = 0.0  # the second row
     out_y, out_x = propagate(bank, q, ys.clone(), xs.clone(), (rows, cols), stride, kappa, passes=4)
