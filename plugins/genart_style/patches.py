@@ -221,9 +221,7 @@ class PatchBank:
         chunk = max(1, CANDIDATE_ELEMENTS // (canvas.shape[0] * size * size))
         for start in range(0, q.shape[0], chunk):
             rows = slice(start, start + chunk)
-            ys_c = ys[rows].clamp(0, canvas.shape[-2] - size)
-            xs_c = xs[rows].clamp(0, canvas.shape[-1] - size)
-            patches = gather(canvas, ys_c, xs_c, size)
+            patches = self.patches_at(ys[rows], xs[rows])
             cost = (q[rows] - self.project(patches)).pow(2).sum(1) * scale[rows]
             if plain_cost is not None:
                 contrast = patches.view(patches.shape[0], canvas.shape[0], -1).var(2).mean(1)
