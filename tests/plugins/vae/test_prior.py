@@ -53,6 +53,20 @@ def test_the_mixture_finds_separated_clusters_deterministically() -> None:
     assert prior.log_prob(drawn).mean() > prior.log_prob(torch.zeros(1, 2)).item() + 5, "draws land in the clusters"
 
 
+def test_log_prob_matches_torch_distributions_far_from_and_near_the_means() -> None:
+    """The expanded Mahalanobis form (x'Px - 2m'Px + m'Pm) gives the textbook mixture density."""
+    generator = torch.Generator().manual_seed(2)
+    means = torch.randn(4, 5, generator=generator, dtype=torch.float64) * 3
+    factors = torch.randn(4, 5, 5, generator=generator, dtype=torch.float64)
+    scale_tril = torch.linalg.cholesky(factors @ factors.transpose(1, 2) + 0.1 * torch.eye(5, dtype=torch.float64))
+    weights = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64)
+    prior = MixturePrior(weights, means, scale_tril)
+    reference = torch.distributions.MixtureSameFamily(torch.distributions.Categorical(probs=weights),
+                                                      torch.distributions.MultivariateNormal(means, scale_tril=scale_tril))
+    z = torch.cat([torch.randn(200, 5, generator=generator, dtype=torch.float64) * 10, means + 1e-6])
+    assert torch.allclose(prior.log_prob(z), reference.log_prob(z), rtol=1e-9, atol=1e-9)
+
+
 def test_fitting_subset_is_evenly_spaced_and_capped() -> None:
     assert torch.equal(fitting_subset(5, 10), torch.arange(5))
     index = fitting_subset(100_000, 8)
