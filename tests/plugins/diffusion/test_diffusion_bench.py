@@ -92,3 +92,14 @@ def test_weight_free_scores_each_variant_from_the_same_weights(
     # ``steps=2`` is the spec's own setting: the same weights and seed give the same samples
     same = load_file(str(tmp_path / "tiny-diffusion-steps2.safetensors"))["images"]
     assert torch.equal(same, load_file(str(tmp_path / "tiny-diffusion.safetensors"))["images"])
+
+
+def test_background_figures_read_the_border_colour() -> None:
+    import sample_backgrounds
+
+    images = torch.zeros(4, 3, 8, 8)
+    images[2:] = 0.9  # two near-white backgrounds, two black
+    images[:, :, 2:6, 2:6] = torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1)  # a red square in each
+    figures = sample_backgrounds.background_figures(images)
+    assert figures["dark"] == 0.5 and figures["bright"] == 0.5 and figures["saturation"] == 0
+    assert figures["off-background"] == pytest.approx(16 / 64)
