@@ -45,9 +45,9 @@ def network_shape(channels: int, image_size: int, width: int, patch: int) -> tup
     """The U-Net's (width, patch) for the parameters, 0 meaning automatic. Grey images at the automatic
     width get ``patch=2, width=32``: at 28 px on this 2-core CPU that network (0.76 M parameters, 2.5x the
     pixel-space width 16's, at 1.05x its FLOPs per image) trained at 399 img/s and reached FD 36.8 in 10
-    minutes against the width-16 pixel network's 44.6 (295 img/s, an earlier run). Colour keeps ``patch=1, width=16``:
-    folded (``patch=2, width=32``) on ``shapes`` at 90 s it was no better (FD 6.40 against 5.16). A run recorded before these options existed names ``width=16`` and so
-    rebuilds the pixel-space network its checkpoint holds."""
+    minutes against the width-16 pixel network's 44.6 (295 img/s, an earlier run). Colour keeps ``patch=1,
+    width=16``: folded, on ``shapes`` at 90 s, it was no better (FD 6.40 against 5.16). A run recorded
+    before these options existed names ``width=16`` and so rebuilds the pixel-space network it trained."""
     if not patch:
         patch = 2 if channels == 1 and width == 0 and image_size % 2 == 0 else 1
     return width or 16 * patch, patch
