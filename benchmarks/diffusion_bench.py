@@ -18,9 +18,11 @@
 
 ``--models`` picks the models (diffusion, gan, vae; shapes also takes ``diffusion edm``, spelled
 ``diffusion-edm``); ``--diffusion-args`` adds parameters to the diffusion specs (``lr_schedule=constant``),
-``--diffusion-batch`` replaces the diffusion model's batch size. ``--sample-variants`` (mnist) also scores
-each trained diffusion model under other sample-time settings (``steps=40;sampler=euler``; ``raw``: the
-training weights instead of their EMA), which costs sampling time but no retraining.
+``--diffusion-batch`` replaces the diffusion model's batch size. ``--sample-variants`` (mnist, shapes,
+pokemon) also scores the trained ``diffusion`` model under other sample-time settings
+(``steps=40;sampler=euler``; ``raw``: the training weights instead of their EMA), which costs sampling
+time but no retraining. The weight-free parts also print each sample set's contrast and colour spread
+over the real images' (see ``tone_figures``), which say why a diversity ratio is low.
 Each model trains in one call of genart's loop with ``minutes`` = the budget, so a model that follows
 the run's progress (the diffusion model's learning rate) sees the wall-clock share. Grids go to
 ``--out`` (never into the repo). Run by hand, e.g.
@@ -121,7 +123,7 @@ def speed(ctx: Any, label: str) -> None:
             model.train_step(batch)
     rate = 5 * batch.shape[0] / (time.perf_counter() - started)
     print(f"[{label}] diffusion 32 px training: {rate:.0f} img/s (batch {batch.shape[0]})")
-    for name in ("euler", "heun"):
+    for name in ("euler", "heun", "stochastic"):
         model.sampler = ctx.build("sampler", name)
         for steps in (5, 10, 20, 40):
             model.params.steps = steps
@@ -190,8 +192,10 @@ class Tuning:
     args: tuple[str, ...] = ()
     #: its batch size (``--diffusion-batch``; 0: the model's default)
     batch: int = 0
-    #: sample-time settings each trained diffusion model is also scored under (``--sample-variants``, mnist)
+    #: sample-time settings the trained ``diffusion`` model is also scored under (``--sample-variants``)
     variants: tuple[str, ...] = ()
+    #: also write every sample set as uint8 safetensors beside its grid (``--keep-samples``)
+    keep: bool = False
 
 
 TUNING = Tuning()
@@ -220,27 +224,70 @@ def variant_model(ctx: Any, spec: str, trained: Any, variant: str) -> Any:
     return model
 
 
+def tone_figures(images: torch.Tensor) -> dict[str, float]:
+    """Why a diversity ratio is what it is, in pixels: ``contrast``, the mean over images of each one's
+    pixel standard deviation (washed-out samples score low), and ``spread``, the standard deviation over
+    images of their mean colour (samples that share one background tone score low)."""
+    x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+    return {"contrast": float(x.flatten(1).std(1).mean()), "spread": float(x.mean((2, 3)).std(0).mean())}
+
+
+def keep_samples(images: torch.Tensor, path: Path) -> None:
+    """All samples as uint8 in a safetensors file (``--keep-samples``), for looking at them afterwards."""
+    from safetensors.torch import save_file
+
+    temp = path.with_name(path.name + ".tmp")
+    save_file({"images": (images.clamp(0, 1) * 255).round().to(torch.uint8).contiguous()}, str(temp))
+    temp.replace(path)
+
+
+def file_label(name: str) -> str:
+    """A model or variant name in a file name: ``sampler=stochastic,steps=40`` -> ``samplerstochastic-steps40``."""
+    return name.replace(" ", "-").replace(",", "-").replace("=", "")
+
+
 def weight_free(ctx: Any, specs: dict[str, str], train_data: torch.Tensor, real: torch.Tensor, budget: float,
-                out: Path, prefix: str) -> None:
-    """Each model trained for ``budget`` s, ``len(real) // 2`` samples scored against half of ``real``."""
-    from genart_explore.sample_metrics import evaluate_samples
+                out: Path, prefix: str) -> list[dict[str, Any]]:
+    """Each model trained for ``budget`` s, ``len(real) // 2`` samples scored against half of ``real``; the
+    ``diffusion`` model also under each of ``TUNING.variants`` (same weights, other sample-time settings).
+    Returns one row per scored sample set, with its figures relative to the real half's contrast/spread."""
+    from genart_explore.sample_metrics import evaluate_samples, split_halves
 
     save_grid(real.float() / 255, out / f"{prefix}-real.png")
-    print(f"{'model':<15}{'steps':>7}{'img/s':>7}{'prec':>7}{'recall':>7}{'divers':>7}{'FD':>8}{'sample s':>9}")
+    reference = tone_figures(split_halves(real)[1])
+    print(f"{'model':<15}{'steps':>7}{'img/s':>7}{'prec':>7}{'recall':>7}{'divers':>7}{'FD':>8}{'sample s':>9}"
+          f"{'contr':>7}{'spread':>7}  (contrast, spread: over the real half's)")
+    rows: list[dict[str, Any]] = []
     floor = None
+
+    def report(name: str, label: str, images: torch.Tensor, seconds: float, run: dict[str, Any] | None) -> None:
+        nonlocal floor
+        figures = evaluate_samples(real, images)
+        floor = figures["floor"]
+        m = figures["model"]
+        tones = tone_figures(images)
+        ratio = {k: tones[k] / reference[k] for k in tones}
+        save_grid(images, out / f"{prefix}-{label}.png")
+        if TUNING.keep:
+            keep_samples(images, out / f"{prefix}-{label}.safetensors")
+        steps = f"{run['steps']:>7}{run['images_per_s']:>7.0f}" if run else f"{'':>14}"
+        losses = f"   ({run['losses']})" if run else ""
+        print(f"{name:<15}{steps}{m['precision']:>7.3f}{m['recall']:>7.3f}{m['diversity']:>7.3f}{m['fd']:>8.2f}"
+              f"{seconds:>9.1f}{ratio['contrast']:>7.2f}{ratio['spread']:>7.2f}{losses}", flush=True)
+        rows.append({"name": name, **m, **ratio})
+
     for name, spec in specs.items():
         run = train_for(ctx, spec, train_data, budget,
                         batch_size=TUNING.batch if name.startswith("diffusion") else 0)
         images, seconds = draw(run["model"], real.shape[0] // 2)
-        figures = evaluate_samples(real, images)
-        floor = figures["floor"]
-        m = figures["model"]
-        save_grid(images, out / f"{prefix}-{name.replace(' ', '-')}.png")
-        print(f"{name:<15}{run['steps']:>7}{run['images_per_s']:>7.0f}{m['precision']:>7.3f}{m['recall']:>7.3f}"
-              f"{m['diversity']:>7.3f}{m['fd']:>8.2f}{seconds:>9.1f}   ({run['losses']})", flush=True)
+        report(name, file_label(name), images, seconds, run)
+        for variant in TUNING.variants if name == "diffusion" else ():
+            images, seconds = draw(variant_model(ctx, spec, run["model"], variant), real.shape[0] // 2)
+            report(f"  {variant}", f"{file_label(name)}-{file_label(variant)}", images, seconds, None)
     if floor is not None:
         print(f"{'real vs real':<29}{floor['precision']:>7.3f}{floor['recall']:>7.3f}{floor['diversity']:>7.3f}"
               f"{floor['fd']:>8.2f}")
+    return rows
 
 
 def shapes(ctx: Any, budget: float, out: Path, models: list[str]) -> None:
@@ -338,7 +385,7 @@ def mnist(ctx: Any, budget: float, out: Path, samples: int, models: list[str]) -
               flush=True)
         for variant in TUNING.variants if name == "diffusion" else ():
             images, seconds = draw(variant_model(ctx, spec, run["model"], variant), samples)
-            save_grid(images, out / f"mnist-{name}-{variant.replace(',', '-').replace('=', '')}.png")
+            save_grid(images, out / f"mnist-{name}-{file_label(variant)}.png")
             print(line(f"  {variant}", evaluator.score(images), None) + f"  sampling {seconds:>5.1f} s          "
                   + free(evaluate_samples(unseen, images)["model"]), flush=True)
 
@@ -367,8 +414,10 @@ def main() -> int:
     parser.add_argument("--diffusion-batch", type=int, default=0,
                         help="batch size of the diffusion models (0: the model's default)")
     parser.add_argument("--sample-variants", default="",
-                        help="mnist: ';'-joined sample-time settings to score each diffusion model under too, "
-                             "e.g. 'steps=40;sampler=euler,steps=40;raw' (raw: no EMA)")
+                        help="mnist, shapes, pokemon: ';'-joined sample-time settings to score the trained "
+                             "diffusion model under too, e.g. 'steps=40;sampler=euler,steps=40;raw' (raw: no EMA)")
+    parser.add_argument("--keep-samples", action="store_true",
+                        help="shapes, pokemon: also write each sample set to --out as uint8 safetensors")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/genart-bench-diffusion"))
     args = parser.parse_args()
@@ -393,7 +442,8 @@ def main() -> int:
         return 2
     global TUNING
     TUNING = Tuning(args=tuple(a for a in args.diffusion_args.split(",") if a.strip()), batch=args.diffusion_batch,
-                    variants=tuple(v.strip() for v in args.sample_variants.split(";") if v.strip()))
+                    variants=tuple(v.strip() for v in args.sample_variants.split(";") if v.strip()),
+                    keep=args.keep_samples)
     healthy = True
     if args.threads:
         torch.set_num_threads(args.threads)

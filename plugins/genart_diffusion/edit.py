@@ -117,7 +117,7 @@ class Inpaint(RunEditor):
         if not mask.any():
             return original
         denoise = model.denoiser()
-        sigmas = edm_sigmas(self.steps() or p.steps, p.sigma_min, p.sigma_max, p.rho)
+        sigmas = edm_sigmas(self.steps() or model.sample_steps, p.sigma_min, p.sigma_max, p.rho)
         model.ema.eval()
         with torch.no_grad():
             known = model_in.to(model.device) * 2 - 1

@@ -34,17 +34,19 @@ class DiffusionParams:
                 "28 px, widths 16-32), else the run's choice (channels_last under bf16/fp16 on CUDA)")
     objective: Literal["flow", "edm"] = param("flow", "training objective: flow (rectified flow, velocity target) "
                                                       "or edm (Karras et al. 2022 preconditioning)")
-    t_mean: float = param(0.0, "flow: location of the logit-normal training distribution of t (negative: more "
-                                "training at low noise, where the strokes are finished)")
+    t_mean: float | None = param(None, "flow: location of the logit-normal training distribution of t (positive: "
+                                       "more training at high noise, where layout and colour are decided; "
+                                       "none: 1.0 for colour, 0 for grey images)")
     t_std: float = param(1.0, "flow: scale of the logit-normal training distribution of t")
     lr: float = param(1e-3, "Adam learning rate (high: short CPU runs need fast progress)")
     lr_schedule: Literal["linear", "cosine", "constant"] = param(
         "linear", "learning rate over the run (by steps, or by wall clock under --minutes): linear or cosine "
                   "decay to 0 at the end, or constant")
     ema: float = param(0.999, "cap of the EMA decay of the weights used for sampling")
-    sampler: str = param("heun", "sampler (a registered sampler component): heun, euler, stochastic, or a plugin's")
-    steps: int = param(20, "sampler steps (noise levels); Heun evaluates the network 2*steps-1 times. Change at "
-                           "sample time: genart sample RUN --model-args steps=N")
+    sampler: str = param("stochastic", "sampler (a registered sampler component): stochastic (EDM's Algorithm 2), "
+                                       "heun, euler, or a plugin's; walks always use a deterministic one")
+    steps: int = param(0, "sampler steps (noise levels); Heun and stochastic evaluate the network 2*steps-1 times; "
+                          "0: 40 for grey images, 20 for colour. Change at sample time: --model-args steps=N")
     sigma_min: float = param(0.002, "lowest noise level of the step schedule")
     sigma_max: float = param(80.0, "highest noise level of the step schedule (where sampling starts)")
     rho: float = param(7.0, "EDM schedule exponent (higher spends more steps at low noise)")
@@ -66,8 +68,8 @@ class DiffusionParams:
             raise ValueError("dropout and ema must be in [0, 1)")
         if self.lr <= 0 or self.t_std <= 0:
             raise ValueError("lr and t_std must be > 0")
-        if self.steps < 1:
-            raise ValueError("steps must be >= 1")
+        if self.steps < 0:
+            raise ValueError("steps must be >= 1 (or 0: automatic)")
         if not 0 < self.sigma_min < self.sigma_max or self.rho <= 0:
             raise ValueError("need 0 < sigma_min < sigma_max and rho > 0")
 
@@ -162,7 +164,7 @@ def build_inpaint(params: InpaintParams, context: Any) -> Any:
 @genart.hookimpl
 def register_models(register: Any) -> None:
     register("diffusion", build_diffusion, params=DiffusionParams,
-             description="U-Net diffusion model (rectified flow, EMA, Heun/Euler/stochastic samplers)")
+             description="U-Net diffusion model (rectified flow, EMA, stochastic/Heun/Euler samplers)")
 
 
 @genart.hookimpl

@@ -97,7 +97,7 @@ def test_sample_steps_change_the_cost_and_keep_seeds(builtin_app: App) -> None:
         a = model.sample(2, torch.Generator().manual_seed(3))
         b = model.sample(2, torch.Generator().manual_seed(3))
         c = model.sample(2, torch.Generator().manual_seed(4))
-    assert len(calls) == 3 * 3  # Heun: 2 evaluations per step, 1 for the last
+    assert len(calls) == 3 * 3  # Heun steps (the default stochastic sampler's too): 2 per step, 1 for the last
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
@@ -292,3 +292,52 @@ def test_grey_images_default_to_the_folded_network(builtin_app: App) -> None:
     assert (rebuilt.width, rebuilt.patch) == (16, 1)
     assert sum(p.numel() for p in rebuilt.net.parameters()) == sum(
         p.numel() for p in UNet(1, 28, width=16).parameters())
+
+
+def test_default_sampler_steps_and_t_mean_per_image_kind(builtin_app: App) -> None:
+    """Both kinds sample with EDM's stochastic sampler; grey images with 40 steps, colour with 20; colour
+    trains with t_mean 1.0 (more high noise), grey with 0. Explicit values win, and a run recorded with
+    the previous defaults (heun, 20 steps, t_mean 0) rebuilds with them."""
+    from genart.jobs import pin_recorded_params
+
+    grey = build(builtin_app, "diffusion:image_size=28,channels=1,width=8")
+    colour = build(builtin_app, "diffusion:image_size=32,channels=3,width=8")
+    assert isinstance(grey.sampler, StochasticSampler) and isinstance(colour.sampler, StochasticSampler)
+    assert (grey.sample_steps, grey.t_mean, len(grey.sigmas())) == (40, 0.0, 41)
+    assert (colour.sample_steps, colour.t_mean, len(colour.sigmas())) == (20, 1.0, 21)
+    told = build(builtin_app, "diffusion:image_size=32,channels=3,width=8,steps=7,t_mean=0,sampler=heun")
+    assert (told.sample_steps, told.t_mean, type(told.sampler)) == (7, 0.0, HeunSampler)
+    context = build_context(builtin_app)
+    old = pin_recorded_params(context, "diffusion:image_size=32,channels=3,width=8",
+                              {"sampler": "heun", "steps": 20, "t_mean": 0.0})
+    rebuilt = context.build("model", old)
+    assert (rebuilt.sample_steps, rebuilt.t_mean, type(rebuilt.sampler)) == (20, 0.0, HeunSampler)
+    with pytest.raises(genart.UsageError, match="steps"):
+        build(builtin_app, f"{TINY},steps=-1")
+
+
+def test_colour_training_draws_t_around_its_default_mean(builtin_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    import genart_diffusion.model as diffusion_model
+
+    seen: list[float] = []
+    real = diffusion_model.training_times
+    monkeypatch.setattr(diffusion_model, "training_times",
+                        lambda n, mean, std, device: seen.append(mean) or real(n, mean, std, device))
+    for spec in ("diffusion:image_size=32,channels=3,width=8", TINY, f"{TINY},t_mean=0.5"):
+        model = build(builtin_app, spec)
+        model.train_step(make_tiny_images(2, model.params.channels, model.params.image_size, seed=1))
+    assert seen == [1.0, 0.0, 0.5]
+
+
+def test_walks_decode_through_heun_when_the_sampler_is_stochastic(builtin_app: App) -> None:
+    """The default sampler adds noise; ``decode`` (what ``genart walk`` calls) must not, so a walk's
+    frames are the deterministic images of their initial noise."""
+    model = build(builtin_app, f"{TINY},steps=3")
+    assert isinstance(model.sampler, StochasticSampler)
+    z = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        first, again = model.decode(z), model.decode(z)
+        heun = model.generate(z, HeunSampler(), None)
+        stochastic = model.generate(z, model.sampler, torch.Generator().manual_seed(0))
+    assert torch.equal(first, again) and torch.equal(first, heun)
+    assert not torch.equal(first, stochastic), "the stochastic sampler differs: decode did not use it"

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from genart.plugins import App
-from genart_diffusion.samplers import EulerSampler, HeunSampler
+from genart_diffusion.samplers import EulerSampler, StochasticSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 
@@ -36,7 +36,7 @@ def test_speed_grid_measures_every_combination() -> None:
 
 def test_a_variant_keeps_the_trained_weights_and_changes_the_sampler(trained: tuple[Any, Any]) -> None:
     ctx, model = trained
-    assert isinstance(model.sampler, HeunSampler)
+    assert isinstance(model.sampler, StochasticSampler)  # the default
     variant = diffusion_bench.variant_model(ctx, SPEC, model, "sampler=euler,steps=3")
     assert isinstance(variant.sampler, EulerSampler) and variant.params.steps == 3
     for mine, theirs in zip(variant.ema.parameters(), model.ema.parameters(), strict=True):
@@ -63,3 +63,43 @@ def test_bad_grid_options_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest
         monkeypatch.setattr(sys, "argv", ["diffusion_bench.py", "--what", "grid", *bad])
         assert diffusion_bench.main() == 2
         assert "diffusion_bench:" in capsys.readouterr().err
+
+
+def test_tone_figures_tell_washed_samples_from_one_tone_samples() -> None:
+    flat = torch.zeros(4, 3, 8, 8)
+    flat[:, :, :, :4] = 1.0  # half black, half white: contrast 0.5, every image alike
+    tones = diffusion_bench.tone_figures(flat)
+    assert tones["contrast"] == pytest.approx(0.5, abs=0.05) and tones["spread"] == 0
+    solid = torch.stack([torch.full((3, 8, 8), v) for v in (0.0, 0.25, 0.75, 1.0)])
+    tones = diffusion_bench.tone_figures((solid * 255).to(torch.uint8))
+    assert tones["contrast"] == 0 and tones["spread"] > 0.4
+
+
+def test_weight_free_scores_each_variant_from_the_same_weights(
+        builtin_app: App, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    ctx = diffusion_bench.context("fp32")
+    monkeypatch.setattr(diffusion_bench, "TUNING",
+                        diffusion_bench.Tuning(variants=("sampler=euler,steps=3", "steps=2"), keep=True))
+    real = (torch.rand(16, 1, 28, 28) * 255).to(torch.uint8)
+    rows = diffusion_bench.weight_free(ctx, {"diffusion": SPEC}, real, real, 0, tmp_path, "tiny")
+    assert [r["name"] for r in rows] == ["diffusion", "  sampler=euler,steps=3", "  steps=2"]
+    assert all(0 <= r["precision"] <= 1 and r["diversity"] >= 0 and r["contrast"] > 0 for r in rows)
+    kept = load_file(str(tmp_path / "tiny-diffusion-samplereuler-steps3.safetensors"))["images"]
+    assert kept.shape == (8, 1, 28, 28) and kept.dtype == torch.uint8
+    assert (tmp_path / "tiny-diffusion.png").is_file() and (tmp_path / "tiny-diffusion-steps2.png").is_file()
+    # ``steps=2`` is the spec's own setting: the same weights and seed give the same samples
+    same = load_file(str(tmp_path / "tiny-diffusion-steps2.safetensors"))["images"]
+    assert torch.equal(same, load_file(str(tmp_path / "tiny-diffusion.safetensors"))["images"])
+
+
+def test_background_figures_read_the_border_colour() -> None:
+    import sample_backgrounds
+
+    images = torch.zeros(4, 3, 8, 8)
+    images[2:] = 0.9  # two near-white backgrounds, two black
+    images[:, :, 2:6, 2:6] = torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1)  # a red square in each
+    figures = sample_backgrounds.background_figures(images)
+    assert figures["dark"] == 0.5 and figures["bright"] == 0.5 and figures["saturation"] == 0
+    assert figures["off-background"] == pytest.approx(16 / 64)
