@@ -61,8 +61,8 @@ def test_log_prob_matches_torch_distributions_far_from_and_near_the_means() -> N
     scale_tril = torch.linalg.cholesky(factors @ factors.transpose(1, 2) + 0.1 * torch.eye(5, dtype=torch.float64))
     weights = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64)
     prior = MixturePrior(weights, means, scale_tril)
-    reference = torch.distributions.MixtureSameFamily(torch.distributions.Categorical(probs=weights),
-                                                      torch.distributions.MultivariateNormal(means, scale_tril=scale_tril))
+    components = torch.distributions.MultivariateNormal(means, scale_tril=scale_tril)
+    reference = torch.distributions.MixtureSameFamily(torch.distributions.Categorical(probs=weights), components)
     z = torch.cat([torch.randn(200, 5, generator=generator, dtype=torch.float64) * 10, means + 1e-6])
     assert torch.allclose(prior.log_prob(z), reference.log_prob(z), rtol=1e-9, atol=1e-9)
 
