@@ -32,10 +32,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from PIL import Image
     from torch import nn
 
     from genart.api import load_data, load_run_model
+    from genart.images import make_grid, save_image
     from genart.plugins import App
     from genart_explore.sample_metrics import evaluate_samples
 
@@ -112,13 +112,8 @@ def main() -> None:
         figures = evaluate_samples(data, images)["model"]
         print(f"{mark:8.0f} {at_step:6d} {figures['precision']:9.3f} {figures['recall']:7.3f} "
               f"{figures['diversity']:9.3f} {figures['fd']:7.2f}")
-        tiles = torch.zeros(3, 4 * 34, 8 * 34)
-        for i in range(32):
-            row, column = divmod(i, 8)
-            tiles[:, row * 34:row * 34 + 32, column * 34:column * 34 + 32] = images[i, :3]
-        picture = Image.fromarray((tiles.permute(1, 2, 0) * 255).round().byte().numpy())
-        picture = picture.resize((picture.width * 3, picture.height * 3), Image.NEAREST)
-        picture.save(args.out / f"samples-{int(mark)}.png")
+        grid = make_grid(images[:32], nrow=8).repeat_interleave(3, 1).repeat_interleave(3, 2)  # 3x, nearest
+        save_image(grid, args.out / f"samples-{int(mark)}.png", overwrite=True)
 
 
 if __name__ == "__main__":
