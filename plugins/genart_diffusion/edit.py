@@ -17,8 +17,6 @@ from genart import UsageError
 from genart.api import CHECKPOINT, MANIFEST, build_model, find_run_dir, load_checkpoint, read_json
 from genart.images import convert_channels, load_image, split_alpha
 
-from .samplers import edm_sigmas
-
 
 def load_diffusion_run(run: Path, context: Any) -> Any:
     """The trained model of a run folder; a one-line error when it is not a diffusion run."""
@@ -112,12 +110,11 @@ class Inpaint(RunEditor):
 
     def edit(self, model_in: torch.Tensor, original: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         model = self.model
-        p = model.params
         mask = self.mask(self.size, self.size).to(model.device)
         if not mask.any():
             return original
         denoise = model.denoiser()
-        sigmas = edm_sigmas(self.steps() or model.sample_steps, p.sigma_min, p.sigma_max, p.rho)
+        sigmas = model.sigmas(self.steps())
         model.ema.eval()
         with torch.no_grad():
             known = model_in.to(model.device) * 2 - 1
