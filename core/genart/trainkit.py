@@ -3,7 +3,8 @@ restorer-trainer, and any third-party trainer like them), so each is written onc
 
 - :func:`cosine_lr`: warm-up then cosine decay to a floor, the schedule both trainers use;
 - :func:`decay_factor`: a learning rate's share at a run's progress (constant, linear or cosine to 0),
-  for models that follow the loop's progress (:class:`genart.FollowsProgress`);
+  for models that follow the loop's progress (:class:`genart.FollowsProgress`), and
+  :func:`follow_schedule`, which sets an optimiser's rate from it in their ``set_progress``;
 - :func:`random_dihedral`: one random flip/90-degree turn per batch, the augmentation that makes
   eight pictures of every patch (the same symmetries :func:`genart.tiling.self_ensemble` averages);
 - :func:`smooth_images`: deterministic demo pictures with edges and gradients, what ``sample`` shows;
@@ -28,7 +29,8 @@ from .runs import CHECKPOINT, load_checkpoint
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["SCHEDULES", "NetTrainer", "cosine_lr", "decay_factor", "load_net_state", "random_dihedral", "smooth_images"]
+__all__ = ["SCHEDULES", "NetTrainer", "cosine_lr", "decay_factor", "follow_schedule", "load_net_state",
+           "random_dihedral", "smooth_images"]
 
 
 #: the schedules :func:`decay_factor` knows
@@ -46,6 +48,14 @@ def decay_factor(schedule: str, progress: float) -> float:
     if schedule == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * progress))
     return 1.0
+
+
+def follow_schedule(optimizer: torch.optim.Optimizer, peak: float, schedule: str, progress: float) -> None:
+    """Set every parameter group's rate to ``peak`` times :func:`decay_factor` at ``progress``: the
+    whole of a ``set_progress`` for a model with one optimiser and an ``lr_schedule`` parameter."""
+    rate = peak * decay_factor(schedule, progress)
+    for group in optimizer.param_groups:
+        group["lr"] = rate
 
 
 def cosine_lr(step: int, total: int, peak: float, floor: float = 0.02, warmup: int = 50) -> float:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from genart import BuildContext, UsageError
-from genart.trainkit import decay_factor
+from genart.trainkit import follow_schedule
 
 from .samplers import HeunSampler, edm_sigmas
 from .unet import UNet
@@ -169,8 +169,7 @@ class Diffusion:
     def set_progress(self, progress: float) -> None:
         """The loop's share of the run done (genart.FollowsProgress): the learning rate follows
         ``lr_schedule`` over it, so a ``--minutes`` run decays over its wall-clock budget too."""
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.params.lr * decay_factor(self.params.lr_schedule, progress)
+        follow_schedule(self.optimizer, self.params.lr, self.params.lr_schedule, progress)
 
     def extra_metrics(self) -> dict[str, float]:
         return {"lr": float(self.optimizer.param_groups[0]["lr"])}

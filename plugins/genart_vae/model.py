@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from genart.trainkit import decay_factor
+from genart.trainkit import follow_schedule
 
 from .likelihoods import Likelihood
 from .nets import VAENet
@@ -98,8 +98,7 @@ class VAE:
     def set_progress(self, progress: float) -> None:
         """The loop's share of the run done (genart.FollowsProgress): the learning rate follows
         ``lr_schedule`` over it (a long run can end on small steps; the default run does not gain)."""
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.params.lr * decay_factor(self.params.lr_schedule, progress)
+        follow_schedule(self.optimizer, self.params.lr, self.params.lr_schedule, progress)
 
     # -- latent interface -------------------------------------------------------------------------
     def decode(self, z: torch.Tensor) -> torch.Tensor:
