@@ -25,6 +25,10 @@ ITERATIONS = 50
 RIDGE = 1e-4
 #: at most this many training images are encoded for the fit (an evenly spaced subset beyond)
 MAX_POINTS = 8192
+#: EM works from the points' outer products (N x D^2 float64) while they have at most this many
+#: elements (256 MiB; the default 4,096 x 32 needs 4 M); a larger latent takes the direct path,
+#: which needs K x N x D instead (``latent=512`` would otherwise want 17 GiB)
+OUTER_PRODUCT_LIMIT = 2**25
 
 
 @dataclass
@@ -73,14 +77,14 @@ def fit_mixture(points: torch.Tensor, components: int, iterations: int = ITERATI
     means = x[torch.randperm(n, generator=generator)[:k]].clone()
     covariances = (covariance + RIDGE * eye).expand(k, d, d).clone()
     weights = torch.full((k,), 1.0 / k, dtype=torch.float64)
-    outer = _outer_products(x)
+    outer = _outer_products(x) if n * d * d <= OUTER_PRODUCT_LIMIT else None
     for _ in range(iterations):
         scale_tril = torch.linalg.cholesky(covariances)
         responsibilities = torch.softmax(_component_log_probs(x, weights, means, scale_tril, outer), 0)  # [K, N]
         counts = responsibilities.sum(1) + 1e-10
         weights = counts / n
         means = (responsibilities @ x) / counts[:, None]
-        covariances = _weighted_covariances(outer, responsibilities, counts, means) + RIDGE * eye
+        covariances = _weighted_covariances(x, outer, responsibilities, counts, means) + RIDGE * eye
     return MixturePrior(weights, means, torch.linalg.cholesky(covariances))
 
 
@@ -88,16 +92,20 @@ def _component_log_probs(x: torch.Tensor, weights: torch.Tensor, means: torch.Te
                          outer: torch.Tensor | None = None) -> torch.Tensor:
     """log(weight_k N(x_n; mean_k, L_k L_k^T)), ``[K, N]``.
 
-    The Mahalanobis distance is expanded as x'Px - 2 m'Px + m'Pm with P the precision: its first term
-    is one matrix product of the K precisions with the points' outer products (``outer``, [N, D^2],
-    computed once per fit), so EM builds no [K, N, D] tensor of centred points. Those element-wise
-    passes made the fit take ~7 s at 50 components x 4,096 x 32; float64 keeps the cancellation harmless."""
+    Given the points' outer products (``outer``, [N, D^2], computed once per fit), the Mahalanobis
+    distance is expanded as x'Px - 2 m'Px + m'Pm with P the precision: its first term is one matrix
+    product of the K precisions with them, so EM builds no [K, N, D] tensor of centred points. Those
+    element-wise passes made the fit take ~7 s at 50 components x 4,096 x 32; float64 keeps the
+    cancellation harmless. Without ``outer`` (``log_prob``, large latents) the distance is solved directly."""
     k, d = means.shape
-    outer = _outer_products(x) if outer is None else outer
-    precision = torch.cholesky_inverse(scale_tril)  # [K, D, D]
-    projected = (precision @ means[:, :, None])[:, :, 0]  # P m, [K, D]
-    distance = (precision.reshape(k, d * d) @ outer.T - 2 * projected @ x.T
-                + (projected * means).sum(1, keepdim=True))
+    if outer is None:
+        centred = (x[None] - means[:, None]).transpose(1, 2)  # [K, D, N]
+        distance = torch.linalg.solve_triangular(scale_tril, centred, upper=False).pow(2).sum(1)
+    else:
+        precision = torch.cholesky_inverse(scale_tril)  # [K, D, D]
+        projected = (precision @ means[:, :, None])[:, :, 0]  # P m, [K, D]
+        distance = (precision.reshape(k, d * d) @ outer.T - 2 * projected @ x.T
+                    + (projected * means).sum(1, keepdim=True))
     log_det = 2 * torch.log(torch.diagonal(scale_tril, dim1=1, dim2=2)).sum(1)
     return -0.5 * (distance + log_det[:, None] + d * math.log(2 * math.pi)) + weights.log()[:, None]
 
@@ -107,11 +115,15 @@ def _outer_products(x: torch.Tensor) -> torch.Tensor:
     return (x[:, :, None] * x[:, None, :]).flatten(1)
 
 
-def _weighted_covariances(outer: torch.Tensor, responsibilities: torch.Tensor, counts: torch.Tensor,
-                          means: torch.Tensor) -> torch.Tensor:
+def _weighted_covariances(x: torch.Tensor, outer: torch.Tensor | None, responsibilities: torch.Tensor,
+                          counts: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
     """Each component's covariance of the points under its responsibilities, ``[K, D, D]``: the
-    weighted second moment (one product with the outer products) less the mean's outer product."""
+    weighted second moment (one product with the outer products) less the mean's outer product, or,
+    without ``outer``, the weighted outer products of the centred points."""
     k, d = means.shape
+    if outer is None:
+        centred = x[None] - means[:, None]
+        return torch.einsum("kn,knd,kne->kde", responsibilities, centred, centred) / counts[:, None, None]
     second = (responsibilities @ outer).view(k, d, d) / counts[:, None, None]
     return second - means[:, :, None] * means[:, None, :]
 

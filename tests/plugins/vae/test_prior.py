@@ -67,6 +67,19 @@ def test_log_prob_matches_torch_distributions_far_from_and_near_the_means() -> N
     assert torch.allclose(prior.log_prob(z), reference.log_prob(z), rtol=1e-9, atol=1e-9)
 
 
+def test_large_latents_take_the_direct_path_to_the_same_prior(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past OUTER_PRODUCT_LIMIT, EM skips the N x D^2 outer products (memory) and fits the same mixture."""
+    from genart_vae import prior as prior_module
+
+    points = torch.randn(300, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    points[:100] += 4
+    expanded = fit_mixture(points, 4)
+    monkeypatch.setattr(prior_module, "OUTER_PRODUCT_LIMIT", 0)
+    direct = fit_mixture(points, 4)
+    for a, b in zip(expanded.state_dict().values(), direct.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
 def test_fitting_subset_is_evenly_spaced_and_capped() -> None:
     assert torch.equal(fitting_subset(5, 10), torch.arange(5))
     index = fitting_subset(100_000, 8)
