@@ -236,9 +236,10 @@ def keep_samples(images: torch.Tensor, path: Path) -> None:
     """All samples as uint8 in a safetensors file (``--keep-samples``), for looking at them afterwards."""
     from safetensors.torch import save_file
 
-    temp = path.with_name(path.name + ".tmp")
-    save_file({"images": (images.clamp(0, 1) * 255).round().to(torch.uint8).contiguous()}, str(temp))
-    temp.replace(path)
+    from genart.api import atomic_path
+
+    with atomic_path(path) as temp:
+        save_file({"images": (images.clamp(0, 1) * 255).round().to(torch.uint8).contiguous()}, str(temp))
 
 
 def file_label(name: str) -> str:
