@@ -79,8 +79,8 @@ def anchor_rows() -> None:
     if not anchor_dir.is_dir() or not CHICAGO.is_file():
         print(f"style_bench: {anchor_dir} or {CHICAGO} missing; nothing to do for --part anchors.")
         return
+    from genart.contract.plugins import App
     from genart.images import load_image
-    from genart.plugins import App
     from genart.testing import build_context
 
     context = build_context(App.from_entry_points())
@@ -124,7 +124,7 @@ def in_fresh_process(body: str) -> list[str]:
     code = textwrap.dedent("""
         import time
         from genart.images import load_image
-        from genart.plugins import App
+        from genart.contract.plugins import App
         from genart.testing import build_context
         def hwm():
             for line in open('/proc/self/status'):
@@ -155,8 +155,8 @@ def gram_rows() -> None:
     import kornia
     import torch
 
+    from genart.contract.plugins import App
     from genart.images import load_image
-    from genart.plugins import App
     from genart.testing import build_context
     from genart_style import color
     from genart_style.transfer import resize

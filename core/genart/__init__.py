@@ -7,22 +7,9 @@ The public plugin API lives here: ``hookimpl`` for hook implementations, ``param
 
 from __future__ import annotations
 
-from .amp import LossScaler
-from .errors import (
-    CheckpointMismatch,
-    ComponentError,
-    DiskFullError,
-    FileSystemError,
-    GenartError,
-    Interrupted,
-    OutOfMemory,
-    PluginError,
-    TrainingDiverged,
-    UsageError,
-)
-from .hookspecs import hookimpl
-from .params import DatasetParams, param
-from .protocols import (
+from .contract.hookspecs import hookimpl
+from .contract.params import DatasetParams, param
+from .contract.protocols import (
     BuildContext,
     CompileAware,
     Dataset,
@@ -49,9 +36,21 @@ from .protocols import (
     SampleEvery,
     Scored,
 )
-from .registry import DATASET, LOSS, MODEL, POST
-
-__version__ = "0.1.0"
+from .contract.registry import DATASET, LOSS, MODEL, POST
+from .errors import (
+    CheckpointMismatch,
+    ComponentError,
+    DiskFullError,
+    FileSystemError,
+    GenartError,
+    Interrupted,
+    OutOfMemory,
+    PluginError,
+    TrainingDiverged,
+    UsageError,
+)
+from .loop.amp import LossScaler
+from .version import __version__
 
 __all__ = [
     "DATASET",

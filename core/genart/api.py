@@ -14,12 +14,10 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from .components import build_component, resolve_params
-from .jobs import echo, load_run_model, make_context, precision_label, versions
-from .params import LIST_SEPARATOR, ComponentRequest, coerce, params_to_dict, split_spec
-from .pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
-from .recipe import base_recipe, file_entry
-from .runs import (
+from .contract.components import build_component, resolve_params
+from .contract.params import LIST_SEPARATOR, ComponentRequest, coerce, params_to_dict, split_spec
+from .records.recipe import base_recipe, file_entry
+from .records.runs import (
     CHECKPOINT,
     MANIFEST,
     atomic_path,
@@ -30,6 +28,8 @@ from .runs import (
     write_bytes_atomic,
     write_json_atomic,
 )
+from .runner.jobs import echo, load_run_model, make_context, precision_label, versions
+from .runner.pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
 
 T = TypeVar("T")
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from .plugins import App
+from .contract.plugins import App
 
 
 @pytest.fixture
@@ -92,8 +92,8 @@ def build_context(app: App, device: str = "cpu", loss_scale: float = 0.0) -> Any
     trained with and without it, the weights must agree."""
     import torch
 
-    from .amp import LossScaler
-    from .protocols import BuildContext
+    from .contract.protocols import BuildContext
+    from .loop.amp import LossScaler
 
     scaler = LossScaler(enabled=loss_scale > 0, init_scale=loss_scale or 1.0)
     return BuildContext(registry=app.registry, device=torch.device(device), scaler=scaler)
@@ -130,7 +130,7 @@ def check_model(model: Any, steps: int = 2, batch_size: int = 4) -> None:
 
     import torch
 
-    from .runs import load_checkpoint, save_checkpoint
+    from .records.runs import load_checkpoint, save_checkpoint
 
     c, h, w = model.image_shape
     batch = make_tiny_images(batch_size, c, (h, w), seed=1)
@@ -236,7 +236,7 @@ def check_latent(model: Any, *, n: int = 3) -> None:
     shape, deterministically; with ``encode`` too, images map to latents of ``latent_shape`` that decode."""
     import torch
 
-    from .protocols import Encoder, LatentDecoder
+    from .contract.protocols import Encoder, LatentDecoder
 
     c, h, w = model.image_shape
     assert isinstance(model, LatentDecoder), "a latent model needs latent_shape and decode(z)"
@@ -261,7 +261,7 @@ def check_gan_loss(loss: Any, *, batch_size: int = 4, image_size: int = 8) -> No
     relativistic loss's ``g_loss_given_real`` depends on the real batch it is given."""
     import torch
 
-    from .protocols import GANLoss, RelativisticGANLoss, Scored
+    from .contract.protocols import GANLoss, RelativisticGANLoss, Scored
 
     assert isinstance(loss, GANLoss), "a GAN loss needs d_loss(d, real, fake) and g_loss(d, fake)"
     torch.manual_seed(0)
@@ -303,7 +303,7 @@ def make_tiny_run(app: App, folder: Path, model: str, data: str, *, steps: int =
                   num_samples: int = 4, seed: int = 0) -> Path:
     """Train ``model`` on ``data`` for a few steps into a run folder under ``folder`` (on the CPU, fp32,
     no progress bar): a real run folder to test commands that read one (``sample``, ``walk``, ...)."""
-    from .jobs import RunSettings, train_job
+    from .runner.jobs import RunSettings, train_job
 
     settings = RunSettings(model=model, data=data, steps=steps, batch_size=batch_size, num_samples=num_samples,
                            seed=seed, device="cpu", precision="fp32", out=str(folder), progress=False)

@@ -10,10 +10,10 @@ import torch
 
 import genart
 from genart import Scored
-from genart.plugins import App
-from genart.runs import save_checkpoint
+from genart.contract.plugins import App
+from genart.loop.train import TrainConfig, checkpoint_state, restore_checkpoint, train
+from genart.records.runs import save_checkpoint
 from genart.testing import build_context, check_model, make_tiny_images
-from genart.train import TrainConfig, checkpoint_state, restore_checkpoint, train
 from genart_gan.model import blocks_in
 from genart_gan.networks import MinibatchStd
 

@@ -233,7 +233,7 @@ def test_parse_style() -> None:
 
 
 def test_stylize_output_reproduces_bit_for_bit(builtin_app, genart_cli, style_png: Path, tmp_path: Path) -> None:
-    from genart.recipe import read_recipe
+    from genart.records.recipe import read_recipe
 
     content = save_image(make_tiny_images(1, 3, (20, 30), seed=4)[0], tmp_path / "content.png")
     out = tmp_path / "out.png"

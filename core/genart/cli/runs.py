@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from .errors import GenartError, UsageError
-from .runs import MANIFEST, find_run_dir, read_json
+from ..errors import GenartError, UsageError
+from ..records.runs import MANIFEST, find_run_dir, read_json
 
 
 def list_runs(folder: Path) -> list[dict[str, Any]]:
     """One row per run folder directly under ``folder`` (oldest first); unreadable manifests are skipped."""
-    from .report import eval_rows, summary
+    from ..records.report import eval_rows, summary
 
     rows = []
     for run in sorted(p for p in folder.iterdir() if (p / MANIFEST).is_file()):
@@ -70,8 +70,8 @@ def _cut(text: str, width: int) -> str:
 @click.option("--overwrite", is_flag=True, help="replace --out if it exists")
 def report_command(run_dirs: tuple[str, ...], out: str | None, overwrite: bool) -> None:
     """Write a run's report.html again, or with --out one page comparing several runs side by side."""
-    from .monitor import Monitor
-    from .report import write_compare_report, write_run_report
+    from ..records.monitor import Monitor
+    from ..records.report import write_compare_report, write_run_report
 
     folders = [find_run_dir(Path(r)) for r in run_dirs]
     if out is None:
@@ -89,7 +89,7 @@ def report_command(run_dirs: tuple[str, ...], out: str | None, overwrite: bool) 
 @click.option("--json", "as_json", is_flag=True, help="the recipe's JSON exactly as stored")
 def recipe_command(image: str, as_json: bool) -> None:
     """Print how IMAGE was made: the recipe genart stored in the PNG."""
-    from .recipe import read_recipe, read_recipe_text
+    from ..records.recipe import read_recipe, read_recipe_text
 
     if as_json:
         click.echo(read_recipe_text(image))
@@ -114,7 +114,7 @@ def recipe_command(image: str, as_json: bool) -> None:
 def reproduce_command(app: Any, image: str, out: str, inputs: tuple[str, ...], device: str | None,
                       overwrite: bool) -> None:
     """Make IMAGE again from its recipe and say whether the bytes match (exit 1 when the pixels differ)."""
-    from .reproduce import reproduce
+    from ..records.reproduce import reproduce
 
     outcome = reproduce(app, Path(image), Path(out), device=device, inputs=tuple(Path(p) for p in inputs),
                         overwrite=overwrite)

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from .errors import UsageError
-from .params import describe_params
-from .registry import KIND_LABELS
-from .suggest import did_you_mean
+from ..contract.params import describe_params
+from ..contract.registry import KIND_LABELS
+from ..contract.suggest import did_you_mean
+from ..errors import UsageError
 
 
 def _plugin_rows(app: Any, include_disabled: bool) -> list[dict[str, Any]]:
@@ -105,8 +105,8 @@ def info_command(app: Any) -> None:
     """Versions, the device auto would pick, and plugin status."""
     import torch
 
-    from . import __version__
-    from .device import describe_device, resolve_device
+    from ..loop.device import describe_device, resolve_device
+    from ..version import __version__
 
     click.echo(f"genart {__version__}, python {platform.python_version()}, torch {torch.__version__}")
     click.echo(f"device (auto): {describe_device(resolve_device('auto'))}")

@@ -18,20 +18,21 @@ from typing import Any
 
 import click
 
-from . import distributed, runs
-from .amp import LossScaler
-from .components import resolve_params
-from .device import describe_device, prefers_channels_last, resolve_device, resolve_precision
-from .errors import Interrupted, UsageError, blame, explain, failure_line, mark_reported, one_line
-from .fitting import fit_model_to_data
-from .memory import check_samples, check_training_batch
-from .params import LIST_SEPARATOR, params_to_dict, split_spec
+from ..contract.components import resolve_params
+from ..contract.fitting import fit_model_to_data
+from ..contract.params import LIST_SEPARATOR, params_to_dict, split_spec
+from ..contract.plugins import App
+from ..contract.protocols import BuildContext, GenerativeModel, default_batch_size, default_steps
+from ..contract.registry import DATASET, MODEL
+from ..errors import Interrupted, UsageError, blame, explain, failure_line, mark_reported, one_line
+from ..loop import distributed
+from ..loop.amp import LossScaler
+from ..loop.device import describe_device, prefers_channels_last, resolve_device, resolve_precision
+from ..loop.memory import check_samples, check_training_batch
+from ..loop.resume import check_resume, resume_history
+from ..loop.train import TrainConfig, model_metadata, restore_checkpoint, train
+from ..records import runs
 from .pipeline import SAMPLE_BATCH, Chain, build_chain, build_model, load_data
-from .plugins import App
-from .protocols import BuildContext, GenerativeModel, default_batch_size, default_steps
-from .registry import DATASET, MODEL
-from .resume import check_resume, resume_history
-from .train import TrainConfig, model_metadata, restore_checkpoint, train
 
 DEFAULT_MODEL = "vae"
 DEFAULT_DATA = "shapes"
@@ -63,7 +64,7 @@ class RunSettings:
 def make_context(app: App, device: str, precision: str) -> BuildContext:
     import torch
 
-    from . import distributed
+    from ..loop import distributed
 
     dev = distributed.local_device(resolve_device(device), distributed.from_environment())
     dtype = resolve_precision(precision, dev)
@@ -75,7 +76,7 @@ def make_context(app: App, device: str, precision: str) -> BuildContext:
 def versions(app: App) -> dict[str, Any]:
     import torch
 
-    from . import __version__
+    from ..version import __version__
 
     return {
         "genart": __version__,
@@ -94,7 +95,7 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
     """Train (or resume, or load ``weights``), then sample and post-process. Returns the run folder.
 
     ``given`` names the options the user set (so ``--resume`` can refuse ones it would ignore)."""
-    from .monitor import Events, default_progress
+    from ..records.monitor import Events, default_progress
 
     events = Events(settings.progress_mode or default_progress(not settings.progress))
     try:
@@ -112,7 +113,7 @@ def _train_job(app: App, settings: RunSettings, *, resume: Path | None, sample_a
                weights: Path | None, given: Collection[str], events: Any) -> Path:
     import torch
 
-    from .train import UNLIMITED
+    from ..loop.train import UNLIMITED
 
     previous: dict[str, Any] | None = None
     explicit_steps = settings.steps
@@ -216,8 +217,8 @@ def _run(app: App, run_dir: Path, record: RunManifest, world: Any,
          batch_size: int, identity: dict[str, Any], model_label: str, resume: Path | None,
          weights: Path | None, sample_after: bool, events: Any, explicit_steps: int | None) -> Path:
     manifest = record.fields
-    from .monitor import Monitor, default_sample_every
-    from .train import UNLIMITED
+    from ..loop.train import UNLIMITED
+    from ..records.monitor import Monitor, default_sample_every
 
     checkpoint = run_dir / runs.CHECKPOINT
     timings: dict[str, float] = manifest.pop("timings", {})
@@ -289,7 +290,7 @@ def _run(app: App, run_dir: Path, record: RunManifest, world: Any,
     record.write()
     if sample_after and world.is_main:
         started = time.perf_counter()
-        from .reproduce import sample_recipe
+        from ..records.reproduce import sample_recipe
 
         recipe = sample_recipe(app, context, manifest, checkpoint, settings.post, settings.seed,
                                settings.num_samples)
@@ -301,7 +302,7 @@ def _run(app: App, run_dir: Path, record: RunManifest, world: Any,
         manifest["timings"] = timings
         record.write()
     if world.is_main:
-        from .report import write_run_report
+        from ..records.report import write_run_report
 
         write_run_report(run_dir)
     say(f"done: {run_dir}")
@@ -310,7 +311,7 @@ def _run(app: App, run_dir: Path, record: RunManifest, world: Any,
 
 
 def _monitor_recipe(app: App, context: BuildContext, manifest: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    from .reproduce import run_recipe
+    from ..records.reproduce import run_recipe
 
     return run_recipe(app, context, manifest, run_dir / runs.CHECKPOINT)
 def _fit_to_data(context: BuildContext, settings: RunSettings, say: Any) -> RunSettings:
@@ -430,11 +431,11 @@ def with_options(spec: str, options: str) -> str:
 def write_samples(folder: Path, model: GenerativeModel, chain: Chain, n: int, seed: int, device: Any,
                   overwrite: bool = True, recipe: dict[str, Any] | None = None, progress: bool = False) -> None:
     """samples/NNNN.png (after the chain), written batch by batch, then grid.png, and grid-raw.png +
-    comparison.png with a chain (of the first ``GRID_MAX`` samples, see genart.reproduce.render_samples).
+    comparison.png with a chain (of the first ``GRID_MAX`` samples, see genart.records.reproduce.render_samples).
 
-    Each PNG carries ``recipe`` (see genart.reproduce.sample_recipe) with its own kind and index."""
-    from .images import save_image
-    from .reproduce import render_samples
+    Each PNG carries ``recipe`` (see genart.records.reproduce.sample_recipe) with its own kind and index."""
+    from ..images import save_image
+    from ..records.reproduce import render_samples
 
     def tagged(kind: str, **more: Any) -> dict[str, Any] | None:
         return {**recipe, "kind": kind, **more} if recipe is not None else None

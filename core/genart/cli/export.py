@@ -13,16 +13,16 @@ from pathlib import Path
 
 import click
 
-from .errors import UsageError
-from .plugins import App
-from .protocols import Exportable
-from .runs import atomic_path
+from ..contract.plugins import App
+from ..contract.protocols import Exportable
+from ..errors import UsageError
+from ..records.runs import atomic_path
 
 
 def export_run(app: App, run_dir: Path, out: Path, overwrite: bool = False, command: str = "") -> dict[str, str]:
     from safetensors.torch import save_file
 
-    from .jobs import load_run_model
+    from ..runner.jobs import load_run_model
 
     if out.exists() and not overwrite:
         raise UsageError(f"{out} already exists (use --overwrite to replace it)")

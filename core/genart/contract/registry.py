@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PluginError, UsageError
+from ..errors import PluginError, UsageError
 from .params import params_problems
 from .suggest import did_you_mean
 

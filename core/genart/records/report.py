@@ -222,7 +222,7 @@ def _header(names: list[str], width: str) -> str:
 
 
 def write_compare_report(run_dirs: Sequence[Path], out_file: Path, *, overwrite: bool = False) -> Path:
-    from .errors import UsageError
+    from ..errors import UsageError
 
     target = Path(out_file)
     if target.exists() and not overwrite:

@@ -14,8 +14,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ..errors import GenartError
 from .components import resolve_params
-from .errors import GenartError
 from .params import split_spec
 from .registry import DATASET, MODEL
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
-from .errors import UsageError
+from ..errors import UsageError
 from .suggest import did_you_mean
 
 _TRUE = {"1", "true", "yes", "on", "y"}

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from .amp import LossScaler
+from ..loop.amp import LossScaler
 
 if TYPE_CHECKING:
     import torch

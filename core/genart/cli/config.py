@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from .errors import UsageError
-from .suggest import did_you_mean
+from ..contract.suggest import did_you_mean
+from ..errors import UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import DiskFullError, OutOfMemory
+from ..errors import DiskFullError, OutOfMemory
 
 
 def available_bytes(device: Any = None) -> int | None:
@@ -54,9 +54,9 @@ def check_training_batch(batch_size: int, image_shape: tuple[int, ...], device: 
 
 def check_samples(count: int, image_shape: tuple[int, ...], folder: Any = None) -> None:
     """``count`` samples: in memory one batch and the grid's share, raw and post-processed, in float32
-    (see genart.reproduce.render_samples); on disk at least a minimal PNG each in ``folder``."""
-    from .pipeline import SAMPLE_BATCH
-    from .reproduce import GRID_MAX
+    (see genart.records.reproduce.render_samples); on disk at least a minimal PNG each in ``folder``."""
+    from ..records.reproduce import GRID_MAX
+    from ..runner.pipeline import SAMPLE_BATCH
 
     pixels = 1
     for extent in image_shape:

@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from .errors import already_reported, debug_enabled, failure_line
-from .plugins import App
+from ..contract.plugins import App
+from ..errors import already_reported, debug_enabled, failure_line
 
 
 class _Failure(click.ClickException):
@@ -59,7 +59,10 @@ def _close_progress_bars() -> None:
 
 def make_cli(app: App) -> click.Group:
     """The command group for one plugin ``App`` (tests build their own App and group)."""
-    from . import cli_export, cli_inspect, cli_jobs, cli_runs
+    from .export import COMMANDS as export_commands
+    from .inspect import COMMANDS as inspect_commands
+    from .jobs import COMMANDS as job_commands
+    from .runs import COMMANDS as run_commands
 
     @click.group(cls=GenartGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="genart", prog_name="genart")
@@ -74,7 +77,7 @@ def make_cli(app: App) -> click.Group:
         if debug:
             os.environ["GENART_DEBUG"] = "1"
 
-    for command in (*cli_jobs.COMMANDS, *cli_inspect.COMMANDS, *cli_export.COMMANDS, *cli_runs.COMMANDS):
+    for command in (*job_commands, *inspect_commands, *export_commands, *run_commands):
         cli.add_command(command)
     app.add_commands(cli)
     return cli

@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
+from ..contract.params import split_spec
+from ..contract.registry import MODEL
+from ..errors import UsageError, blame
+from ..runner.jobs import DEFAULT_DATA, DEFAULT_MODEL, RunSettings, echo, load_run_model, make_context, train_job
 from .config import apply_config, read_config
-from .errors import UsageError, blame
-from .jobs import DEFAULT_DATA, DEFAULT_MODEL, RunSettings, echo, load_run_model, make_context, train_job
-from .params import split_spec
-from .registry import MODEL
 
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
 
@@ -137,13 +137,13 @@ def train_command(app: Any, **values: Any) -> None:
 def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tuple[str, ...], model_args: str,
                    out: str | None, overwrite: bool, device: str, precision: str) -> None:
     """Draw new samples from a trained run (optionally through a --post chain)."""
-    from .jobs import write_samples
-    from .memory import check_samples
-    from .pipeline import SAMPLE_BATCH, build_chain
+    from ..loop.memory import check_samples
+    from ..runner.jobs import write_samples
+    from ..runner.pipeline import SAMPLE_BATCH, build_chain
 
     model, context, manifest = load_run_model(app, Path(run_dir), device, precision, model_args)
     if model_args.strip():  # the recipe rebuilds the model as sampled, not as trained
-        from .jobs import with_options
+        from ..runner.jobs import with_options
 
         manifest = {**manifest, "model": {**manifest["model"],
                                           "spec": with_options(manifest["model"]["spec"], model_args)}}
@@ -154,8 +154,8 @@ def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tu
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise UsageError(f"{target} already exists and is not empty (use --overwrite or another --out)")
     check_samples(num_samples, tuple(model.image_shape), target)
-    from .jobs import find_checkpoint
-    from .reproduce import sample_recipe
+    from ..records.reproduce import sample_recipe
+    from ..runner.jobs import find_checkpoint
 
     recipe = sample_recipe(app, context, manifest, find_checkpoint(Path(run_dir)), post, seed, num_samples)
     name = manifest["model"].get("name", split_spec(manifest["model"]["spec"]).name)
@@ -179,10 +179,10 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
     """Apply a --post chain to existing image files (folders are searched recursively)."""
     from tqdm.auto import tqdm
 
-    from .images import ImageError, is_image_path, load_image, save_image
-    from .pipeline import apply_chain, build_chain
-    from .recipe import file_entry
-    from .reproduce import post_recipe
+    from ..images import ImageError, is_image_path, load_image, save_image
+    from ..records.recipe import file_entry
+    from ..records.reproduce import post_recipe
+    from ..runner.pipeline import apply_chain, build_chain
 
     if not post:
         raise UsageError("give at least one --post SPEC")
@@ -226,8 +226,8 @@ def _save_16_bit(source: Path, result: Any, destination: Path, recipe: dict[str,
     import numpy as np
     from PIL import Image
 
-    from .recipe import dumps, png_info
-    from .runs import write_bytes_atomic
+    from ..records.recipe import dumps, png_info
+    from ..records.runs import write_bytes_atomic
 
     with Image.open(source) as probe:
         if probe.mode not in ("I;16", "I;16B", "I;16L", "I") or result.shape[0] != 1:

@@ -116,7 +116,7 @@ def attach(model: Any, world: World) -> None:
 
     optimizers, modules = find_optimizers_and_modules(model)
     if not optimizers:
-        from .errors import GenartError
+        from ..errors import GenartError
 
         raise GenartError("distributed training needs the model to keep its optimisers as attributes")
     with torch.no_grad():

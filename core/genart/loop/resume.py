@@ -18,9 +18,9 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
-from .params import split_spec
-from .runs import CHECKPOINT
+from ..contract.params import split_spec
+from ..errors import UsageError
+from ..records.runs import CHECKPOINT
 
 #: the options a resumed run takes from its manifest and refuses to change
 FIXED_OPTIONS = ("model", "data", "seed", "batch_size", "post")

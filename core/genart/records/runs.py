@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import GenartError, UsageError
+from ..errors import GenartError, UsageError
 
 MANIFEST = "manifest.json"
 CHECKPOINT = "checkpoint.safetensors"

@@ -23,8 +23,8 @@ from typing import Any
 
 import pluggy
 
+from ..errors import PluginError
 from . import hookspecs
-from .errors import PluginError
 from .registry import DATASET, LOSS, MODEL, POST, Registry, make_spec
 from .suggest import did_you_mean
 

@@ -3,7 +3,7 @@
 Every PNG genart writes holds an iTXt chunk ``genart`` with a JSON recipe (command line, resolved
 parameters, seed and sample index, versions, device, precision, SHA-256 of the checkpoint and of
 every input file) and a ``Software`` tEXt chunk. ``genart recipe FILE`` prints it and
-``genart reproduce FILE`` (see :mod:`genart.reproduce`) makes the image again from it. The recipe
+``genart reproduce FILE`` (see :mod:`genart.records.reproduce`) makes the image again from it. The recipe
 travels with the file, so a sample that leaves its run folder still says how it was made.
 """
 
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
 
 RECIPE_KEY = "genart"
 FORMAT = "genart-recipe-1"
@@ -45,7 +45,7 @@ def base_recipe(kind: str, **fields: Any) -> dict[str, Any]:
     """The fields every recipe has; ``fields`` add or override."""
     import torch
 
-    from . import __version__
+    from ..version import __version__
 
     recipe: dict[str, Any] = {
         "format": FORMAT,
@@ -88,7 +88,7 @@ def png_info(recipe_text: str) -> Any:
     """The PngInfo for a recipe given as its JSON text (reproduce passes the original text unchanged)."""
     from PIL.PngImagePlugin import PngInfo
 
-    from . import __version__
+    from ..version import __version__
 
     info = PngInfo()
     info.add_text("Software", f"genart {__version__}")
@@ -97,7 +97,7 @@ def png_info(recipe_text: str) -> Any:
 
 
 def matplotlib_metadata(recipe: dict[str, Any]) -> dict[str, str]:
-    from . import __version__
+    from ..version import __version__
 
     return {"Software": f"genart {__version__}", RECIPE_KEY: dumps(recipe)}
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from .components import build_component, resolve_params
-from .errors import GenartError, blame
-from .params import DatasetParams, split_spec
-from .protocols import BuildContext, Dataset, GenerativeModel, PostProcessor
-from .registry import DATASET, MODEL, POST
+from ..contract.components import build_component, resolve_params
+from ..contract.params import DatasetParams, split_spec
+from ..contract.protocols import BuildContext, Dataset, GenerativeModel, PostProcessor
+from ..contract.registry import DATASET, MODEL, POST
+from ..errors import GenartError, blame
 
 
 def select_split(images: Any, params: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import blame
+from ..errors import blame
 from .params import ComponentRequest, build_params, split_spec
 from .registry import KIND_LABELS
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
 from .recipe import base_recipe, file_entry, files_in, read_recipe_text, sha256_file
 
 SAMPLE_KINDS = ("sample", "grid", "grid-raw", "comparison")
@@ -43,9 +43,9 @@ def render_samples(model: Any, chain: list[Any], n: int, seed: int, device: Any,
     images of its batch); for ``n`` up to one batch this is a single draw and a single chain pass."""
     import torch
 
-    from .api import progress as progress_bar
-    from .images import make_grid, side_by_side
-    from .pipeline import apply_chain, sample_batches
+    from ..api import progress as progress_bar
+    from ..images import make_grid, side_by_side
+    from ..runner.pipeline import apply_chain, sample_batches
 
     raws: list[Any] = []
     finals: list[Any] = []
@@ -77,16 +77,16 @@ def render_samples(model: Any, chain: list[Any], n: int, seed: int, device: Any,
 
 
 def post_params(context: Any, post: Any) -> dict[str, Any]:
-    from .components import resolve_params
-    from .params import params_to_dict
-    from .registry import POST
+    from ..contract.components import resolve_params
+    from ..contract.params import params_to_dict
+    from ..contract.registry import POST
 
     return {spec: params_to_dict(resolve_params(context, POST, spec)) for spec in post}
 
 
 def run_recipe(app: Any, context: Any, manifest: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
     """What every image made from a run's checkpoint records (snapshots add their step, samples their index)."""
-    from .jobs import precision_label, versions
+    from ..runner.jobs import precision_label, versions
 
     return {
         "run": str(checkpoint.parent.resolve()),
@@ -110,7 +110,7 @@ def sample_recipe(app: Any, context: Any, manifest: dict[str, Any], checkpoint: 
 
 def post_recipe(app: Any, context: Any, post: Any) -> dict[str, Any]:
     """A ``genart post`` output's recipe, less its ``input`` (added per file)."""
-    from .jobs import precision_label, versions
+    from ..runner.jobs import precision_label, versions
 
     params = post_params(context, post)
     return base_recipe("post", post=list(post), post_params=params,
@@ -156,7 +156,7 @@ class Outcome:
 def reproduce(app: Any, image: Path, out_dir: Path, *, device: str | None = None, inputs: tuple[Path, ...] = (),
               overwrite: bool = False) -> Outcome:
     """Regenerate ``image`` into ``out_dir`` (same file name) from its recipe and compare it with the original."""
-    from .images import save_image
+    from ..images import save_image
 
     text = read_recipe_text(image)
     recipe = json.loads(text)
@@ -195,14 +195,14 @@ def compare(original: Path, copy: Path) -> Outcome:
 
 
 def _context(app: Any, recipe: dict[str, Any], device: str | None) -> Any:
-    from .jobs import make_context
+    from ..runner.jobs import make_context
 
     return make_context(app, device or recipe.get("device", "cpu"), recipe.get("precision", "fp32"))
 
 
 def _reproduce_sample(app: Any, recipe: dict[str, Any], locator: Locator, device: str | None) -> Any:
-    from .pipeline import build_chain, build_model
-    from .train import restore_checkpoint
+    from ..loop.train import restore_checkpoint
+    from ..runner.pipeline import build_chain, build_model
 
     context = _context(app, recipe, device)
     checkpoint = locator.find(recipe["checkpoint"], "checkpoint")
@@ -228,8 +228,8 @@ def _reproduce_sample(app: Any, recipe: dict[str, Any], locator: Locator, device
 
 
 def _reproduce_post(app: Any, recipe: dict[str, Any], locator: Locator, device: str | None) -> Any:
-    from .images import load_image
-    from .pipeline import apply_chain, build_chain
+    from ..images import load_image
+    from ..runner.pipeline import apply_chain, build_chain
 
     context = _context(app, recipe, device)
     source = locator.find(recipe["input"], "input image")

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import CheckpointMismatch, GenartError, TrainingDiverged
-from .protocols import FinishesTraining, FollowsProgress, GenerativeModel, supports_compile
-from .runs import MODEL_KEY, load_checkpoint, read_checkpoint_metadata, save_checkpoint
+from ..contract.protocols import FinishesTraining, FollowsProgress, GenerativeModel, supports_compile
+from ..errors import CheckpointMismatch, GenartError, TrainingDiverged
+from ..records.runs import MODEL_KEY, load_checkpoint, read_checkpoint_metadata, save_checkpoint
 
 #: ``steps`` when only ``minutes`` bounds a run
 UNLIMITED = 2**62
@@ -45,7 +45,7 @@ class TrainConfig:
     checkpoint_metadata: dict[str, str] | None = None
     #: stop at the first step after this many minutes of training (None: run to ``steps``)
     minutes: float | None = None
-    #: a genart.monitor.Monitor (metrics, snapshots, progress events), main process only
+    #: a genart.records.monitor.Monitor (metrics, snapshots, progress events), main process only
     monitor: Any = None
 
 

@@ -3,7 +3,7 @@
 The training loop calls :class:`Monitor` once per step and at each checkpoint; everything here works
 for any model, built-in or third-party, with no code in the model:
 
-- ``metrics.jsonl`` (see :mod:`genart.metrics`): step, wall time, every value ``train_step`` returns
+- ``metrics.jsonl`` (see :mod:`genart.records.metrics`): step, wall time, every value ``train_step`` returns
   (losses and extras such as an augmentation probability), images/s, and whatever the optional
   ``model.extra_metrics()`` returns (e.g. learning rates).
 - ``snapshots/step-NNNNNN.png`` every ``sample_every`` steps: a grid from fixed latents (the run's
@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import UsageError
+from ..contract.protocols import ExtraMetrics, GenerativeModel, SampleEvery
+from ..errors import UsageError
 from .metrics import METRICS, MetricsLog, continue_log, read_metrics
-from .protocols import ExtraMetrics, GenerativeModel, SampleEvery
 
 SNAPSHOTS = "snapshots"
 PROGRESS = "progress.png"
@@ -220,9 +220,9 @@ class Monitor:
 
     def snapshot(self, step: int) -> Path | None:
         """A grid of the fixed latents at ``step``, without touching the training RNG."""
-        from .images import make_grid, save_image
-        from .pipeline import sample
-        from .train import rng_state, set_rng_state
+        from ..images import make_grid, save_image
+        from ..loop.train import rng_state, set_rng_state
+        from ..runner.pipeline import sample
 
         state = rng_state()
         try:
