@@ -141,7 +141,7 @@ def step_speed(model_spec: str, batch: int, steps: int, probe: float) -> str:
 
     from genart.contract.plugins import App
     from genart.loop.train import TrainConfig, train
-    from genart.runner.jobs import make_context
+    from genart.runner.context import make_context
     from genart.runner.pipeline import build_model, load_data
 
     app = App.from_entry_points()
@@ -201,7 +201,7 @@ def tiled(spec: str, size: int, scale: int) -> str:
     import torch
 
     from genart.contract.plugins import App
-    from genart.runner.jobs import make_context
+    from genart.runner.context import make_context
     from genart.runner.pipeline import apply_chain, build_chain
 
     app = App.from_entry_points()

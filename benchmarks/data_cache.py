@@ -43,7 +43,7 @@ def one(folder: str, size: int, cache: bool) -> dict:
     import resource
 
     from genart.contract.plugins import App
-    from genart.runner.jobs import make_context
+    from genart.runner.context import make_context
     from genart.runner.pipeline import load_data
 
     def rss_mb() -> float:

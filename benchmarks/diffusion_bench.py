@@ -51,7 +51,7 @@ CHUNK = 10
 
 def context(precision: str = "auto") -> Any:
     from genart.contract.plugins import App
-    from genart.runner.jobs import make_context
+    from genart.runner.context import make_context
 
     return make_context(App.from_entry_points(only=None), "cpu", precision)
 
@@ -211,7 +211,7 @@ def variant_model(ctx: Any, spec: str, trained: Any, variant: str) -> Any:
     """The trained diffusion model under other sample-time settings: ``key=value,...`` rebuilds it with
     these parameters (what ``genart sample --model-args`` does) and its trained weights; ``raw`` samples
     with the training weights instead of their EMA."""
-    from genart.runner.jobs import with_options
+    from genart.runner.loading import with_options
     from genart.runner.pipeline import build_model
 
     if variant == "raw":
@@ -450,7 +450,7 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     ctx = context(args.precision)
-    from genart.runner.jobs import precision_label
+    from genart.runner.context import precision_label
 
     label = precision_label(ctx)
     print(f"torch threads {torch.get_num_threads()}, precision {label}; grids in {args.out}")

@@ -31,7 +31,7 @@ def main() -> int:
     from genart.contract.plugins import App
     from genart.errors import GenartError
     from genart.images import make_grid, save_image
-    from genart.runner.jobs import load_run_model
+    from genart.runner.loading import load_run_model
 
     try:
         model, _, _ = load_run_model(App.from_entry_points(only=None), args.run, "cpu")

@@ -138,7 +138,7 @@ def sample_dcgan(g: DCGANGenerator, n: int, seed: int, train_mode_bn: bool) -> t
 # -- genart's default, through the core loop --------------------------------------------------------
 def genart_context(precision: str = "auto") -> Any:
     from genart.contract.plugins import App
-    from genart.runner.jobs import make_context
+    from genart.runner.context import make_context
 
     return make_context(App.from_entry_points(only=None), "cpu", precision)
 
@@ -284,7 +284,7 @@ def main() -> int:
         return 0
     evaluator = Evaluator.load(folder)
     context = genart_context(args.precision)
-    from genart.runner.jobs import precision_label
+    from genart.runner.context import precision_label
     from genart.runner.pipeline import load_data
 
     subset = args.subset or (500 if args.mode == "augment" else 0)

@@ -58,7 +58,7 @@ def bench(spec: str, pairs: int) -> dict[str, Any]:
 
     from genart.contract.plugins import App
     from genart.records.monitor import Events, Monitor, default_sample_every
-    from genart.runner.jobs import make_context
+    from genart.runner.context import make_context
     from genart.runner.pipeline import build_model, load_data
 
     app = App.from_entry_points()

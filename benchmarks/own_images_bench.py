@@ -187,7 +187,7 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     context = genart_context()
-    from genart.runner.jobs import precision_label
+    from genart.runner.context import precision_label
 
     spec, images = load_images(context, args.data, args.size)
     train, held = split(images, args.holdout)

@@ -58,7 +58,7 @@ def one(model_spec: str, loop: str, precision: str, steps: int, warmup: int) -> 
 
     from genart.contract.plugins import App
     from genart.loop.train import TrainConfig, batch_indices, train
-    from genart.runner.jobs import make_context
+    from genart.runner.context import make_context
     from genart.runner.pipeline import build_model, load_data
 
     app = App.from_entry_points()
@@ -125,7 +125,7 @@ def post_throughput(spec: str, loop: str, size: int = 256, n: int = 8, repeats: 
     from torch.utils.flop_counter import FlopCounterMode
 
     from genart.contract.plugins import App
-    from genart.runner.jobs import make_context
+    from genart.runner.context import make_context
     from genart.runner.pipeline import apply_chain, build_chain
 
     context = make_context(App.from_entry_points(), "cpu", "fp32")

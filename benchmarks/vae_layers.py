@@ -85,7 +85,7 @@ def to_subpixel(module: nn.Module) -> None:
 
 def step_rate(app: Any, precision: str, decoder: str, steps: int) -> float:
     """Training images/s of the default VAE: plain fp32 layout, or genart's bf16 + channels_last."""
-    from genart.runner.jobs import make_context
+    from genart.runner.context import make_context
     from genart.runner.pipeline import build_model, load_data
 
     context = make_context(app, "cpu", precision)

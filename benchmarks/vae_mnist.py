@@ -65,7 +65,7 @@ def binarised_test_set(images: torch.Tensor, seed: int) -> torch.Tensor:
 def run_genart(args: argparse.Namespace, train_images: torch.Tensor, test: torch.Tensor) -> dict[str, Any]:
     from genart.contract.plugins import App
     from genart.loop.train import TrainConfig, train
-    from genart.runner.jobs import make_context
+    from genart.runner.context import make_context
     from genart.runner.pipeline import build_model
 
     app = App.from_entry_points()

@@ -19,7 +19,7 @@ def one(precision: str, segments: int = 8, steps: int = 200) -> None:
 
     from genart.contract.plugins import App
     from genart.loop.train import TrainConfig, train
-    from genart.runner.jobs import make_context
+    from genart.runner.context import make_context
     from genart.runner.pipeline import build_model, load_data
 
     context = make_context(App.from_entry_points(), "cpu", precision)

@@ -7,15 +7,15 @@ The public plugin API lives here: ``hookimpl`` for hook implementations, ``param
 
 from __future__ import annotations
 
+from .contract.components import BuildContext
+from .contract.gan import Discriminator, GANLoss, RelativisticGANLoss, Scored
 from .contract.hookspecs import hookimpl
 from .contract.params import DatasetParams, param
 from .contract.protocols import (
-    BuildContext,
     CompileAware,
     Dataset,
     DefaultBatchSize,
     DefaultSteps,
-    Discriminator,
     Encoder,
     Evaluator,
     Exportable,
@@ -23,7 +23,6 @@ from .contract.protocols import (
     Factory,
     FinishesTraining,
     FollowsProgress,
-    GANLoss,
     GenerativeModel,
     LatentDecoder,
     LatentModel,
@@ -32,9 +31,7 @@ from .contract.protocols import (
     PostProcessor,
     Register,
     RegisterComponent,
-    RelativisticGANLoss,
     SampleEvery,
-    Scored,
 )
 from .contract.registry import DATASET, LOSS, MODEL, POST
 from .errors import (

@@ -10,12 +10,9 @@ third party can rely on the same names; a test fails when a built-in imports any
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable
-from typing import Any, TypeVar
-
 from .contract.components import build_component, resolve_params
 from .contract.params import LIST_SEPARATOR, ComponentRequest, coerce, params_to_dict, split_spec
+from .records.console import echo, progress
 from .records.recipe import base_recipe, file_entry
 from .records.runs import (
     CHECKPOINT,
@@ -28,10 +25,9 @@ from .records.runs import (
     write_bytes_atomic,
     write_json_atomic,
 )
-from .runner.jobs import echo, load_run_model, make_context, precision_label, versions
+from .runner.context import make_context, precision_label, versions
+from .runner.loading import load_run_model
 from .runner.pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
-
-T = TypeVar("T")
 
 __all__ = [
     "CHECKPOINT",
@@ -66,12 +62,3 @@ __all__ = [
     "write_bytes_atomic",
     "write_json_atomic",
 ]
-
-
-def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str | None = None,
-             unit: str = "img", disable: bool = False) -> Any:
-    """A progress bar on stderr (so stdout stays clean for ``--json`` output), as the core's own."""
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, dynamic_ncols=True,
-                mininterval=0.5, file=sys.stderr)

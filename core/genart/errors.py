@@ -37,6 +37,13 @@ class PluginError(GenartError):
     exit_code = 1
 
 
+class PluginAPIDeprecation(DeprecationWarning):
+    """A plugin uses a form of the plugin API that a later major version removes (see CHANGELOG.md).
+
+    Its own category so the CLI shows it (Python hides DeprecationWarnings outside ``__main__``) and a
+    plugin's test suite can turn it into an error with ``-W error::genart.errors.PluginAPIDeprecation``."""
+
+
 class TrainingDiverged(GenartError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 

@@ -92,7 +92,7 @@ def build_context(app: App, device: str = "cpu", loss_scale: float = 0.0) -> Any
     trained with and without it, the weights must agree."""
     import torch
 
-    from .contract.protocols import BuildContext
+    from .contract.components import BuildContext
     from .loop.amp import LossScaler
 
     scaler = LossScaler(enabled=loss_scale > 0, init_scale=loss_scale or 1.0)
@@ -261,7 +261,7 @@ def check_gan_loss(loss: Any, *, batch_size: int = 4, image_size: int = 8) -> No
     relativistic loss's ``g_loss_given_real`` depends on the real batch it is given."""
     import torch
 
-    from .contract.protocols import GANLoss, RelativisticGANLoss, Scored
+    from .contract.gan import GANLoss, RelativisticGANLoss, Scored
 
     assert isinstance(loss, GANLoss), "a GAN loss needs d_loss(d, real, fake) and g_loss(d, fake)"
     torch.manual_seed(0)
@@ -303,7 +303,8 @@ def make_tiny_run(app: App, folder: Path, model: str, data: str, *, steps: int =
                   num_samples: int = 4, seed: int = 0) -> Path:
     """Train ``model`` on ``data`` for a few steps into a run folder under ``folder`` (on the CPU, fp32,
     no progress bar): a real run folder to test commands that read one (``sample``, ``walk``, ...)."""
-    from .runner.jobs import RunSettings, train_job
+    from .runner.jobs import train_job
+    from .runner.settings import RunSettings
 
     settings = RunSettings(model=model, data=data, steps=steps, batch_size=batch_size, num_samples=num_samples,
                            seed=seed, device="cpu", precision="fp32", out=str(folder), progress=False)

@@ -12,7 +12,7 @@ from genart import BuildContext, GANLoss, RelativisticGANLoss, Scored, UsageErro
 
 from .augment import augment
 from .networks import Discriminator, Generator, MinibatchStd, category_of
-from .plugin import augment_policy
+from .params import augment_policy
 
 
 class GAN:
@@ -67,7 +67,9 @@ class GAN:
     def features_and_scores(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """D's body features and logits on augmented images: what every loss sees, real and fake alike.
 
-        Each image is augmented with probability ``aug_p``."""
+        Each image is augmented with probability ``aug_p``. A loss in the plugin API 1 form hands its
+        :class:`genart.Scored` batch back to ``d``; its images are scored, with a deprecation warning."""
+        images = Scored.images_of(images)
         x = images
         if self.policy and self.aug_p >= 1:
             x = augment(images, self.policy)

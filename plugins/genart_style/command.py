@@ -14,7 +14,7 @@ import click
 from genart import UsageError
 
 from .options import params_options, parse_values
-from .plugin import StyleParams
+from .params import StyleParams
 
 
 def parse_style(text: str) -> tuple[Path, float]:
@@ -46,7 +46,7 @@ def stylize(app: Any, content: str, styles: tuple[str, ...], out: str, overwrite
     from genart.api import echo, make_context
     from genart.images import load_image, save_image
 
-    from .plugin import build_style
+    from .factories import build_style
     from .recipe import stylize_recipe
 
     target = Path(out)

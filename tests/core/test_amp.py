@@ -9,8 +9,9 @@ import torch
 
 from genart.contract.plugins import App
 from genart.loop.amp import LossScaler
+from genart.loop.checkpoints import restore_checkpoint
 from genart.loop.device import resolve_precision
-from genart.loop.train import TrainConfig, restore_checkpoint, train
+from genart.loop.train import TrainConfig, train
 from genart.runner.pipeline import build_model, load_data
 from genart.testing import build_context
 

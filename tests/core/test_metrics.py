@@ -44,7 +44,8 @@ import sys
 sys.path.insert(0, {support!r})
 import genart_toy_plugin
 from genart.contract.plugins import App
-from genart.runner.jobs import RunSettings, train_job
+from genart.runner.settings import RunSettings
+from genart.runner.jobs import train_job
 app = App()
 app.register(genart_toy_plugin, "toy")
 train_job(app, RunSettings(model="toy", data="dots", steps=10**8, out={out!r}, checkpoint_every=37, progress=False,

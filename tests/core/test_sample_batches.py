@@ -11,10 +11,8 @@ import torch
 import genart
 from genart.contract.plugins import App
 from genart.images import load_image
-from genart.loop.memory import check_samples
-from genart.records.reproduce import GRID_MAX
-from genart.runner.jobs import write_samples
 from genart.runner.pipeline import SAMPLE_BATCH
+from genart.runner.sampling import GRID_MAX, check_samples, write_samples
 
 
 class Watching:

@@ -9,7 +9,8 @@ import torch
 
 from genart.contract.plugins import App
 from genart.errors import TrainingDiverged
-from genart.loop.train import TrainConfig, batch_indices, restore_checkpoint, train
+from genart.loop.checkpoints import restore_checkpoint
+from genart.loop.train import TrainConfig, batch_indices, train
 from genart.runner.pipeline import build_model, load_data
 from genart.testing import build_context
 

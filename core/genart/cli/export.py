@@ -22,7 +22,7 @@ from ..records.runs import atomic_path
 def export_run(app: App, run_dir: Path, out: Path, overwrite: bool = False, command: str = "") -> dict[str, str]:
     from safetensors.torch import save_file
 
-    from ..runner.jobs import load_run_model
+    from ..runner.loading import load_run_model
 
     if out.exists() and not overwrite:
         raise UsageError(f"{out} already exists (use --overwrite to replace it)")

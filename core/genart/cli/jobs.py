@@ -13,7 +13,11 @@ import click
 from ..contract.params import split_spec
 from ..contract.registry import MODEL
 from ..errors import UsageError, blame
-from ..runner.jobs import DEFAULT_DATA, DEFAULT_MODEL, RunSettings, echo, load_run_model, make_context, train_job
+from ..records.console import echo
+from ..runner.context import make_context
+from ..runner.jobs import train_job
+from ..runner.loading import load_run_model
+from ..runner.settings import DEFAULT_DATA, DEFAULT_MODEL, RunSettings
 from .config import apply_config, read_config
 
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
@@ -137,13 +141,12 @@ def train_command(app: Any, **values: Any) -> None:
 def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tuple[str, ...], model_args: str,
                    out: str | None, overwrite: bool, device: str, precision: str) -> None:
     """Draw new samples from a trained run (optionally through a --post chain)."""
-    from ..loop.memory import check_samples
-    from ..runner.jobs import write_samples
     from ..runner.pipeline import SAMPLE_BATCH, build_chain
+    from ..runner.sampling import check_samples, write_samples
 
     model, context, manifest = load_run_model(app, Path(run_dir), device, precision, model_args)
     if model_args.strip():  # the recipe rebuilds the model as sampled, not as trained
-        from ..runner.jobs import with_options
+        from ..runner.loading import with_options
 
         manifest = {**manifest, "model": {**manifest["model"],
                                           "spec": with_options(manifest["model"]["spec"], model_args)}}
@@ -155,13 +158,13 @@ def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tu
         raise UsageError(f"{target} already exists and is not empty (use --overwrite or another --out)")
     check_samples(num_samples, tuple(model.image_shape), target)
     from ..records.reproduce import sample_recipe
-    from ..runner.jobs import find_checkpoint
+    from ..runner.loading import find_checkpoint
 
     recipe = sample_recipe(app, context, manifest, find_checkpoint(Path(run_dir)), post, seed, num_samples)
     name = manifest["model"].get("name", split_spec(manifest["model"]["spec"]).name)
     plugin = context.registry.get(MODEL, name).plugin if name in context.registry.names(MODEL) else None
     with blame("model", name, plugin, "sampling", "lower -n"):
-        write_samples(target, model, chain, num_samples, seed, context.device, overwrite=True, recipe=recipe,
+        write_samples(target, model, chain, num_samples, seed, context.device, recipe=recipe,
                       progress=num_samples > SAMPLE_BATCH)  # a bar once there is more than one batch to wait for
     echo(f"wrote {num_samples} samples to {target}")
 

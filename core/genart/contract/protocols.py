@@ -17,45 +17,12 @@ subclass ``DatasetParams`` get ``split``/``holdout`` applied by the core after `
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
-
-from ..loop.amp import LossScaler
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import torch
 
-    from .registry import Registry
-
-ModuleT = TypeVar("ModuleT", bound="torch.nn.Module")
-
-
-@dataclass
-class BuildContext:
-    """What a factory may need beyond its own parameters."""
-
-    registry: Registry
-    device: torch.device
-    #: autocast dtype for training/inference on this device, or None for plain fp32
-    precision: Any = None
-    #: convolutions run faster in channels_last layout here (see device.prefers_channels_last); batches arrive in it
-    channels_last: bool = False
-    #: loss scaling for fp16 (a pass-through otherwise): models call ``scaler.backward(loss)`` and
-    #: ``scaler.step(optimizer)`` so the same code trains correctly at every precision
-    scaler: LossScaler = field(default_factory=LossScaler)
-
-    def prepare(self, module: ModuleT) -> ModuleT:
-        """Move a network to this run's device and memory layout; models call it on each network."""
-        import torch
-
-        module = module.to(self.device)
-        return module.to(memory_format=torch.channels_last) if self.channels_last else module  # type: ignore[call-overload]
-
-    def build(self, kind: str, spec: str | Any) -> Any:
-        """Build another component by spec, e.g. a model building the loss its params name."""
-        from .components import build_component
-
-        return build_component(self, kind, spec)
+    from .components import BuildContext
 
 
 # -- models ---------------------------------------------------------------------------------------
@@ -228,54 +195,6 @@ def default_batch_size(model: object) -> int:
 
 def supports_compile(model: object) -> bool:
     return bool(model.supports_compile) if isinstance(model, CompileAware) else True
-
-
-# -- losses -----------------------------------------------------------------------------------------
-# A loss is whatever its model family agrees on; a family publishes that agreement as a protocol (the
-# GAN's is here because third-party losses implement it; the VAE's likelihoods subclass
-# ``genart_vae.likelihoods.Likelihood``) and tags its losses so a model can refuse a loss of another family.
-#: a discriminator as a loss sees it: images in [-1, 1] to logits (augmentation included)
-Discriminator = Callable[["torch.Tensor"], "torch.Tensor"]
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A batch and the discriminator's scores on it, as the model hands them to a GAN loss.
-
-    The model scores the real and the fake batch itself and says which is which, so what it learns from
-    those scores (the adaptive augmentation's tally of D on the reals, the categorical code's features of
-    the fakes) never depends on how a loss calls ``d``."""
-
-    #: ``[N, C, H, W]`` in [-1, 1]
-    images: torch.Tensor
-    #: D's logits ``[N]`` on ``images`` (augmentation included): with a graph into D in the D step and
-    #: through the fakes into G in the G step
-    scores: torch.Tensor
-
-
-@runtime_checkable
-class GANLoss(Protocol):
-    """The ``gan`` model family's loss (tag ``gan``): it gets the real and fake batches already scored
-    by the discriminator (:class:`Scored`), and ``d`` itself to score anything else it needs
-    (WGAN-GP's interpolates, a consistency term)."""
-
-    def d_loss(self, d: Discriminator, real: Scored, fake: Scored) -> torch.Tensor:
-        """Discriminator loss; ``fake.images`` is detached."""
-        ...
-
-    def g_loss(self, d: Discriminator, fake: Scored) -> torch.Tensor:
-        """Generator loss on ``fake`` (``fake.images`` and ``fake.scores`` carry G's graph)."""
-        ...
-
-
-@runtime_checkable
-class RelativisticGANLoss(GANLoss, Protocol):
-    """A GAN loss whose generator objective needs the real batch too (relativistic losses): the model
-    calls ``g_loss_given_real`` instead of ``g_loss``."""
-
-    def g_loss_given_real(self, d: Discriminator, fake: Scored, real: Scored) -> torch.Tensor:
-        """Generator loss on ``fake`` given the real batch of the same step, scored by the frozen D."""
-        ...
 
 
 # -- datasets and post-processors -------------------------------------------------------------------

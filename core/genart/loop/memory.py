@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import DiskFullError, OutOfMemory
+from ..errors import OutOfMemory
 
 
 def available_bytes(device: Any = None) -> int | None:
@@ -50,25 +50,6 @@ def check_training_batch(batch_size: int, image_shape: tuple[int, ...], device: 
     needed = batch_size * pixels * (1 + 4 + 4) + batch_size * 8  # + the int64 batch indices
     shape = "x".join(str(int(extent)) for extent in image_shape)
     refuse_if_too_big(needed, f"a batch of {batch_size} images of {shape}", "--batch-size", device)
-
-
-def check_samples(count: int, image_shape: tuple[int, ...], folder: Any = None) -> None:
-    """``count`` samples: in memory one batch and the grid's share, raw and post-processed, in float32
-    (see genart.records.reproduce.render_samples); on disk at least a minimal PNG each in ``folder``."""
-    from ..records.reproduce import GRID_MAX
-    from ..runner.pipeline import SAMPLE_BATCH
-
-    pixels = 1
-    for extent in image_shape:
-        pixels *= int(extent)
-    shape = "x".join(str(int(extent)) for extent in image_shape)
-    held = min(count, GRID_MAX + SAMPLE_BATCH)
-    refuse_if_too_big(held * pixels * 4 * 2, f"-n {count} samples of {shape}", "-n (or sample in several runs)")
-    free = free_disk_bytes(folder) if folder is not None else None
-    needed = count * MIN_PNG_BYTES
-    if free is not None and needed > free:
-        raise DiskFullError(f"-n {count} samples need at least {gib(needed)} on disk, more than the {gib(free)} "
-                            f"free for {folder}; lower -n")
 
 
 #: the smallest PNG file there is (signature, IHDR, one IDAT, IEND): a lower bound for any sample's file

@@ -8,7 +8,6 @@ checkpoint kept. The model owns only its ``train_step`` (and so its optimisers).
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import signal
 import sys
@@ -19,11 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from ..contract.protocols import FinishesTraining, FollowsProgress, GenerativeModel, supports_compile
-from ..errors import CheckpointMismatch, GenartError, TrainingDiverged
-from ..records.runs import MODEL_KEY, load_checkpoint, read_checkpoint_metadata, save_checkpoint
+from ..errors import GenartError, TrainingDiverged
+from ..records.runs import save_checkpoint
+from .checkpoints import checkpoint_state
 
 #: ``steps`` when only ``minutes`` bounds a run
 UNLIMITED = 2**62
+
+
+def tell_stderr(message: str) -> None:
+    """Where the loop's messages go when no job routes them through its events."""
+    print(message, file=sys.stderr)
 
 
 @dataclass
@@ -47,6 +52,8 @@ class TrainConfig:
     minutes: float | None = None
     #: a genart.records.monitor.Monitor (metrics, snapshots, progress events), main process only
     monitor: Any = None
+    #: where the loop's messages to the user go (the run's events, so ``--progress json`` stays JSON)
+    notify: Callable[[str], None] = field(default=lambda message: tell_stderr(message))
 
 
 @dataclass
@@ -80,116 +87,8 @@ def batch_indices(step: int, n: int, batch_size: int, seed: int, cache: dict[int
     return order[position * batch_size:(position + 1) * batch_size]
 
 
-def rng_state() -> dict[str, Any]:
-    import torch
-
-    state: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
-        state["cuda"] = list(torch.cuda.get_rng_state_all())
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    import torch
-
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def checkpoint_state(model: GenerativeModel, step: int, seed: int, scaler: Any = None) -> dict[str, Any]:
-    loop: dict[str, Any] = {"step": step, "seed": seed, "rng": rng_state()}
-    if scaler is not None and scaler.enabled:
-        loop["scaler"] = scaler.state_dict()
-    return {"model": model.state_dict(), "loop": loop}
-
-
-def model_metadata(name: str, params: dict[str, Any]) -> dict[str, str]:
-    """The checkpoint metadata that says which model (and parameters) made it."""
-    return {MODEL_KEY: json.dumps({"name": name, "params": params}, sort_keys=True, default=str)}
-
-
-def _describe(name: str, params: dict[str, Any], keys: list[str]) -> str:
-    shown = ",".join(f"{key}={params.get(key)}" for key in keys)
-    return f"{name}:{shown}" if shown else name
-
-
-def check_checkpoint_model(path: str | Path, expected: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Compare the model recorded in a checkpoint's metadata with ``expected`` ({"name", "params"}),
-    reading only the header. Another model is refused at once; other parameters are returned (the
-    recorded model) so a failed load can say which ones differ. Old checkpoints record nothing."""
-    raw = read_checkpoint_metadata(path).get(MODEL_KEY)
-    if raw is None or expected is None:
-        return None
-    try:
-        recorded = json.loads(raw)
-        made_name, made_params = str(recorded["name"]), dict(recorded.get("params") or {})
-    except (ValueError, KeyError, TypeError):
-        return None
-    if made_name != expected["name"]:
-        raise CheckpointMismatch(f"checkpoint {path} was made with model {made_name!r}, "
-                                 f"but model {expected['name']!r} was asked for")
-    return {"name": made_name, "params": made_params}
-
-
-def _mismatch(path: str | Path, error: Exception, recorded: dict[str, Any] | None,
-              expected: dict[str, Any] | None) -> CheckpointMismatch:
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if recorded is not None and expected is not None:
-        wanted = dict(expected.get("params") or {})
-        made = recorded["params"]
-        keys = sorted(k for k in set(made) | set(wanted) if made.get(k) != wanted.get(k))
-        if keys:
-            return CheckpointMismatch(f"checkpoint {path} was made with {_describe(recorded['name'], made, keys)}, "
-                                      f"but {_describe(expected['name'], wanted, keys)} was asked for")
-    asked = f" for model {expected['name']!r}" if expected is not None else ""
-    return CheckpointMismatch(f"checkpoint {path} does not fit the model{asked} (made for another model or "
-                              f"other parameters: {message[:200]})")
-
-
-def restore_checkpoint(model: GenerativeModel, path: str | Path, scaler: Any = None,
-                       expected: dict[str, Any] | None = None) -> int:
-    """Load model and loop state from ``path``; returns the step to continue from.
-
-    ``expected`` ({"name", "params"}) is checked against the checkpoint's recorded model first."""
-    recorded = check_checkpoint_model(path, expected)
-    state, _ = load_checkpoint(path)
-    if not isinstance(state, dict) or "model" not in state or "loop" not in state:
-        raise GenartError(f"{path} is not a genart training checkpoint")
-    try:
-        model.load_state_dict(state["model"])
-    except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as error:
-        raise _mismatch(path, error, recorded, expected) from error
-    match_optimizer_layouts(model)
-    set_rng_state(state["loop"]["rng"])
-    if scaler is not None and scaler.enabled:
-        scaler.load_state_dict(state["loop"].get("scaler", {}))
-    return int(state["loop"]["step"])
-
-
-def match_optimizer_layouts(model: Any) -> None:
-    """Give every optimiser state tensor its parameter's memory layout (strides), as a fresh run has.
-
-    Checkpoints store tensors contiguous, and ``Optimizer.load_state_dict`` casts dtype and device but
-    not layout, so a channels_last weight came back with contiguous Adam moments. The fused Adam kernel
-    walks parameter and moments as flat memory, so it then paired each weight with another element's
-    moments and a resumed run drifted from an uninterrupted one."""
-    import torch
-
-    from .distributed import find_optimizers_and_modules
-
-    optimizers, _ = find_optimizers_and_modules(model)
-    for optimizer in optimizers:
-        for parameter, slots in optimizer.state.items():
-            if not isinstance(parameter, torch.Tensor) or not isinstance(slots, dict):
-                continue
-            for key, value in slots.items():
-                if (isinstance(value, torch.Tensor) and value.shape == parameter.shape
-                        and value.stride() != parameter.stride()):
-                    slots[key] = torch.empty_like(parameter, dtype=value.dtype, device=value.device).copy_(value)
-
-
-def compiled_step(model: GenerativeModel) -> Callable[[Any], dict[str, float]]:
+def compiled_step(model: GenerativeModel,
+                  notify: Callable[[str], None] | None = None) -> Callable[[Any], dict[str, float]]:
     """``model.train_step`` through torch.compile, so a third-party model gets it without any code.
 
     The whole step is compiled, optimiser included; ``.item()`` calls and anything a model marks with
@@ -203,8 +102,8 @@ def compiled_step(model: GenerativeModel) -> Callable[[Any], dict[str, float]]:
     import torch
 
     if not supports_compile(model):
-        print(f"--compile: {type(model).__name__} opts out (its step keeps Python-side state that would "
-              "recompile every step); training eagerly", file=sys.stderr)
+        (notify or tell_stderr)(f"--compile: {type(model).__name__} opts out (its step keeps Python-side state "
+                                "that would recompile every step); training eagerly")
         return model.train_step
 
     # graph breaks at .item() and friends are expected here, not news for the user
@@ -225,7 +124,7 @@ def compiled_step(model: GenerativeModel) -> Callable[[Any], dict[str, float]]:
 
 
 @contextlib.contextmanager
-def _graceful_interrupt() -> Iterator[Callable[[], bool]]:
+def _graceful_interrupt(notify: Callable[[str], None]) -> Iterator[Callable[[], bool]]:
     """First Ctrl-C asks the loop to stop after the current step; a second one aborts at once."""
     requested = {"stop": False}
     previous = None
@@ -234,8 +133,7 @@ def _graceful_interrupt() -> Iterator[Callable[[], bool]]:
         if requested["stop"]:
             raise KeyboardInterrupt
         requested["stop"] = True
-        print("\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to abort)",
-              file=sys.stderr)
+        notify("interrupt: finishing this step and saving a checkpoint (Ctrl-C again to abort)")
 
     try:
         previous = signal.signal(signal.SIGINT, handler)
@@ -294,10 +192,10 @@ def train(model: GenerativeModel, data: Any, config: TrainConfig, *, device: Any
     order_cache: dict[int, Any] = {}
     if config.monitor is not None:
         config.monitor.start(start_step)
-    train_step = compiled_step(model) if config.compile else model.train_step
+    train_step = compiled_step(model, config.notify) if config.compile else model.train_step
     follows = model if isinstance(model, FollowsProgress) else None
     elapsed = 0.0
-    with _graceful_interrupt() as stop_requested:
+    with _graceful_interrupt(config.notify) as stop_requested:
         step = start_step
         while step < config.steps:
             if follows is not None:

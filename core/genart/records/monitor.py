@@ -19,6 +19,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -105,24 +106,36 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
 
 
+@dataclass
+class Watch:
+    """What a run asks of its monitor beyond the loop's own numbers."""
+
+    #: carried by every snapshot and plot PNG (see genart.records.recipe)
+    recipe: dict[str, Any] | None = None
+    #: the wall-clock budget that ends the run, for the ETA
+    minutes: float | None = None
+    #: also write TensorBoard event files
+    tensorboard: bool = False
+
+
 class Monitor:
     """One run's metrics, snapshots and progress events; only the main process makes one."""
 
     def __init__(self, run_dir: Path, model: Any, *, seed: int, batch_size: int, steps: int | None,
-                 sample_every: int, events: Events, recipe: dict[str, Any] | None = None,
-                 minutes: float | None = None, tensorboard: bool = False) -> None:
+                 sample_every: int, events: Events, watch: Watch | None = None) -> None:
+        watch = watch or Watch()
         self.run_dir = Path(run_dir)
         self.model = model
         self.seed = seed
         self.batch_size = batch_size
         self.steps = steps
-        self.minutes = minutes
+        self.minutes = watch.minutes
         self.sample_every = sample_every if isinstance(model, GenerativeModel) else 0
         self.events = events
-        self.recipe = recipe or {}
+        self.recipe = watch.recipe or {}
         self.log: MetricsLog | None = None
         self.writer: Any = None
-        if tensorboard:
+        if watch.tensorboard:
             self.writer = _summary_writer(self.run_dir / "tensorboard")
         self.offset = 0.0
         self.start_step = 0
@@ -221,7 +234,7 @@ class Monitor:
     def snapshot(self, step: int) -> Path | None:
         """A grid of the fixed latents at ``step``, without touching the training RNG."""
         from ..images import make_grid, save_image
-        from ..loop.train import rng_state, set_rng_state
+        from ..loop.checkpoints import rng_state, set_rng_state
         from ..runner.pipeline import sample
 
         state = rng_state()

@@ -27,55 +27,6 @@ SAMPLE_KINDS = ("sample", "grid", "grid-raw", "comparison")
 
 
 # -- what the writers record ------------------------------------------------------------------------
-#: grid.png (and grid-raw.png, comparison.png) show the first this many samples (a 16 x 16 grid)
-GRID_MAX = 256
-
-
-def render_samples(model: Any, chain: list[Any], n: int, seed: int, device: Any,
-                   each: Callable[[int, Any], None] | None = None, progress: bool = False) -> dict[str, Any]:
-    """Every picture a sampling pass makes: each sample (after the chain) is handed to ``each(index, image)``
-    as its batch is done, and the grids (grid, and with a chain grid-raw and comparison) of the first
-    GRID_MAX come back, so memory stays bounded whatever ``n`` is. ``genart run``/``sample`` and
-    ``reproduce`` share it, so both make exactly the same tensors.
-
-    Samples are drawn SAMPLE_BATCH at a time from one generator, and the chain runs on each batch, so
-    sample ``i`` is the same for every ``n > i`` (unless a post-processor's output depends on the other
-    images of its batch); for ``n`` up to one batch this is a single draw and a single chain pass."""
-    import torch
-
-    from ..api import progress as progress_bar
-    from ..images import make_grid, side_by_side
-    from ..runner.pipeline import apply_chain, sample_batches
-
-    raws: list[Any] = []
-    finals: list[Any] = []
-    kept = index = 0
-    bar = progress_bar(total=n, desc="sample", disable=not progress)
-    for raw in sample_batches(model, n, seed):
-        final = apply_chain(chain, raw, device) if chain else raw
-        if each is not None:
-            for image in final:
-                each(index, image)
-                index += 1
-        if kept < GRID_MAX:
-            raws.append(raw[:GRID_MAX - kept])
-            finals.append(final[:GRID_MAX - kept])
-            kept += raws[-1].shape[0]
-        bar.update(raw.shape[0])
-    bar.close()
-    raw_all, final_all = torch.cat(raws), torch.cat(finals)
-    out = {"grid": make_grid(final_all)}
-    if chain:
-        grid_raw = make_grid(raw_all)
-        out["grid-raw"] = grid_raw
-        if grid_raw.shape[1:] != out["grid"].shape[1:]:
-            import torch.nn.functional as F
-
-            grid_raw = F.interpolate(grid_raw[None], size=out["grid"].shape[1:], mode="nearest")[0]
-        out["comparison"] = side_by_side(grid_raw, out["grid"])
-    return out
-
-
 def post_params(context: Any, post: Any) -> dict[str, Any]:
     from ..contract.components import resolve_params
     from ..contract.params import params_to_dict
@@ -86,7 +37,7 @@ def post_params(context: Any, post: Any) -> dict[str, Any]:
 
 def run_recipe(app: Any, context: Any, manifest: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
     """What every image made from a run's checkpoint records (snapshots add their step, samples their index)."""
-    from ..runner.jobs import precision_label, versions
+    from ..runner.context import precision_label, versions
 
     return {
         "run": str(checkpoint.parent.resolve()),
@@ -110,7 +61,7 @@ def sample_recipe(app: Any, context: Any, manifest: dict[str, Any], checkpoint: 
 
 def post_recipe(app: Any, context: Any, post: Any) -> dict[str, Any]:
     """A ``genart post`` output's recipe, less its ``input`` (added per file)."""
-    from ..runner.jobs import precision_label, versions
+    from ..runner.context import precision_label, versions
 
     params = post_params(context, post)
     return base_recipe("post", post=list(post), post_params=params,
@@ -195,14 +146,15 @@ def compare(original: Path, copy: Path) -> Outcome:
 
 
 def _context(app: Any, recipe: dict[str, Any], device: str | None) -> Any:
-    from ..runner.jobs import make_context
+    from ..runner.context import make_context
 
     return make_context(app, device or recipe.get("device", "cpu"), recipe.get("precision", "fp32"))
 
 
 def _reproduce_sample(app: Any, recipe: dict[str, Any], locator: Locator, device: str | None) -> Any:
-    from ..loop.train import restore_checkpoint
+    from ..loop.checkpoints import restore_checkpoint
     from ..runner.pipeline import build_chain, build_model
+    from ..runner.sampling import render_samples
 
     context = _context(app, recipe, device)
     checkpoint = locator.find(recipe["checkpoint"], "checkpoint")

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..contract.components import build_component, resolve_params
+from ..contract.components import BuildContext, build_component, resolve_params
 from ..contract.params import DatasetParams, split_spec
-from ..contract.protocols import BuildContext, Dataset, GenerativeModel, PostProcessor
+from ..contract.protocols import Dataset, GenerativeModel, PostProcessor
 from ..contract.registry import DATASET, MODEL, POST
 from ..errors import GenartError, blame
 

@@ -11,7 +11,8 @@ import torch
 
 import genart
 from genart.contract.plugins import App
-from genart.loop.train import TrainConfig, restore_checkpoint, train
+from genart.loop.checkpoints import restore_checkpoint
+from genart.loop.train import TrainConfig, train
 from genart.testing import build_context, check_loss_scaling, check_model, make_tiny_images
 from genart_diffusion.samplers import EulerSampler, HeunSampler, StochasticSampler, edm_sigmas
 from genart_diffusion.unet import UNet, default_levels
@@ -273,7 +274,7 @@ def test_training_times_follow_t_mean_and_t_std(builtin_app: App) -> None:
 def test_grey_images_default_to_the_folded_network(builtin_app: App) -> None:
     """Automatic width and patch: 28 px grey runs ``patch=2, width=32``; colour and any explicit width
     keep the pixel-space network, so a grey run recorded with ``width=16`` rebuilds what it trained."""
-    from genart.runner.jobs import pin_recorded_params
+    from genart.runner.loading import pin_recorded_params
 
     grey = build(builtin_app, "diffusion:image_size=28,channels=1")
     assert (grey.width, grey.patch, grey.net.stem.in_channels) == (32, 2, 4)
@@ -293,7 +294,7 @@ def test_default_sampler_steps_and_t_mean_per_image_kind(builtin_app: App) -> No
     """Both kinds sample with EDM's stochastic sampler; grey images with 40 steps, colour with 20; colour
     trains with t_mean 1.0 (more high noise), grey with 0. Explicit values win, and a run recorded with
     the previous defaults (heun, 20 steps, t_mean 0) rebuilds with them."""
-    from genart.runner.jobs import pin_recorded_params
+    from genart.runner.loading import pin_recorded_params
 
     grey = build(builtin_app, "diffusion:image_size=28,channels=1,width=8")
     colour = build(builtin_app, "diffusion:image_size=32,channels=3,width=8")

@@ -73,7 +73,8 @@ def test_collapsed_generators_rank_below_a_healthy_one(shapes: tuple[torch.Tenso
 
 def test_eval_reports_sample_figures_for_a_model_without_likelihood(genart_cli: Any, builtin_app: App,
                                                                     tmp_path: Path) -> None:
-    from genart.runner.jobs import RunSettings, train_job
+    from genart.runner.jobs import train_job
+    from genart.runner.settings import RunSettings
 
     settings = RunSettings(model="gan:image_size=28,channels=1,width=4,latent=8", data="shapes:count=16",
                            steps=2, batch_size=4, num_samples=2, out=str(tmp_path), device="cpu",

@@ -11,7 +11,8 @@ import torch
 import genart
 from genart import Scored
 from genart.contract.plugins import App
-from genart.loop.train import TrainConfig, checkpoint_state, restore_checkpoint, train
+from genart.loop.checkpoints import checkpoint_state, restore_checkpoint
+from genart.loop.train import TrainConfig, train
 from genart.records.runs import save_checkpoint
 from genart.testing import build_context, check_model, make_tiny_images
 from genart_gan.model import blocks_in

@@ -10,7 +10,8 @@ import torch
 
 from genart import FinishesTraining, LatentSampler
 from genart.contract.plugins import App
-from genart.loop.train import TrainConfig, restore_checkpoint, train
+from genart.loop.checkpoints import restore_checkpoint
+from genart.loop.train import TrainConfig, train
 from genart.records.runs import load_checkpoint, save_checkpoint
 from genart.testing import build_context, make_tiny_images
 from genart_vae.prior import MixturePrior, fit_mixture, fitting_subset
