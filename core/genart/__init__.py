@@ -25,9 +25,9 @@ from .contract.protocols import (
     FollowsProgress,
     GenerativeModel,
     LatentDecoder,
-    LatentModel,
     LatentPrior,
     LatentSampler,
+    NativeShape,
     PostProcessor,
     Register,
     RegisterComponent,
@@ -42,12 +42,13 @@ from .errors import (
     GenartError,
     Interrupted,
     OutOfMemory,
+    PluginAPIDeprecation,
     PluginError,
     TrainingDiverged,
     UsageError,
 )
 from .loop.amp import LossScaler
-from .version import __version__
+from .version import PLUGIN_API, __version__
 
 __all__ = [
     "DATASET",
@@ -77,11 +78,13 @@ __all__ = [
     "GenerativeModel",
     "Interrupted",
     "LatentDecoder",
-    "LatentModel",
     "LatentPrior",
     "LatentSampler",
+    "NativeShape",
     "LossScaler",
     "OutOfMemory",
+    "PLUGIN_API",
+    "PluginAPIDeprecation",
     "PluginError",
     "PostProcessor",
     "Register",
@@ -95,3 +98,16 @@ __all__ = [
     "hookimpl",
     "param",
 ]
+
+#: names kept for one more major version of the plugin API, each with what replaces it (CHANGELOG.md)
+_DEPRECATED = {"LatentModel": "LatentDecoder"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _DEPRECATED:
+        import warnings
+
+        warnings.warn(f"genart.{name} is deprecated since plugin API 2.0 and goes in 3.0: use "
+                      f"genart.{_DEPRECATED[name]}", PluginAPIDeprecation, stacklevel=2)
+        return globals()[_DEPRECATED[name]]
+    raise AttributeError(f"module 'genart' has no attribute {name!r}")

@@ -18,6 +18,20 @@ import errno
 import os
 from collections.abc import Iterator
 
+__all__ = [
+    "CheckpointMismatch",
+    "ComponentError",
+    "DiskFullError",
+    "FileSystemError",
+    "GenartError",
+    "Interrupted",
+    "OutOfMemory",
+    "PluginAPIDeprecation",
+    "PluginError",
+    "TrainingDiverged",
+    "UsageError",
+]
+
 
 class GenartError(Exception):
     """A problem with the user's input or environment, reported as one line."""

@@ -18,6 +18,24 @@ from typing import Any
 from .errors import GenartError
 from .records.runs import write_bytes_atomic
 
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ImageError",
+    "MAX_PIXELS",
+    "convert_channels",
+    "is_image_path",
+    "load_image",
+    "make_grid",
+    "open_pil",
+    "pil_to_tensor",
+    "save_animation",
+    "save_image",
+    "side_by_side",
+    "split_alpha",
+    "tensor_to_pil",
+]
+
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".tga"}
 #: Refuse images above this many pixels (Pillow's bomb check made an error instead of a warning).
 MAX_PIXELS = 16384 * 16384

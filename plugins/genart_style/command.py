@@ -12,8 +12,8 @@ from typing import Any
 import click
 
 from genart import UsageError
+from genart.api import params_options, parse_values
 
-from .options import params_options, parse_values
 from .params import StyleParams
 
 

@@ -5,7 +5,7 @@ Kept light: torch and kornia load inside the factories and the command, so ``gen
 
 from __future__ import annotations
 
-from typing import Any
+import click
 
 import genart
 from genart import Register, RegisterComponent
@@ -34,7 +34,7 @@ def register_components(register: RegisterComponent) -> None:
 
 
 @genart.hookimpl
-def register_commands(cli: Any) -> None:
+def register_commands(cli: click.Group) -> None:
     from .command import stylize
 
     cli.add_command(stylize)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import Any
 
 import click
 
 from ..contract.plugins import App
-from ..errors import already_reported, debug_enabled, failure_line
+from ..errors import PluginAPIDeprecation, already_reported, debug_enabled, failure_line
 
 
 class _Failure(click.ClickException):
@@ -84,6 +85,8 @@ def make_cli(app: App) -> click.Group:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Python hides DeprecationWarnings outside __main__; a plugin's author needs to see these ones
+    warnings.filterwarnings("default", category=PluginAPIDeprecation)
     app = App.from_entry_points()
     cli = make_cli(app)
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:

@@ -19,22 +19,7 @@ from ..runner.jobs import train_job
 from ..runner.loading import load_run_model
 from ..runner.settings import DEFAULT_DATA, DEFAULT_MODEL, RunSettings
 from .config import apply_config, read_config
-
-DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
-
-
-def device_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--precision", default="auto", show_default=True,
-                        type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
-                        help="numeric precision for training and inference")(func)
-    return click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)(func)
-
-
-def post_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--post", "post", multiple=True, metavar="SPEC",
-                        help="post-processor, e.g. restore or upsample:scale=2; repeat to chain, "
-                             "applied in the order given")(func)
-
+from .options import device_options, expand_images, post_option
 
 monitor_options = [
     click.option("--sample-every", type=click.IntRange(min=0), metavar="N",
@@ -182,7 +167,7 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
     """Apply a --post chain to existing image files (folders are searched recursively)."""
     from tqdm.auto import tqdm
 
-    from ..images import ImageError, is_image_path, load_image, save_image
+    from ..images import ImageError, load_image, save_image
     from ..records.recipe import file_entry
     from ..records.reproduce import post_recipe
     from ..runner.pipeline import apply_chain, build_chain
@@ -191,7 +176,7 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
         raise UsageError("give at least one --post SPEC")
     context = make_context(app, device, precision)
     chain = build_chain(context, post)
-    files = _expand_images(images, is_image_path)
+    files = expand_images(images)
     if not files:
         raise UsageError("no image files found in the given paths")
     target = Path(out)
@@ -240,17 +225,6 @@ def _save_16_bit(source: Path, result: Any, destination: Path, recipe: dict[str,
     Image.fromarray(array).save(buffer, format="PNG", pnginfo=png_info(dumps(recipe)))
     write_bytes_atomic(destination, buffer.getvalue())
     return True
-
-
-def _expand_images(paths: tuple[str, ...], is_image: Callable[[Path], bool]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_image(p)))
-        else:
-            files.append(path)
-    return files
 
 
 def given_options(values: dict[str, Any]) -> set[str]:

@@ -12,23 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from ..errors import GenartError
 from .components import resolve_params
 from .params import split_spec
+from .protocols import NativeShape
 from .registry import DATASET, MODEL
 
 #: The model parameters the data decides, and what each is called in messages.
 FITTED_KEYS = {"image_size": "px", "channels": "channels"}
-
-
-@runtime_checkable
-class NativeShape(Protocol):
-    """An optional dataset capability: the shape its images have before any resizing."""
-
-    def native_shape(self) -> tuple[int, int] | None:
-        """``(channels, side)`` the images are best trained at, or None where any shape suits them."""
 
 
 @dataclass

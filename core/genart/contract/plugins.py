@@ -25,6 +25,7 @@ import pluggy
 
 from ..errors import PluginError
 from . import hookspecs
+from .api_version import DECLARATION, check_plugin_api
 from .registry import DATASET, LOSS, MODEL, POST, Registry, make_spec
 from .suggest import did_you_mean
 
@@ -145,6 +146,15 @@ class App:
         self._registry = None
 
     def _add(self, record: PluginRecord, plugin: Any) -> None:
+        try:
+            verdict = check_plugin_api(getattr(plugin, DECLARATION, None), record.name)
+        except PluginError as error:  # written for a plugin API this genart does not provide
+            self._fail(record, error)
+            self.warn(str(error))
+            return
+        if verdict.warning:
+            record.load_warnings.append(verdict.warning)
+            self.warn(verdict.warning)
         try:
             self.pm.register(plugin, name=record.name)
         except Exception as error:  # pluggy validation of hook signatures

@@ -62,10 +62,6 @@ class LatentDecoder(Protocol):
         ...
 
 
-#: the older name of :class:`LatentDecoder`
-LatentModel = LatentDecoder
-
-
 @runtime_checkable
 class LatentPrior(Protocol):
     """Optional: which prior the latents follow; walks interpolate on a sphere for ``"gaussian"``
@@ -205,6 +201,14 @@ class Dataset(Protocol):
     def load(self, size: int, channels: int) -> torch.Tensor:
         """All images as uint8 ``[N, channels, size, size]`` in a fixed order (same call, same tensor)."""
         ...
+
+
+@runtime_checkable
+class NativeShape(Protocol):
+    """An optional dataset capability: the shape its images have before any resizing."""
+
+    def native_shape(self) -> tuple[int, int] | None:
+        """``(channels, side)`` the images are best trained at, or None where any shape suits them."""
 
 
 @runtime_checkable

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+import warnings
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from ..contract.params import split_spec
 from ..contract.plugins import App
 from ..contract.protocols import GenerativeModel, default_batch_size, default_steps
 from ..contract.registry import DATASET, MODEL
-from ..errors import Interrupted, UsageError, blame, failure_line, mark_reported
+from ..errors import Interrupted, PluginAPIDeprecation, UsageError, blame, failure_line, mark_reported
 from ..loop import distributed
 from ..loop.checkpoints import model_metadata, restore_checkpoint
 from ..loop.device import describe_device
@@ -97,7 +98,10 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
         job = _prepare(app, settings, resume=resume, sample_after=sample_after, weights=weights, given=given,
                        events=events)
         try:
-            return _run(job)
+            with warnings.catch_warnings():  # a plugin's warnings reach the user as the job's own lines
+                warnings.simplefilter("default", PluginAPIDeprecation)
+                warnings.showwarning = _warning_to(job)
+                return _run(job)
         except BaseException as error:
             job.record.record_failure(error, job.run_dir if resume is None and job.world.is_main else None)
             raise
@@ -296,3 +300,12 @@ def _fit_to_data(context: BuildContext, settings: RunSettings, say: Callable[[st
         if message:
             say(message)
     return dataclasses.replace(settings, model=fitted.spec)
+
+
+def _warning_to(job: Job) -> Callable[..., None]:
+    """``warnings.showwarning`` for the job: one line through its events (JSON under ``--progress json``)."""
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        job.say(f"warning: {category.__name__}: {message} ({filename}:{lineno})")
+
+    return show

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import genart
-from genart import DatasetParams, param
+from genart import DatasetParams, Register, param
 
 
 @dataclass
@@ -41,10 +41,10 @@ def build_stripes(params: StripesParams, context: Any) -> Any:
 
 
 @genart.hookimpl
-def register_post_processors(register: Any) -> None:
+def register_post_processors(register: Register) -> None:
     register("posterize", build_posterize, params=PosterizeParams, description="reduce colours to a few levels")
 
 
 @genart.hookimpl
-def register_datasets(register: Any) -> None:
+def register_datasets(register: Register) -> None:
     register("stripes", build_stripes, params=StripesParams, description="diagonal stripes in random colours")

@@ -1,26 +1,63 @@
-"""Click options generated from a params dataclass, so a command and its component share one definition.
+"""Click options every command that does work shares, and options generated from a params dataclass.
 
-``genart stylize`` takes the same parameters as the ``style`` post-processor; writing each as a click
-option as well meant two defaults and two help texts to keep in step. Here every field becomes
-``--field-name`` with the field's default and help: a ``Literal`` becomes a choice, a ``bool`` an
-``--x/--no-x`` flag, a list a ``+``-joined string parsed the way component specs are.
+Built-in commands and plugins' commands use the same helpers (through ``genart.api``), so ``--device``,
+``--post`` and a component's parameters read the same everywhere. :func:`params_options` turns every
+field of a parameter dataclass into ``--field-name`` with the field's default and help (a ``Literal``
+becomes a choice, a ``bool`` an ``--x/--no-x`` flag, a list a ``+``-joined string parsed the way
+component specs are), so a command and its component share one definition.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import click
 
-from genart import UsageError
-from genart.api import LIST_SEPARATOR, coerce
+from ..contract.params import LIST_SEPARATOR, coerce
+from ..errors import UsageError
+
+DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
-def _option(field: dataclasses.Field, hint: Any, default: Any) -> Callable[[Any], Any]:
+def device_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--device`` (default auto)."""
+    return click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)(func)
+
+
+def device_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--device`` and ``--precision``, for commands that run a model."""
+    func = click.option("--precision", default="auto", show_default=True, type=click.Choice(PRECISIONS),
+                        help="numeric precision for training and inference")(func)
+    return device_option(func)
+
+
+def post_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--post SPEC``, repeatable: the post-processing chain, in the order given."""
+    return click.option("--post", "post", multiple=True, metavar="SPEC",
+                        help="post-processor, e.g. restore or upsample:scale=2; repeat to chain, "
+                             "applied in the order given")(func)
+
+
+def expand_images(paths: Sequence[str | Path]) -> list[Path]:
+    """Files as given, and the image files inside folders (recursively, sorted)."""
+    from ..images import is_image_path
+
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_image_path(p)))
+        else:
+            files.append(path)
+    return files
+
+
+def _option(field: dataclasses.Field[Any], hint: Any, default: Any) -> Callable[[Any], Any]:
     flag = "--" + field.name.replace("_", "-")
     help_text = field.metadata.get("help", "")
     origin = get_origin(hint)

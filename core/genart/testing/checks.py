@@ -1,73 +1,16 @@
-"""pytest plugin for genart plugin authors (loaded automatically through the ``pytest11`` entry point).
+"""Contract checks for plugin authors: plain functions a plugin's tests call on its built components.
 
-Fixtures:
-    genart_app        a fresh App with no plugins loaded (add yours with ``register_plugin``)
-    builtin_app       a fresh App with the installed entry-point plugins loaded
-    register_plugin   ``register_plugin(module_or_object, name)`` for one test; always unregistered
-    genart_cli        ``genart_cli(args, app=None)`` runs the CLI in-process, returns click's Result
-    tiny_images       ``tiny_images(n=4, channels=3, size=16, seed=0)`` -> float [N,C,H,W] in [0,1]
-    tiny_run          ``tiny_run(app, model_spec, data_spec, steps=2)`` -> a trained run folder
-
-Contract checks (plain functions, call them from your tests). One calling convention: the built
-component first, options by keyword; a check that must build the component several times (to
-compare runs) takes the App and the spec instead:
-    check_post_processor(processor), check_model(model), check_latent(model),
-    check_dataset(dataset, count=N), check_gan_loss(loss), check_loss_scaling(app, spec)
+One calling convention: the built component first, options by keyword; a check that must build the
+component several times (to compare runs) takes the App and the spec instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from .contract.plugins import App
-
-
-@pytest.fixture
-def genart_app() -> App:
-    return App()
-
-
-@pytest.fixture
-def builtin_app() -> App:
-    return App.from_entry_points(only=None)
-
-
-@pytest.fixture
-def register_plugin(genart_app: App) -> Iterator[Callable[..., Any]]:
-    names: list[tuple[App, str]] = []
-
-    def register(plugin: Any, name: str | None = None, app: App | None = None) -> Any:
-        target = app or genart_app
-        label = str(name or getattr(plugin, "__name__", type(plugin).__name__))
-        record = target.register(plugin, label)
-        names.append((target, label))
-        return record
-
-    yield register
-    for target, label in names:
-        target.unregister(label)
-
-
-@pytest.fixture
-def genart_cli(genart_app: App) -> Callable[..., Any]:
-    from click.testing import CliRunner
-
-    from .cli import make_cli
-
-    def invoke(args: list[str], app: App | None = None, **kwargs: Any) -> Any:
-        runner = CliRunner()
-        return runner.invoke(make_cli(app or genart_app), args, catch_exceptions=False, **kwargs)
-
-    return invoke
-
-
-@pytest.fixture
-def tiny_images() -> Callable[..., Any]:
-    return make_tiny_images
+from ..contract.plugins import App
 
 
 def make_tiny_images(n: int = 4, channels: int = 3, size: int | tuple[int, int] = 16, seed: int = 0) -> Any:
@@ -92,8 +35,8 @@ def build_context(app: App, device: str = "cpu", loss_scale: float = 0.0) -> Any
     trained with and without it, the weights must agree."""
     import torch
 
-    from .contract.components import BuildContext
-    from .loop.amp import LossScaler
+    from ..contract.components import BuildContext
+    from ..loop.amp import LossScaler
 
     scaler = LossScaler(enabled=loss_scale > 0, init_scale=loss_scale or 1.0)
     return BuildContext(registry=app.registry, device=torch.device(device), scaler=scaler)
@@ -130,7 +73,7 @@ def check_model(model: Any, steps: int = 2, batch_size: int = 4) -> None:
 
     import torch
 
-    from .records.runs import load_checkpoint, save_checkpoint
+    from ..records.runs import load_checkpoint, save_checkpoint
 
     c, h, w = model.image_shape
     batch = make_tiny_images(batch_size, c, (h, w), seed=1)
@@ -236,7 +179,7 @@ def check_latent(model: Any, *, n: int = 3) -> None:
     shape, deterministically; with ``encode`` too, images map to latents of ``latent_shape`` that decode."""
     import torch
 
-    from .contract.protocols import Encoder, LatentDecoder
+    from ..contract.protocols import Encoder, LatentDecoder
 
     c, h, w = model.image_shape
     assert isinstance(model, LatentDecoder), "a latent model needs latent_shape and decode(z)"
@@ -255,67 +198,13 @@ def check_latent(model: Any, *, n: int = 3) -> None:
             assert tuple(model.decode(latents).shape) == (n, c, h, w), "encoded latents do not decode"
 
 
-def check_gan_loss(loss: Any, *, batch_size: int = 4, image_size: int = 8) -> None:
-    """A loss for the ``gan`` model family (:class:`genart.GANLoss`): both objectives are finite scalars
-    that send gradients into the discriminator (D step) or through the fakes (G step), and a
-    relativistic loss's ``g_loss_given_real`` depends on the real batch it is given."""
-    import torch
-
-    from .contract.gan import GANLoss, RelativisticGANLoss, Scored
-
-    assert isinstance(loss, GANLoss), "a GAN loss needs d_loss(d, real, fake) and g_loss(d, fake)"
-    torch.manual_seed(0)
-    d_net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * image_size**2, 1))
-
-    def d(x: Any) -> Any:
-        return d_net(x).squeeze(1)
-
-    real = make_tiny_images(batch_size, 3, image_size, seed=1) * 2 - 1
-    fake = make_tiny_images(batch_size, 3, image_size, seed=2) * 2 - 1
-    d_loss = loss.d_loss(d, Scored(real, d(real)), Scored(fake.detach(), d(fake.detach())))
-    assert isinstance(d_loss, torch.Tensor) and d_loss.dim() == 0, "d_loss must return a scalar tensor"
-    assert torch.isfinite(d_loss), "d_loss is not finite"
-    assert d_loss.requires_grad, "d_loss sends no gradient into the discriminator"
-    d_loss.backward()  # type: ignore[no-untyped-call]
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in d_net.parameters()), \
-        "d_loss sends no gradient into the discriminator"
-    generated = fake.clone().requires_grad_(True)
-    scored_fake = Scored(generated, d(generated))
-    if isinstance(loss, RelativisticGANLoss):
-        real_images = real.clone().requires_grad_(True)  # a leaf, to see whether the loss depends on it
-        real_scores = d(real).detach().requires_grad_(True)
-        g_loss = loss.g_loss_given_real(d, scored_fake, Scored(real_images, real_scores))
-    else:
-        g_loss = loss.g_loss(d, scored_fake)
-    assert isinstance(g_loss, torch.Tensor) and g_loss.dim() == 0, "g_loss must return a scalar tensor"
-    assert torch.isfinite(g_loss), "g_loss is not finite"
-    assert g_loss.requires_grad, "g_loss sends no gradient to the generator"
-    if isinstance(loss, RelativisticGANLoss):
-        uses = torch.autograd.grad(g_loss, (real_scores, real_images), retain_graph=True, allow_unused=True)
-        assert any(g is not None and g.abs().sum() > 0 for g in uses), \
-            "g_loss_given_real does not depend on the real batch it is given"
-    (grad,) = torch.autograd.grad(g_loss, generated, allow_unused=True)
-    assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0, \
-        "g_loss sends no gradient to the generator"
-
-
 def make_tiny_run(app: App, folder: Path, model: str, data: str, *, steps: int = 2, batch_size: int = 4,
                   num_samples: int = 4, seed: int = 0) -> Path:
     """Train ``model`` on ``data`` for a few steps into a run folder under ``folder`` (on the CPU, fp32,
     no progress bar): a real run folder to test commands that read one (``sample``, ``walk``, ...)."""
-    from .runner.jobs import train_job
-    from .runner.settings import RunSettings
+    from ..runner.jobs import train_job
+    from ..runner.settings import RunSettings
 
     settings = RunSettings(model=model, data=data, steps=steps, batch_size=batch_size, num_samples=num_samples,
                            seed=seed, device="cpu", precision="fp32", out=str(folder), progress=False)
     return train_job(app, settings)
-
-
-@pytest.fixture
-def tiny_run(tmp_path: Path) -> Callable[..., Path]:
-    """``tiny_run(app, model, data, steps=2, ...)``: a freshly trained run folder (see :func:`make_tiny_run`)."""
-
-    def make(app: App, model: str, data: str, **options: Any) -> Path:
-        return make_tiny_run(app, tmp_path / "runs", model, data, **options)
-
-    return make
