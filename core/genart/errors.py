@@ -30,6 +30,7 @@ __all__ = [
     "PluginError",
     "TrainingDiverged",
     "UsageError",
+    "blame",
 ]
 
 
