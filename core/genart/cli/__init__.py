@@ -48,7 +48,20 @@ class GenartGroup(click.Group):
 
                 traceback.print_exception(error, file=sys.stderr)
             message, exit_code = failure_line(error)
+            owner = _command_owner(ctx)
+            if owner and message.startswith("unexpected "):  # a plugin's command: its author can fix it
+                message = message.replace(" (a bug:", f" in command {ctx.invoked_subcommand!r} of plugin {owner!r} "
+                                                      "(a bug in that plugin:", 1)
             raise _Failure(message, exit_code, shown=already_reported(error)) from None
+
+
+def _command_owner(ctx: click.Context) -> str | None:
+    """The plugin (as ``genart plugins`` names it) that added the command being run, if a plugin did."""
+    app = ctx.obj
+    for record in getattr(app, "records", {}).values():
+        if ctx.invoked_subcommand in record.commands:
+            return str(record.name)
+    return None
 
 
 def _close_progress_bars() -> None:

@@ -24,7 +24,7 @@ def _plugin_rows(app: Any, include_disabled: bool) -> list[dict[str, Any]]:
             "name": record.name, "version": record.version, "status": record.status,
             "distribution": record.distribution, "module": record.module, "hooks": record.hooks,
             "commands": record.commands, "error": record.error or None, "warnings": record.warnings,
-            "components": [{"kind": s.kind, "name": s.name, "description": s.description}
+            "components": [{"kind": s.kind, "name": s.name, "description": s.description, "tags": sorted(s.tags)}
                            for s in registry.by_plugin(record.name)],
         })
     return rows
@@ -54,7 +54,8 @@ def plugins_command(app: Any, show_all: bool, as_json: bool) -> None:
             click.echo(f"    commands: {', '.join(row['commands'])}")
         for comp in row["components"]:
             label = KIND_LABELS.get(comp["kind"], comp["kind"])
-            click.echo(f"    {label:<15} {comp['name']:<14} {comp['description']}")
+            tags = f"  [tags: {', '.join(comp['tags'])}]" if comp["tags"] else ""
+            click.echo(f"    {label:<15} {comp['name']:<14} {comp['description']}{tags}")
 
 
 @click.command("describe")
@@ -84,6 +85,8 @@ def describe_command(app: Any, name: str, kind: str | None) -> None:
     spec = matches[0]
     click.echo(f"{spec.name} ({KIND_LABELS.get(spec.kind, spec.kind)}, from plugin {spec.plugin})")
     click.echo(f"  {spec.description}")
+    if spec.tags:
+        click.echo(f"  tags: {', '.join(sorted(spec.tags))} (the model family that uses it)")
     doc = (spec.params.__doc__ or "").strip() if spec.params else ""
     if doc and not doc.startswith(spec.params.__name__ + "("):
         click.echo("")

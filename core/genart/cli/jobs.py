@@ -10,13 +10,10 @@ from typing import Any
 
 import click
 
-from ..contract.params import split_spec
-from ..contract.registry import MODEL
-from ..errors import UsageError, blame
+from ..errors import UsageError
 from ..records.console import echo
 from ..runner.context import make_context
 from ..runner.jobs import train_job
-from ..runner.loading import load_run_model
 from ..runner.settings import DEFAULT_DATA, DEFAULT_MODEL, RunSettings
 from .config import apply_config, read_config
 from .options import device_options, expand_images, post_option
@@ -123,35 +120,14 @@ def train_command(app: Any, **values: Any) -> None:
 @click.option("--overwrite", is_flag=True, help="replace files in an existing output folder")
 @device_options
 @click.pass_obj
-def sample_command(app: Any, run_dir: str, num_samples: int, seed: int, post: tuple[str, ...], model_args: str,
-                   out: str | None, overwrite: bool, device: str, precision: str) -> None:
+def sample_command(app: Any, /, run_dir: str, **options: Any) -> None:
     """Draw new samples from a trained run (optionally through a --post chain)."""
-    from ..runner.pipeline import SAMPLE_BATCH, build_chain
-    from ..runner.sampling import check_samples, write_samples
+    from ..runner.sample_job import SampleRequest, sample_job
 
-    model, context, manifest = load_run_model(app, Path(run_dir), device, precision, model_args)
-    if model_args.strip():  # the recipe rebuilds the model as sampled, not as trained
-        from ..runner.loading import with_options
-
-        manifest = {**manifest, "model": {**manifest["model"],
-                                          "spec": with_options(manifest["model"]["spec"], model_args)}}
-    chain = build_chain(context, post)
-    target = Path(out) if out else Path(run_dir) / f"sample-seed{seed}"
-    if target.exists() and not target.is_dir():
-        raise UsageError(f"--out {target} is a file, not a folder")
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise UsageError(f"{target} already exists and is not empty (use --overwrite or another --out)")
-    check_samples(num_samples, tuple(model.image_shape), target)
-    from ..records.reproduce import sample_recipe
-    from ..runner.loading import find_checkpoint
-
-    recipe = sample_recipe(app, context, manifest, find_checkpoint(Path(run_dir)), post, seed, num_samples)
-    name = manifest["model"].get("name", split_spec(manifest["model"]["spec"]).name)
-    plugin = context.registry.get(MODEL, name).plugin if name in context.registry.names(MODEL) else None
-    with blame("model", name, plugin, "sampling", "lower -n"):
-        write_samples(target, model, chain, num_samples, seed, context.device, recipe=recipe,
-                      progress=num_samples > SAMPLE_BATCH)  # a bar once there is more than one batch to wait for
-    echo(f"wrote {num_samples} samples to {target}")
+    request = SampleRequest(run_dir=Path(run_dir), out=Path(options.pop("out")) if options["out"] else None,
+                            post=tuple(options.pop("post")), **options)
+    target = sample_job(app, request)
+    echo(f"wrote {request.num_samples} samples to {target}")
 
 
 @click.command("post")
