@@ -224,7 +224,7 @@ def d_selected(model: Any, n: int, seed: int, keep: float) -> torch.Tensor:
 def by_category(model: Any, per_category: int, seed: int) -> list[torch.Tensor]:
     """Samples of each category of a model with a categorical code (``categories=K``): z's first entry is
     drawn inside the category's bin of the normal CDF, the rest of z as usual."""
-    from genart_gan.networks import latents_in_category
+    from genart_gan.nets import latents_in_category
 
     k = model.params.categories
     generator = torch.Generator().manual_seed(seed)

@@ -61,7 +61,7 @@ def structure_energy(image: object, painting: object, edge: int = 128, patch: in
     import torch
     import torch.nn.functional as F
 
-    from genart_style.transfer import fit_long_edge, resize
+    from genart_style.gram_transfer import fit_long_edge, resize
 
     def patches(x: torch.Tensor) -> torch.Tensor:
         x = resize(x, fit_long_edge(*x.shape[-2:], edge)).mean(1, keepdim=True)
@@ -159,7 +159,7 @@ def gram_rows() -> None:
     from genart.images import load_image
     from genart.testing import build_context
     from genart_style import color
-    from genart_style.transfer import resize
+    from genart_style.gram_transfer import resize
 
     torch.manual_seed(0)
     context = build_context(App.from_entry_points())

@@ -82,7 +82,7 @@ def stylise(context, args, style_dir: Path, painting: str, content, name: str) -
 def anchor_sheet(context, args, style_dir: Path, anchor_dir: Path) -> None:
     """The local-only comparison on chicago.jpg beside Johnson et al.'s anchors (never to be committed)."""
     from genart.images import load_image
-    from genart_style.transfer import resize
+    from genart_style.gram_transfer import resize
 
     content = load_image(style_dir / "chicago.jpg", channels=3)[None]
     rows = []

@@ -11,7 +11,7 @@ import torch
 from genart import BuildContext, GANLoss, RelativisticGANLoss, Scored, UsageError
 
 from .augment import augment
-from .networks import Discriminator, Generator, MinibatchStd, category_of
+from .nets import Discriminator, Generator, MinibatchStd, category_of
 from .params import augment_policy
 
 

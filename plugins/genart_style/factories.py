@@ -8,13 +8,13 @@ from .params import ENCODER_KIND, ColorParams, RandomEncoderParams, StyleParams,
 
 
 def build_style(params: StyleParams, context: Any) -> Any:
-    from .processors import load_style_image
-    from .transfer import StyleTransfer
+    from .color_processors import load_style_image
+    from .gram_transfer import StyleTransfer
 
     styles = [load_style_image(path) for path in params.image]
     weights = params.weights or [1.0] * len(styles)
     if params.method == "patch":
-        from .synthesis import PatchTransfer
+        from .patch_synthesis import PatchTransfer
 
         return PatchTransfer(params, styles, weights, context.device, names=[str(p) for p in params.image])
     spec = params.encoder
@@ -25,7 +25,7 @@ def build_style(params: StyleParams, context: Any) -> Any:
 
 
 def build_colortransfer(params: ColorParams, context: Any) -> Any:
-    from .processors import ColorTransfer, load_style_image
+    from .color_processors import ColorTransfer, load_style_image
 
     if params.image is None:  # ColorParams already refuses this; narrowed for the type checker
         raise ValueError("needs image=PATH (the image whose colours to take)")
@@ -33,7 +33,7 @@ def build_colortransfer(params: ColorParams, context: Any) -> Any:
 
 
 def build_histmatch(params: ColorParams, context: Any) -> Any:
-    from .processors import HistogramMatch, load_style_image
+    from .color_processors import HistogramMatch, load_style_image
 
     if params.image is None:  # ColorParams already refuses this; narrowed for the type checker
         raise ValueError("needs image=PATH (the image whose colours to take)")
@@ -41,12 +41,12 @@ def build_histmatch(params: ColorParams, context: Any) -> Any:
 
 
 def build_random_encoder(params: RandomEncoderParams, context: Any) -> Any:
-    from .encoders import build_random
+    from .gram_encoders import build_random
 
     return build_random(params, context)
 
 
 def build_vgg19_encoder(params: VGGParams, context: Any) -> Any:
-    from .encoders import build_vgg19
+    from .gram_encoders import build_vgg19
 
     return build_vgg19(params, context)

@@ -35,6 +35,6 @@ def register_components(register: RegisterComponent) -> None:
 
 @genart.hookimpl
 def register_commands(cli: click.Group) -> None:
-    from .command import stylize
+    from .commands import stylize
 
     cli.add_command(stylize)

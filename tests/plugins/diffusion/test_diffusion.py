@@ -14,8 +14,8 @@ from genart.contract.plugins import App
 from genart.loop.checkpoints import restore_checkpoint
 from genart.loop.train import TrainConfig, train
 from genart.testing import build_context, check_loss_scaling, check_model, make_tiny_images
+from genart_diffusion.nets import UNet, default_levels
 from genart_diffusion.samplers import EulerSampler, HeunSampler, StochasticSampler, edm_sigmas
-from genart_diffusion.unet import UNet, default_levels
 
 TINY = "diffusion:image_size=28,channels=1,width=8"
 
@@ -235,7 +235,7 @@ def test_default_batch_depends_on_channels(builtin_app: App) -> None:
 
 def test_patch_folds_pixels_into_channels(builtin_app: App) -> None:
     """``patch=2`` runs the U-Net on a 4 x 14 x 14 fold of a 28 px grey image and unfolds its output."""
-    from genart_diffusion.unet import level_channels
+    from genart_diffusion.nets import level_channels
 
     net = UNet(1, 28, width=8, patch=2)
     assert net.stem.in_channels == 4 and len(net.down) == default_levels(14) == 2

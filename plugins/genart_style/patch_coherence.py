@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from .patches import PatchBank
+from .patch_search import PatchBank
 
 NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 PASSES = 3  # red-black propagation passes per search (coherent areas grow by about two patches per pass)

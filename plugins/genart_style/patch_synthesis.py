@@ -35,9 +35,9 @@ import torch.nn.functional as F
 from genart import GenartError
 
 from . import color
-from .coherence import MatchField, propagate
-from .patches import PatchBank
-from .transfer import checked_output_size, fit_long_edge, resize, stylize_each
+from .gram_transfer import checked_output_size, fit_long_edge, resize, stylize_each
+from .patch_coherence import MatchField, propagate
+from .patch_search import PatchBank
 
 STRIP_ELEMENTS = 2 ** 23  # patch pixels unfolded at once (32 MiB of float32 per strip)
 MIN_LEVEL = 48  # pyramid levels whose short edge would fall below this are skipped
