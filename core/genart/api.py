@@ -16,6 +16,7 @@ from .contract.params import LIST_SEPARATOR, ComponentRequest, coerce, params_to
 from .contract.plugins import App, PluginRecord
 from .loop.train import TrainConfig, TrainResult, train
 from .records.console import echo, progress
+from .records.monitor import Events, Monitor
 from .records.recipe import base_recipe, file_entry
 from .records.runs import (
     CHECKPOINT,
@@ -39,8 +40,10 @@ __all__ = [
     "CHECKPOINT",
     "Chain",
     "ComponentRequest",
+    "Events",
     "LIST_SEPARATOR",
     "MANIFEST",
+    "Monitor",
     "PluginRecord",
     "RunSettings",
     "TrainConfig",
