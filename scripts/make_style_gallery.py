@@ -134,8 +134,8 @@ def save_table(rows: list, headers: list[str], path: Path, cell: tuple[int, int]
     a None cell (a source image we must not publish) stays blank."""
     from PIL import Image, ImageDraw
 
-    from genart.images import tensor_to_pil
     from genart.api import write_bytes_atomic
+    from genart.images import tensor_to_pil
 
     label_w, header_h, gap = 110, 22, 4
     widths = [first] + [cell[0]] * (len(headers) - 1)
