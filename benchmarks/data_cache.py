@@ -2,7 +2,7 @@
 decoding in memory without it (`cache=false`), each in a fresh process for its own time and memory.
 
     python -m benchmarks.data_cache                      # 2000 photos of 640x480, loaded at 128 px
-    python benchmarks/data_cache.py --images 500 --size 64
+    python -m benchmarks.data_cache --images 500 --size 64
 
 It writes its own folder of JPEGs (smooth random colour fields with shapes, seed 0) into a temporary
 folder, so it needs no data; the cache goes to a temporary GENART_CACHE_DIR too.

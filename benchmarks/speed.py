@@ -1,8 +1,8 @@
 """Training and post-processing speed: genart's loop against a plain PyTorch loop, fp32 and bf16.
 
-    python benchmarks/speed.py                 # full table (5 rounds: about 16 minutes on 2 cores)
-    python benchmarks/speed.py --steps 25 --repeats 2    # quicker, noisier
-    python benchmarks/speed.py --models vae --configs plain:fp32,genart:bf16 --skip-default-job   # one ratio
+    python -m benchmarks.speed                 # full table (5 rounds: about 16 minutes on 2 cores)
+    python -m benchmarks.speed --steps 25 --repeats 2    # quicker, noisier
+    python -m benchmarks.speed --models vae --configs plain:fp32,genart:bf16 --skip-default-job   # one ratio
 
 For each model (the default `vae` and `gan`, default batch sizes, on `shapes`):
 - plain fp32: a bare loop `batch = data[idx].float() / 255; model.train_step(batch)` — what a user
