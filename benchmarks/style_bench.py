@@ -64,7 +64,7 @@ def structure_energy(image: object, painting: object, edge: int = 128, patch: in
     both in grey, scaled to a ``edge`` px long edge (a 510 px output: 8 px patches there are 32 px
     motifs), each normalised to zero mean and unit spread (so the palette does not count), then the mean
     squared contrast of its mean-removed ``patch`` px patches over the painting's. Checked by eye
-    (docs/notes/style-patch.md): on the four chicago pairs it ranks the VGG anchor above genart and
+    (docs/notes/2026-12-01-style-patch.md): on the four chicago pairs it ranks the VGG anchor above genart and
     genart after the reuse penalty above genart before it, as the eye does; pixel noise of std 0.3 on the
     photo moves it by under 0.03. Not a painting detector: it counts structure, not whose, and the
     unstylised photo scores 0.36-0.65, above the older genart results on two pairs."""

@@ -15,7 +15,7 @@ standardised per dimension and a prior is trained on them for ``--marks``' last 
 
 At each mark the prior draws 2048 latents (seed 0), which are decoded and scored with ``genart
 eval``'s weight-free figures against the data, and 32 of them are written as ``samples-<mark>.png``.
-An experiment (issue 20, docs/notes/vae-edges-2026-12-02.md), not a product feature: it asks
+An experiment (issue 20, docs/notes/2026-12-02-vae-edges.md), not a product feature: it asks
 whether the fitted Gaussian mixture is what stands between the spatial latent and coherent samples.
 """
 
