@@ -222,3 +222,16 @@ def test_a_plugin_commands_images_name_their_reproducer(genart_app: App, genart_
     genart_app.unregister("stamp")
     refused = genart_cli(["reproduce", str(tmp_path / "s.png"), "--out", str(tmp_path / "third")])
     assert refused.exit_code != 0 and "not part of a loaded plugin" in refused.output
+
+
+def test_every_fixture_of_the_kit_is_documented() -> None:
+    """``pytest --fixtures`` shows a plugin author each fixture's doc."""
+    import genart.testing as kit
+
+    fixtures = [name for name in kit.__all__ if hasattr(getattr(kit, name), "_fixture_function_marker")
+                or type(getattr(kit, name)).__name__ == "FixtureFunctionDefinition"]
+    assert len(fixtures) == 6
+    for name in fixtures:
+        definition = getattr(kit, name)
+        function = getattr(definition, "_get_wrapped_function", lambda: definition)()
+        assert (function.__doc__ or "").strip(), f"fixture {name} has no docstring"
