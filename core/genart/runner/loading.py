@@ -36,10 +36,14 @@ def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto"
     context = make_context(app, device, precision)
     spec = pin_recorded_params(context, manifest["model"]["spec"], manifest["model"].get("params", {}))
     model = build_model(context, with_options(spec, model_args))
-    expected = {"name": manifest["model"].get("name", split_spec(manifest["model"]["spec"]).name),
-                "params": manifest["model"].get("params", {})}
+    expected = {"name": model_name(manifest), "params": manifest["model"].get("params", {})}
     restore_checkpoint(model, find_checkpoint(run_dir), expected=expected)
     return model, context, manifest
+
+
+def model_name(manifest: dict[str, Any]) -> str:
+    """The name of the model a run's manifest records (older manifests record only its spec)."""
+    return str(manifest["model"].get("name") or split_spec(manifest["model"]["spec"]).name)
 
 
 def pin_recorded_params(context: BuildContext, spec: str, recorded: dict[str, Any]) -> str:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..contract.params import split_spec
 from ..contract.plugins import App
 from ..contract.registry import MODEL
 from ..errors import UsageError, blame
 from ..records.reproduce import sample_recipe
-from .loading import find_checkpoint, load_run_model, with_options
+from .loading import find_checkpoint, load_run_model, model_name, with_options
 from .pipeline import SAMPLE_BATCH, build_chain
 from .sampling import check_samples, write_samples
 
@@ -53,7 +52,7 @@ def sample_job(app: App, request: SampleRequest) -> Path:
     check_samples(request.num_samples, tuple(model.image_shape), target)
     recipe = sample_recipe(app, context, manifest, find_checkpoint(request.run_dir), request.post, request.seed,
                            request.num_samples)
-    name = manifest["model"].get("name", split_spec(manifest["model"]["spec"]).name)
+    name = model_name(manifest)
     plugin = context.registry.get(MODEL, name).plugin if name in context.registry.names(MODEL) else None
     with blame("model", name, plugin, "sampling", "lower -n"):
         write_samples(target, model, chain, request.num_samples, request.seed, context.device, recipe=recipe,

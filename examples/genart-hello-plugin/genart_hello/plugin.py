@@ -8,6 +8,9 @@ from typing import Any
 import genart
 from genart import DatasetParams, Register, param
 
+#: the genart plugin API this plugin is written for (checked when it loads; see CHANGELOG.md)
+GENART_PLUGIN_API = "2.0"
+
 
 @dataclass
 class PosterizeParams:
