@@ -39,6 +39,8 @@ from .worker import Worker
 
 PACKAGE = Path(__file__).resolve().parent
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+#: an upload request may hold this many images of the largest size (the form's limit is per image)
+MAX_FILES_AT_ONCE = 16
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "testserver"})
 _templates = Environment(loader=FileSystemLoader(PACKAGE / "templates"), autoescape=select_autoescape(["html"]))
 
@@ -151,9 +153,9 @@ def _lifespan(worker: Worker | None) -> Any:
     return lifespan
 
 
-def create_app(runs_dir: Path, registry: Any, *, token: str | None = None, hosts: frozenset[str] | set[str] | None = LOOPBACK_NAMES,
-               max_upload: int = MAX_UPLOAD_BYTES, start_worker: bool = True,
-               worker_env: dict[str, str] | None = None) -> Starlette:
+def create_app(runs_dir: Path, registry: Any, *, token: str | None = None,
+               hosts: frozenset[str] | set[str] | None = LOOPBACK_NAMES, max_upload: int = MAX_UPLOAD_BYTES,
+               start_worker: bool = True, worker_env: dict[str, str] | None = None) -> Starlette:
     """The studio for ``runs_dir``; ``start_worker`` False leaves the queue unrun (tests, a second viewer).
 
     ``hosts`` are the Host names answered (loopback names by default; None: any, for a token-guarded studio).
@@ -169,6 +171,6 @@ def create_app(runs_dir: Path, registry: Any, *, token: str | None = None, hosts
     app = Starlette(routes=routes, middleware=[Middleware(Guard)],
                     exception_handlers={GenartError: _genart_error, Forbidden: _forbidden,
                                         HTTPException: _http_error, Exception: _any_error},
-                    lifespan=_lifespan(worker))
+                    lifespan=_lifespan(worker), max_body_size=max_upload * MAX_FILES_AT_ONCE)
     app.state.studio = Studio(runs_dir, registry, queue, RunList(runs_dir), token, hosts, max_upload, worker)
     return app

@@ -119,5 +119,6 @@ def spec_from_form(registry: Any, kind: str, name: str, form: dict[str, str], pr
         if raw != field.default:
             options.append(f"{field.name}={_quote(raw)}")
     spec = name + (":" + ",".join(options) if options else "")
-    resolve_params(types.SimpleNamespace(registry=registry), kind, spec)
+    context: Any = types.SimpleNamespace(registry=registry)  # all resolve_params reads of a BuildContext
+    resolve_params(context, kind, spec)
     return spec

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from genart import UsageError
+from genart import GenartError, UsageError
 from genart.api import write_bytes_atomic
 from genart.images import ImageError, is_image_path, open_pil
 
@@ -43,7 +43,8 @@ def new_folder(runs_dir: Path) -> Path:
 
 
 async def _read_limited(upload: UploadFile, limit: int) -> bytes:
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         chunk = await upload.read(1 << 20)
         if not chunk:
@@ -54,15 +55,16 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
         chunks.append(chunk)
 
 
-def check_image(data: bytes, name: str) -> None:
-    """genart's guard: the file must decode fully and stay under genart's pixel limit."""
-    import io
-
+def keep_image(data: bytes, target: Path) -> None:
+    """Write ``target`` only if genart's guard passes: the file decodes fully and stays under its pixel limit."""
+    part = target.with_name(f".{target.name}.part")
+    write_bytes_atomic(part, data)
     try:
-        image = open_pil(io.BytesIO(data))
+        open_pil(part).close()
     except ImageError as error:
-        raise UsageError(f"{name}: {str(error).split(': ', 1)[-1]}") from None
-    image.close()
+        part.unlink(missing_ok=True)
+        raise UsageError(f"{target.name}: {str(error).split(': ', 1)[-1]}") from None
+    os.replace(part, target)
 
 
 async def upload_page(request: Request) -> Response:
@@ -72,10 +74,14 @@ async def upload_page(request: Request) -> Response:
 
 async def upload(request: Request) -> Response:
     """Keep the good images, report the refused ones; JSON for the page's script, which then goes on."""
+    try:
+        return await _upload(request)
+    except GenartError as error:
+        return JSONResponse({"error": str(error)}, status_code=400)
+
+
+async def _upload(request: Request) -> Response:
     studio = studio_of(request)
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > studio.max_upload * 4:
-        raise UsageError(f"upload too large (limit {studio.max_upload // (1024 * 1024)} MiB per image)")
     async with request.form(max_files=MAX_FILES, max_part_size=1 << 20) as form:
         await post_form(request)
         files = [v for v in form.getlist("files") if isinstance(v, UploadFile)]
@@ -88,20 +94,21 @@ async def upload(request: Request) -> Response:
             if not is_image_path(Path(name)):
                 refused.append(f"{name}: not an image file name (png, jpg, webp, ...)")
                 continue
-            try:
-                data = await _read_limited(item, studio.max_upload)
-                check_image(data, name)
-            except UsageError as error:
-                refused.append(str(error))
-                continue
             folder = folder or new_folder(studio.runs_dir)
             target = folder / name
             stem, n = target.stem, 1
             while target.exists():
                 n += 1
                 target = folder / f"{stem}-{n}{target.suffix}"
-            write_bytes_atomic(target, data)
+            try:
+                keep_image(await _read_limited(item, studio.max_upload), target)
+            except UsageError as error:
+                refused.append(str(error).replace(target.name, name, 1))
+                continue
             kept.append(target.name)
+    if folder is not None and not kept:
+        folder.rmdir()
+        folder = None
     if folder is None:
         return JSONResponse({"error": "; ".join(refused) or "nothing kept"}, status_code=400)
     relative = str(folder.relative_to(studio.runs_dir))

@@ -202,8 +202,8 @@ class Worker:
             time.sleep(POLL_S)
         self._note_run_dir(job)
         current = self.queue.get(job.id)
-        state, error = outcome(process.returncode, log, bool(current and current.stop_requested))
-        self.queue.finish(job.id, state, returncode=process.returncode, error=error)
+        state, message = outcome(process.returncode, log, bool(current and current.stop_requested))
+        self.queue.finish(job.id, state, returncode=process.returncode, error=message)
 
     def _note_run_dir(self, job: Job) -> None:
         """Record the run folder a training job announced (its ``start`` event), once."""
