@@ -45,6 +45,16 @@ LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "testserver"})
 _templates = Environment(loader=FileSystemLoader(PACKAGE / "templates"), autoescape=select_autoescape(["html"]))
 
 
+def _short(text: str, width: int = 48) -> str:
+    """A long spec (a folder path) cut in the middle, keeping its name and its last folder."""
+    if len(text) <= width:
+        return text
+    return text[: width // 2 - 1] + "…" + text[-(width // 2):]
+
+
+_templates.filters["short"] = _short
+
+
 @dataclass
 class Studio:
     """What every route needs; stored on ``app.state.studio``."""

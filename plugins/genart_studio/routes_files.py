@@ -32,8 +32,8 @@ def _file(root: Path, relative: str, *, html_ok: bool) -> Response:
     if path.suffix.lower() in (".html", ".htm", ".svg"):
         if not html_ok:
             raise Forbidden("refused: only images and reports are served")
-        # a report may show images beside it, but runs no script and loads nothing from elsewhere
-        headers["Content-Security-Policy"] = "sandbox; default-src 'self'; style-src 'self' 'unsafe-inline'"
+        # a report may show the images beside it, but runs no script and loads nothing from elsewhere
+        headers["Content-Security-Policy"] = "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'none'"
     return FileResponse(path, headers=headers, content_disposition_type="inline")
 
 

@@ -59,6 +59,8 @@ function setupLive() {
   source.addEventListener("progress", (message) => {
     const event = JSON.parse(message.data);
     if (log) log.textContent += message.data + "\n";
+    const state = document.getElementById("job-state");
+    if (state && wasActive && state.textContent === "queued") state.textContent = "running";
     if (event.event === "start" && event.steps) { bar.max = event.steps; bar.value = event.start_step || 0; }
     if (event.event === "step") {
       if (event.steps) { bar.max = event.steps; }

@@ -166,11 +166,12 @@ def test_image_page_shows_the_recipe_and_the_command_and_reproduce_queues_it(cli
     assert post(client, "/reproduce", {"path": "plain.png"}).status_code == 400
 
 
-def test_report_html_is_served_sandboxed(client, runs_dir: Path) -> None:
+def test_report_html_is_served_without_scripts(client, runs_dir: Path) -> None:
     run = fake_run(runs_dir, "r1")
     (run / "report.html").write_text("<html><script>alert(1)</script></html>")
     response = client.get("/files/r1/report.html")
-    assert response.status_code == 200 and "sandbox" in response.headers["content-security-policy"]
+    assert response.status_code == 200 and "script-src 'none'" in response.headers["content-security-policy"]
+    assert client.get("/static/evil.html").status_code == 404
 
 
 def test_runs_page_lists_runs_written_by_the_cli_meanwhile(client, runs_dir: Path) -> None:
