@@ -21,6 +21,7 @@ from genart import UsageError
 
 from .app import page, post_form, redirect, studio_of
 from .queue import FINISHED, Job, Queue
+from .worker import without_resume
 
 EVENT_POLL_S = 0.1
 KEEPALIVE_S = 15.0
@@ -68,8 +69,14 @@ async def job_page(request: Request) -> Response:
     job = _job(request)
     log = studio.queue.log_path(job.id)
     text = log.read_text(errors="replace")[-20000:] if log.exists() else ""
-    return page(request, "job.html", title=f"Job {job.id}", job=job, log=text,
+    return page(request, "job.html", title=f"Job {job.id}", job=job, log=text, can_resume=can_resume(job),
                 result=link_for(studio.runs_dir, job) if not job.active else None)
+
+
+def can_resume(job: Job) -> bool:
+    """A stopped or failed training job whose run folder has a checkpoint to continue from."""
+    return bool(job.resumable and job.run_dir and job.state in ("stopped", "failed")
+                and (Path(job.run_dir) / "checkpoint.safetensors").is_file())
 
 
 def _event(line: str, runs_dir: Path) -> tuple[str, str]:
@@ -137,6 +144,20 @@ async def stop(request: Request) -> Response:
     return redirect(back if back.startswith("/") and not back.startswith("//") else f"/jobs/{job.id}")
 
 
+async def resume(request: Request) -> Response:
+    """Queue a stopped or failed training job again with ``--resume RUN``: it continues from its checkpoint."""
+    await post_form(request)
+    studio = studio_of(request)
+    job = _job(request)
+    if not can_resume(job) or job.run_dir is None:
+        raise UsageError(f"job {job.id} has no checkpoint to continue from")
+    argv = [*without_resume(job.argv), "--resume", job.run_dir]
+    new = studio.queue.add(job.kind, argv, resumable=True)
+    if studio.worker is not None:
+        studio.worker.wake.set()
+    return redirect(f"/jobs/{new}")
+
+
 async def status(request: Request) -> Response:
     """A job's state as JSON (for scripts and for the page after the events end)."""
     job = _job(request)
@@ -151,4 +172,5 @@ ROUTES = [
     Route("/jobs/{job_id:int}/events", events),
     Route("/jobs/{job_id:int}/status", status),
     Route("/jobs/{job_id:int}/stop", stop, methods=["POST"]),
+    Route("/jobs/{job_id:int}/resume", resume, methods=["POST"]),
 ]

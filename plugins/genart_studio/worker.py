@@ -115,7 +115,7 @@ def recover(queue: Queue) -> list[int]:
         state, error = outcome(None, log, job.stop_requested)
         checkpoint = Path(job.run_dir) / "checkpoint.safetensors" if job.run_dir else None
         if state == "failed" and job.resumable and checkpoint is not None and checkpoint.is_file():
-            argv = [*_without_resume(job.argv), "--resume", str(job.run_dir)]
+            argv = [*without_resume(job.argv), "--resume", str(job.run_dir)]
             queue.update(job.id, state="queued", priority=1, argv=argv, pid=None,
                          error="the studio stopped while it ran; resumed from its last checkpoint")
             with log.open("a") as handle:
@@ -128,7 +128,7 @@ def recover(queue: Queue) -> list[int]:
     return alive
 
 
-def _without_resume(argv: list[str]) -> list[str]:
+def without_resume(argv: list[str]) -> list[str]:
     out, skip = [], False
     for arg in argv:
         if skip:

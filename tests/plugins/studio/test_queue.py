@@ -236,3 +236,22 @@ def test_a_job_that_cannot_start_fails_with_a_message(runs_dir: Path) -> None:
         worker.stop()
     job = queue.get(job_id)
     assert job is not None and job.state == "failed" and "cannot" in (job.error or "")
+
+
+def test_resume_button_queues_the_command_again_with_resume(client, runs_dir: Path) -> None:
+    queue = client.app.state.studio.queue
+    run = runs_dir / "r"
+    run.mkdir()
+    argv = ["genart", "run", "--model", "vae", "--out", str(runs_dir), "--progress", "json"]
+    job_id = queue.add("train", argv, resumable=True)
+    queue.claim_next()
+    queue.update(job_id, run_dir=str(run))
+    queue.finish(job_id, "stopped")
+    assert "Continue training" not in client.get(f"/jobs/{job_id}").text  # no checkpoint yet
+    assert post(client, f"/jobs/{job_id}/resume").status_code == 400
+    (run / "checkpoint.safetensors").write_bytes(b"x")
+    assert "Continue training" in client.get(f"/jobs/{job_id}").text
+    response = post(client, f"/jobs/{job_id}/resume")
+    assert response.status_code == 303
+    again = queue.get(int(response.headers["location"].rsplit("/", 1)[1]))
+    assert again is not None and again.argv == [*argv, "--resume", str(run)] and again.state == "queued"
