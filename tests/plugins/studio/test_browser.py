@@ -38,6 +38,13 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 from genart_studio.app import create_app  # noqa: E402
 
 SHOTS = os.environ.get("GENART_STUDIO_SCREENSHOTS")
+#: records every value the progress bar takes (the page sets it from the job's events), between polls too
+WATCH_PROGRESS = """
+window.progressSeen = [];
+const bar = document.getElementById("live-progress");
+window.progressSeen.push(bar.getAttribute("value"));
+new MutationObserver(() => window.progressSeen.push(bar.getAttribute("value"))).observe(bar, {attributes: true});
+"""
 
 
 def free_port() -> int:
@@ -143,26 +150,30 @@ def test_from_a_folder_of_images_to_a_grid_of_samples(studio_url: str, browser: 
     fill(browser, "model.vae.width", "8")
     fill(browser, "model.vae.image_size", "16")
     Select(browser.find_element(By.NAME, "model.vae.prior")).select_by_visible_text("normal")
-    fill(browser, "--steps", "24")
+    fill(browser, "--steps", "60")
     fill(browser, "--batch-size", "8")
-    fill(browser, "--sample-every", "4")
+    fill(browser, "--sample-every", "10")
     shot(browser, "studio-train-form.png")
     browser.find_element(By.ID, "submit-job").click()
 
     command = wait.until(ec.presence_of_element_located((By.ID, "job-command"))).text
     assert command.startswith("genart run --model vae:image_size=16,width=8,prior=normal --data folder:path=")
+    browser.execute_script(WATCH_PROGRESS)
     seen: set[float] = set()
+    shot_taken = False
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and len(seen) < 3:
         try:
-            value = float(browser.find_element(By.ID, "live-progress").get_attribute("value") or 0)
+            values = browser.execute_script("return window.progressSeen || null")
         except Exception:  # the page reloads itself when the job ends
             break
-        if value > 0:
-            seen.add(value)
-            if len(seen) == 2:
-                wait.until(lambda d: "/files/" in (d.find_element(By.ID, "live-snapshot").get_attribute("src") or ""))
-                shot(browser, "studio-training.png")
+        if values is None:  # reloaded: the job is over
+            break
+        seen.update(float(v) for v in values if v and float(v) > 0)
+        if len(seen) >= 2 and SHOTS and not shot_taken:
+            shot_taken = True
+            wait.until(lambda d: "/files/" in (d.find_element(By.ID, "live-snapshot").get_attribute("src") or ""))
+            shot(browser, "studio-training.png")
         time.sleep(0.05)
     assert len(seen) >= 2, f"the progress bar did not move: {sorted(seen)}"
     wait_for_job(browser, wait)
