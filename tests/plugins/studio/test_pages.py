@@ -211,3 +211,22 @@ def test_a_third_party_plugins_components_train_and_post_from_the_page(make_clie
     assert (run / "grid.png").is_file()
     assert json.loads((run / "manifest.json").read_text())["post"] == ["posterize:levels=3"]
     assert run.name in client.get("/").text and client.get(f"/runs/{run.name}").status_code == 200
+
+
+def test_a_plugin_model_gets_its_form_with_no_studio_code(builtin_app, register_plugin, runs_dir: Path) -> None:
+    """The example plugin has no model; the test suite's toy plugin, registered like any third party, has one."""
+    from starlette.testclient import TestClient
+    from studio_support import csrf
+
+    import genart_toy_plugin
+    from genart_studio.app import create_app
+
+    register_plugin(genart_toy_plugin, "toy", app=builtin_app)
+    client = TestClient(create_app(runs_dir, builtin_app.registry, start_worker=False))
+    html = client.get("/new?kind=train").text
+    assert 'value="toy"' in html and "tiny test model" in html and 'name="model.toy.' in html
+    assert 'value="dots"' in html and 'value="invert"' in html
+    response = client.post("/new", data={"csrf": csrf(client), "kind": "train", "model": "toy", "data": "dots"},
+                           headers={"origin": "http://testserver"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert client.app.state.studio.queue.jobs()[0].argv[:6] == ["genart", "run", "--model", "toy", "--data", "dots"]
