@@ -120,6 +120,11 @@ class Queue:
                 "CASE WHEN state IN ('running', 'queued') THEN id ELSE -id END LIMIT ?", (limit,)).fetchall()
         return [_job(r) for r in rows]
 
+    def running(self) -> list[Job]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM jobs WHERE state = 'running' ORDER BY id").fetchall()
+        return [_job(r) for r in rows]
+
     def for_run(self, run_dir: Path) -> Job | None:
         """The newest job that trained in ``run_dir``."""
         with self._connect() as db:

@@ -105,9 +105,7 @@ def outcome(returncode: int | None, log: Path, stop_requested: bool) -> tuple[st
 def recover(queue: Queue) -> list[int]:
     """Settle jobs marked running by an earlier studio; returns ids still alive (to be watched)."""
     alive = []
-    for job in queue.jobs(limit=100000):
-        if job.state != "running":
-            continue
+    for job in queue.running():
         if pid_runs(job.pid, job.argv):
             alive.append(job.id)
             continue
@@ -207,7 +205,7 @@ class Worker:
 
     def _note_run_dir(self, job: Job) -> None:
         """Record the run folder a training job announced (its ``start`` event), once."""
-        if job.run_dir:
+        if job.run_dir or not job.resumable:
             return
         for event in read_events(self.queue.log_path(job.id)):
             if event.get("event") == "start" and event.get("run"):
