@@ -196,6 +196,8 @@ class Worker:
             return
         self.queue.update(job.id, pid=process.pid)
         while process.poll() is None:
+            if self._stopping.is_set():  # the studio is closing: the job runs on, the next studio adopts it
+                return
             self._note_run_dir(job)
             time.sleep(POLL_S)
         self._note_run_dir(job)

@@ -255,3 +255,25 @@ def test_resume_button_queues_the_command_again_with_resume(client, runs_dir: Pa
     assert response.status_code == 303
     again = queue.get(int(response.headers["location"].rsplit("/", 1)[1]))
     assert again is not None and again.argv == [*argv, "--resume", str(run)] and again.state == "queued"
+
+
+def test_closing_the_studio_leaves_a_running_job_running_for_the_next_one(runs_dir: Path) -> None:
+    queue = Queue(runs_dir)
+    code = "import time, json; time.sleep(1.5); print(json.dumps({'event': 'done'}), flush=True)"
+    job_id = queue.add("test", [sys.executable, "-c", code])
+    first = Worker(queue)
+    first.start()
+    wait_for(lambda: bool(queue.get(job_id).pid))  # type: ignore[union-attr]
+    started = time.monotonic()
+    first.stop()
+    assert time.monotonic() - started < 1.0 and not first.thread.is_alive()
+    job = queue.get(job_id)
+    assert job is not None and job.state == "running" and job.pid is not None
+    os.kill(job.pid, 0)  # still alive
+    second = Worker(Queue(runs_dir))
+    second.start()
+    try:
+        wait_for(lambda: queue.get(job_id).state != "running")  # type: ignore[union-attr]
+    finally:
+        second.stop()
+    assert queue.get(job_id).state == "done"  # type: ignore[union-attr]
