@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from studio_support import error_of, fake_run, png_bytes, post
 
+from genart import GenartError
 from genart_studio.jobforms import build_argv
 
 
@@ -230,3 +231,26 @@ def test_a_plugin_model_gets_its_form_with_no_studio_code(builtin_app, register_
                            headers={"origin": "http://testserver"}, follow_redirects=False)
     assert response.status_code == 303
     assert client.app.state.studio.queue.jobs()[0].argv[:6] == ["genart", "run", "--model", "toy", "--data", "dots"]
+
+
+def test_stylize_eval_and_sample_forms_build_their_commands(builtin_app, runs_dir: Path) -> None:
+    registry = builtin_app.registry
+    run = fake_run(runs_dir, "r1")
+    (runs_dir / "uploads").mkdir()
+    for name in ("c.png", "s.png"):
+        (runs_dir / "uploads" / name).write_bytes(png_bytes())
+    argv, resumable = build_argv("stylize", {"CONTENT": "uploads/c.png", "--style": "uploads/s.png",
+                                             "style.size": "64", "style.method": "gram"}, registry, runs_dir)
+    uploads = runs_dir / "uploads"
+    assert argv[:5] == ["genart", "stylize", str(uploads / "c.png"), "--style", str(uploads / "s.png")]
+    assert argv[5:9] == ["--method", "gram", "--size", "64"] and argv[-2] == "--out" and not resumable
+    assert argv[-1].startswith(str(runs_dir / "stylized")) and argv[-1].endswith(".png")
+    eval_argv, _ = build_argv("eval", {"RUN": "r1", "data": "shapes", "data.shapes.split": "test", "--k": "20"},
+                              registry, runs_dir)
+    assert eval_argv == ["genart", "eval", str(run), "--data", "shapes:split=test", "--k", "20"]
+    sample_argv, _ = build_argv("sample", {"RUN": "r1", "--seed": "3", "post0": "restore"}, registry, runs_dir)
+    assert sample_argv[:5] == ["genart", "sample", str(run), "--seed", "3"]
+    assert sample_argv[5:7] == ["--post", "restore"] and sample_argv[-1].startswith(str(run / "sampled"))
+    with pytest.raises(GenartError, match="not one of"):
+        build_argv("stylize", {"CONTENT": "uploads/c.png", "--style": "uploads/s.png", "style.method": "paint"},
+                   registry, runs_dir)
