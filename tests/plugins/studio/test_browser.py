@@ -89,8 +89,11 @@ def shot(driver: Any, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         driver.execute_script("window.scrollTo(0, 0)")
+        driver.set_window_size(1280, 1800)  # lays out (and loads lazy images) as tall as a shot may be
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+            "return [...document.images].every(i => i.complete)"))
         height = driver.execute_script("return Math.min(document.body.scrollHeight, 1800)")
-        driver.set_window_size(1280, max(700, int(height) + 40))
+        driver.set_window_size(1280, max(700, int(height) + 140))  # + the window's own frame
         driver.save_screenshot(str(Path(SHOTS) / name))
         driver.set_window_size(1280, 900)
 
@@ -162,7 +165,7 @@ def test_from_a_folder_of_images_to_a_grid_of_samples(studio_url: str, browser: 
     seen: set[float] = set()
     shot_taken = False
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and len(seen) < 3:
+    while time.monotonic() < deadline and len(seen) < 6:
         try:
             values = browser.execute_script("return window.progressSeen || null")
         except Exception:  # the page reloads itself when the job ends
@@ -170,7 +173,7 @@ def test_from_a_folder_of_images_to_a_grid_of_samples(studio_url: str, browser: 
         if values is None:  # reloaded: the job is over
             break
         seen.update(float(v) for v in values if v and float(v) > 0)
-        if len(seen) >= 2 and SHOTS and not shot_taken:
+        if len(seen) >= 5 and SHOTS and not shot_taken:  # far enough for a curve
             shot_taken = True
             wait.until(lambda d: "/files/" in (d.find_element(By.ID, "live-snapshot").get_attribute("src") or ""))
             shot(browser, "studio-training.png")
