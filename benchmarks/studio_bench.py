@@ -61,7 +61,7 @@ def fake_runs(root: Path, count: int) -> None:
 
 
 def runs_page(count: int, repeats: int) -> dict[str, Any]:
-    from genart.plugins import App  # a benchmark may build the CLI's App itself
+    from genart.api import App
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -97,7 +97,7 @@ def event_latency(events: int) -> dict[str, Any]:
     import httpx
     import uvicorn
 
-    from genart.plugins import App
+    from genart.api import App
     from genart_studio.app import create_app
 
     code = ("import json, time\n"
