@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from genart import GenartError
+from genart.api import Registry
 
 from .queue import Queue
 from .runlist import RunList
@@ -60,7 +61,7 @@ class Studio:
     """What every route needs; stored on ``app.state.studio``."""
 
     runs_dir: Path
-    registry: Any
+    registry: Registry
     queue: Queue
     runs: RunList
     token: str | None
@@ -163,7 +164,7 @@ def _lifespan(worker: Worker | None) -> Any:
     return lifespan
 
 
-def create_app(runs_dir: Path, registry: Any, *, token: str | None = None,
+def create_app(runs_dir: Path, registry: Registry, *, token: str | None = None,
                hosts: frozenset[str] | set[str] | None = LOOPBACK_NAMES, max_upload: int = MAX_UPLOAD_BYTES,
                start_worker: bool = True, worker_env: dict[str, str] | None = None) -> Starlette:
     """The studio for ``runs_dir``; ``start_worker`` False leaves the queue unrun (tests, a second viewer).

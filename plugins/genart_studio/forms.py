@@ -13,9 +13,9 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
-from genart.api import LIST_SEPARATOR, resolve_params
+from genart.api import LIST_SEPARATOR, Registry, describe_params, resolve_params
 
 
 @dataclass
@@ -52,31 +52,19 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _label(hint: Any) -> str:
-    origin = get_origin(hint)
-    if origin is Literal:
-        return "|".join(str(c) for c in get_args(hint))
-    if origin in (Union, types.UnionType):
-        return " or ".join(_label(a) for a in get_args(hint))
-    if origin in (list, tuple):
-        return f"list of {_label(get_args(hint)[0])} (joined with {LIST_SEPARATOR})"
-    if hint is type(None):
-        return "none"
-    return str(getattr(hint, "__name__", hint))
+def field_for(row: dict[str, Any], hint: Any, default: Any) -> Field:
+    """The input that fits a parameter's type: choices become a select, numbers a number field.
 
-
-def field_for(field: dataclasses.Field[Any], hint: Any, default: Any) -> Field:
-    """The input that fits a parameter's type: choices become a select, numbers a number field."""
-    help_text = str(field.metadata.get("help", ""))
-    origin = get_origin(hint)
+    ``row`` is the parameter as ``genart describe`` shows it (genart.api.describe_params): name, type, help.
+    """
+    name, label, help_text = str(row["name"]), str(row["type"]), str(row["help"])
     if hint is bool:
-        return Field(field.name, "select", "bool", _text(default), help_text, ["true", "false"])
-    if origin is Literal:
-        return Field(field.name, "select", _label(hint), _text(default), help_text, [str(c) for c in get_args(hint)])
+        return Field(name, "select", label, _text(default), help_text, ["true", "false"])
+    if get_origin(hint) is Literal:
+        return Field(name, "select", label, _text(default), help_text, [str(c) for c in get_args(hint)])
     if hint in (int, float):
-        return Field(field.name, "number", _label(hint), _text(default), help_text, [],
-                     "1" if hint is int else "any")
-    return Field(field.name, "text", _label(hint), _text(default), help_text, [])
+        return Field(name, "number", label, _text(default), help_text, [], "1" if hint is int else "any")
+    return Field(name, "text", label, _text(default), help_text, [])
 
 
 def params_fields(params_type: type | None, skip: tuple[str, ...] = ()) -> list[Field]:
@@ -84,11 +72,12 @@ def params_fields(params_type: type | None, skip: tuple[str, ...] = ()) -> list[
         return []
     hints = typing.get_type_hints(params_type)
     instance = params_type()
-    return [field_for(f, hints[f.name], getattr(instance, f.name)) for f in dataclasses.fields(params_type)
-            if f.init and f.name not in skip]
+    init = {f.name for f in dataclasses.fields(params_type) if f.init}
+    return [field_for(row, hints[row["name"]], getattr(instance, row["name"])) for row in describe_params(params_type)
+            if row["name"] in init and row["name"] not in skip]
 
 
-def components(registry: Any, kind: str) -> list[Component]:
+def components(registry: Registry, kind: str) -> list[Component]:
     """Every registered component of ``kind`` with its fields, in name order."""
     found = []
     for name in registry.names(kind):
@@ -104,7 +93,7 @@ def _quote(value: str) -> str:
     return "'" + value + "'" if "'" not in value else '"' + value + '"'
 
 
-def spec_from_form(registry: Any, kind: str, name: str, form: dict[str, str], prefix: str) -> str:
+def spec_from_form(registry: Registry, kind: str, name: str, form: dict[str, str], prefix: str) -> str:
     """``name:key=value,...`` with the fields the user changed from the defaults, checked by genart.
 
     Raises genart's UsageError with the CLI's own message for an unknown name or a bad value.

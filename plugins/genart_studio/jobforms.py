@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from genart import DATASET, MODEL, POST, UsageError
+from genart.api import Registry
 
 from .forms import params_fields, spec_from_form
 from .security import Forbidden, safe_path
@@ -106,7 +106,7 @@ def _stamp(runs_dir: Path, folder: str, suffix: str = "") -> Path:
     return path
 
 
-def build_argv(kind: str, form: dict[str, str], registry: Any, runs_dir: Path) -> tuple[list[str], bool]:
+def build_argv(kind: str, form: dict[str, str], registry: Registry, runs_dir: Path) -> tuple[list[str], bool]:
     """The ``genart`` argument list for a submitted form, and whether the job can be resumed.
 
     Raises UsageError with the CLI's message for any bad value; nothing here touches a shell.
@@ -154,7 +154,7 @@ def build_argv(kind: str, form: dict[str, str], registry: Any, runs_dir: Path) -
     return ["genart", command, *positional, *args, *chain, *out], kind == "train"
 
 
-def _style_args(registry: Any, form: dict[str, str]) -> list[str]:
+def _style_args(registry: Registry, form: dict[str, str]) -> list[str]:
     """``genart stylize`` takes the ``style`` post-processor's parameters as options (--field-name)."""
     if "style" not in registry.names(POST):
         raise UsageError("the style plugin is not loaded")
