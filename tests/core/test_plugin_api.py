@@ -233,5 +233,6 @@ def test_every_fixture_of_the_kit_is_documented() -> None:
     assert len(fixtures) == 6
     for name in fixtures:
         definition = getattr(kit, name)
-        function = getattr(definition, "_get_wrapped_function", lambda: definition)()
+        unwrap = getattr(definition, "_get_wrapped_function", None)
+        function = unwrap() if unwrap is not None else definition
         assert (function.__doc__ or "").strip(), f"fixture {name} has no docstring"
