@@ -179,8 +179,9 @@ def keep_freed_memory(ctx: BuildContext) -> None:
 
     from genart.api import train
 
-    class Idle:  # never stepped: a zero-step run calls no model method
-        pass
+    class Idle:  # a zero-step run looks its step up but never calls it
+        def train_step(self, batch: torch.Tensor) -> dict[str, float]:
+            raise AssertionError("a zero-step run trains nothing")
 
     train(Idle(), torch.zeros(1, 1, 1, 1, dtype=torch.uint8), train_config(ctx, 0, 1), device=ctx.device,  # type: ignore[arg-type]
           checkpoint_path=None)
