@@ -17,7 +17,7 @@ from .contract.plugins import App, PluginRecord
 from .contract.registry import ComponentSpec, Registry
 from .loop.train import TrainConfig, TrainResult, train
 from .records.console import echo, progress
-from .records.monitor import Events, Monitor
+from .records.monitor import Events, Monitor, Watch
 from .records.recipe import base_recipe, file_entry
 from .records.runs import (
     CHECKPOINT,
@@ -51,6 +51,7 @@ __all__ = [
     "RunSettings",
     "TrainConfig",
     "TrainResult",
+    "Watch",
     "apply_chain",
     "atomic_path",
     "base_recipe",

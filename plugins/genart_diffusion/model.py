@@ -63,7 +63,7 @@ def default_t_mean(channels: int) -> float:
     put it ahead of -0.8 and 1.0 (FD 101 against 183 and 125). Colour: 1.0 (median t 0.73), more training
     at high noise, where each image's background colour and layout are decided: on ``shapes`` at 90 s it
     raised the diversity ratio from 0.81-0.83 to 0.93 (Heun) and the share of dark backgrounds toward the
-    data's (docs/notes/diffusion-colour-2026-12-02.md)."""
+    data's (docs/notes/2026-12-02-diffusion-colour.md)."""
     return 0.0 if channels == 1 else 1.0
 
 

@@ -9,6 +9,6 @@ import genart
 
 @genart.hookimpl
 def register_commands(cli: Any) -> None:
-    from .command import studio_command
+    from .commands import studio_command
 
     cli.add_command(studio_command)

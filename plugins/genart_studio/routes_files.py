@@ -17,8 +17,8 @@ from starlette.routing import Route
 
 from genart import UsageError
 
-from .app import PACKAGE, page, post_form, redirect, studio_of
 from .jobforms import _stamp
+from .pages import PACKAGE, page, post_form, redirect, studio_of
 from .security import Forbidden, safe_path
 
 RECIPE_KEY = "genart"  # the PNG text chunk genart writes its recipe into (see docs/runs.md)

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from genart import UsageError
 
-from .app import page, post_form, redirect, studio_of
+from .pages import page, post_form, redirect, studio_of
 from .queue import FINISHED, Job, Queue
 from .worker import without_resume
 

@@ -11,9 +11,9 @@ from starlette.routing import Route
 
 from genart import DATASET, MODEL, POST, GenartError
 
-from .app import page, post_form, redirect, studio_of
 from .forms import components, params_fields
 from .jobforms import FORMS, POST_SLOTS, STYLE_SKIP, build_argv
+from .pages import page, post_form, redirect, studio_of
 from .queue import STATE_DIR
 
 MAX_CHOICES = 500

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from genart import UsageError
 
-from .app import page, studio_of
+from .pages import page, studio_of
 from .runlist import SORTS, card
 from .security import safe_path
 

@@ -21,7 +21,7 @@ from genart import GenartError, UsageError
 from genart.api import write_bytes_atomic
 from genart.images import ImageError, is_image_path, open_pil
 
-from .app import page, post_form, studio_of
+from .pages import page, post_form, studio_of
 
 MAX_FILES = 500
 

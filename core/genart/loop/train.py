@@ -50,7 +50,7 @@ class TrainConfig:
     checkpoint_metadata: dict[str, str] | None = None
     #: stop at the first step after this many minutes of training (None: run to ``steps``)
     minutes: float | None = None
-    #: a genart.records.monitor.Monitor (metrics, snapshots, progress events), main process only
+    #: a genart.api.Monitor (metrics, snapshots, progress events), main process only
     monitor: Any = None
     #: where the loop's messages to the user go (the run's events, so ``--progress json`` stays JSON)
     notify: Callable[[str], None] = field(default=lambda message: tell_stderr(message))
