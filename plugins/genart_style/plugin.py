@@ -22,6 +22,8 @@ class StyleParams:
 
     image: list[Path] = param([], "style image(s); several joined with '+' (a.jpg+b.jpg)")
     weights: list[float] = param([], "blend weight per style image, joined with '+' (default: equal)")
+    mask: list[Path] = param([], "patch: mask image per style image, joined with '+'; white = never copy from "
+                                 "there (lettering, a signature)")
     method: Literal["patch", "gram"] = param(
         "patch", "patch: copy and blend the painting's own patches; gram: optimise feature statistics")
     encoder: str = param("random", "gram: feature encoder (a style-encoder component): random (no download) or vgg19")
@@ -63,6 +65,13 @@ class StyleParams:
             raise ValueError("needs image=PATH (a style image; several joined with '+')")
         if self.weights and len(self.weights) != len(self.image):
             raise ValueError(f"{len(self.image)} style image(s) but {len(self.weights)} weight(s)")
+        if self.mask and len(self.mask) != len(self.image):
+            raise ValueError(f"{len(self.image)} style image(s) but {len(self.mask)} mask(s); give one per style image")
+        if self.mask and self.method != "patch":
+            raise ValueError("mask= is used by method=patch only")
+        for path in self.mask:
+            if not Path(path).expanduser().is_file():
+                raise ValueError(f"style mask not found: {path}")
         if any(w < 0 for w in self.weights) or (self.weights and sum(self.weights) <= 0):
             raise ValueError("style weights must be >= 0 and not all 0")
         if self.size < 0 or self.max_size < 1:
@@ -122,9 +131,12 @@ def build_style(params: StyleParams, context: Any) -> Any:
     styles = [load_style_image(path) for path in params.image]
     weights = params.weights or [1.0] * len(styles)
     if params.method == "patch":
+        from .processors import load_style_mask
         from .synthesis import PatchTransfer
 
-        return PatchTransfer(params, styles, weights, context.device, names=[str(p) for p in params.image])
+        masks = [load_style_mask(path) for path in params.mask]
+        return PatchTransfer(params, styles, weights, context.device, names=[str(p) for p in params.image],
+                             masks=masks)
     spec = params.encoder
     if params.encoder_weights is not None:
         spec += ("," if ":" in spec else ":") + f'weights="{params.encoder_weights}"'

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from genart.errors import UsageError
 from genart.plugins import App
-from genart.testing import build_context, check_post_processor, make_tiny_images
+from genart.testing import build_context, check_post_processor
 from genart_restore import degrade
 from genart_restore.detect import BLOCK_THRESHOLD, blockiness, diagnose
 
