@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from genart import GenartError
+from genart import FileSystemError, GenartError
 from genart.images import ImageError, convert_channels, is_image_path, open_pil, pil_to_tensor
 
 from .background import composite, parse_background
@@ -24,9 +24,9 @@ class FolderDataset:
         self.params = params
         root = Path(params.path)
         if root.exists() and not root.is_dir():
-            raise GenartError(f"image folder {root} is a file, not a folder (give the folder that holds the images)")
+            raise FileSystemError(f"image folder {root} is a file, not a folder (give the folder holding the images)")
         if not root.is_dir():
-            raise GenartError(f"image folder {root} not found")
+            raise FileSystemError(f"image folder {root} not found")
         self.files = sorted(p for p in root.rglob("*") if p.is_file() and is_image_path(p))
         if not self.files:
             raise GenartError(f"no image files in {root}")

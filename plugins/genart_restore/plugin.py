@@ -5,6 +5,7 @@ Light on purpose: torch and kornia load inside the factories, so ``genart --help
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -108,6 +109,9 @@ class PatchParams(DatasetParams):
     count: int = param(4096, "number of patches (drawn in proportion to each image's area)")
     scales: list[float] = param([1.0], "also crop from copies downscaled by these factors, e.g. 1+0.7+0.5")
     seed: int = param(0, "seed for choosing the crops")
+
+    def __post_init__(self) -> None:
+        self.path = os.path.expanduser(self.path) if self.path.startswith("~") else self.path
 
     def validate(self) -> None:
         if not self.path:
