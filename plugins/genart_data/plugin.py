@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import genart
-from genart import DatasetParams, param
+from genart import DatasetParams, Register, param
 
 
 @dataclass
@@ -94,7 +94,7 @@ def build_shapes(params: ShapesParams, context: Any) -> Any:
 
 
 @genart.hookimpl
-def register_datasets(register: Any) -> None:
+def register_datasets(register: Register) -> None:
     register("shapes", build_shapes, params=ShapesParams,
              description="procedural coloured shapes (the embedded default; needs no files)")
     register("folder", build_folder, params=FolderParams,

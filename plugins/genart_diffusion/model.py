@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from genart import BuildContext, UsageError
 from genart.trainkit import follow_schedule
 
+from .nets import UNet
 from .samplers import HeunSampler, edm_sigmas
-from .unet import UNet
 
 SIGMA_DATA = 0.5
 #: EDM's training distribution of log sigma
