@@ -55,8 +55,8 @@ def main() -> int:
     args = parser.parse_args()
     import torch
 
+    from genart.api import App
     from genart.images import load_image
-    from genart.plugins import App
     from genart.testing import build_context
 
     torch.set_num_threads(2)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-from genart.plugins import App
+from genart.api import App
 from genart.testing import build_context, check_model
 
 TINY4 = "diffusion:image_size=28,channels=4,width=8,steps=3"

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from genart.api import App
 from genart.errors import UsageError
-from genart.plugins import App
 from genart.testing import build_context, check_post_processor
 from genart_restore import degrade
 from genart_restore.detect import BLOCK_THRESHOLD, blockiness, diagnose
