@@ -18,6 +18,9 @@ from ..runner.settings import DEFAULT_DATA, DEFAULT_MODEL, RunSettings
 from .config import apply_config, read_config
 from .options import device_options, expand_images, post_option
 
+#: torch seeds its generators from 64 bits; a larger --seed was "an unexpected ValueError, a bug"
+SEED = click.IntRange(0, 2**63 - 1)
+
 monitor_options = [
     click.option("--sample-every", type=click.IntRange(min=0), metavar="N",
                  help="snapshot grid every N steps into snapshots/ (0: off) [default: about 10 per run]"),
@@ -39,7 +42,7 @@ def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
                       help="dataset, e.g. shapes, folder:path=DIR or mnist:path=DIR"),
         click.option("--steps", type=click.IntRange(min=0), help="training steps [default: the model's]"),
         click.option("--batch-size", type=click.IntRange(min=1), help="batch size [default: the model's]"),
-        click.option("--seed", default=0, show_default=True, type=int, help="random seed"),
+        click.option("--seed", default=0, show_default=True, type=SEED, help="random seed"),
         click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
                      help="folder in which a new run folder is created"),
         click.option("--name", help="label for the run folder [default: the model name]"),
@@ -112,7 +115,7 @@ def train_command(app: Any, **values: Any) -> None:
 @click.command("sample")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 @post_option
 @click.option("--model-args", default="", metavar="KEY=VALUE,...",
               help="sampling-time model parameters replacing the trained ones, e.g. steps=20")

@@ -147,8 +147,8 @@ def _prepare(app: App, settings: RunSettings, *, resume: Path | None, sample_aft
         steps = UNLIMITED  # the clock decides
     manifest = base_manifest(app, context, settings, steps, batch_size, data_params, trains=weights is None)
     identity = {"name": manifest["model"]["name"], "params": manifest["model"]["params"]}
-    if weights is None:
-        check_training_batch(batch_size, tuple(model.image_shape), context.device)
+    if explicit_steps == 0 and weights is None and resume is None and world.is_main:
+        events.message("note: --steps 0 trains nothing: the samples come from the untrained model")
     if sample_after:
         check_samples(settings.num_samples, tuple(model.image_shape), run_dir if run_dir is not None else settings.out)
     if steps == UNLIMITED:
@@ -160,6 +160,13 @@ def _prepare(app: App, settings: RunSettings, *, resume: Path | None, sample_aft
         data = load_data(context, settings.data, size, channels)
         manifest.setdefault("timings", {})["load_data_s"] = round(time.perf_counter() - started, 3)
         manifest["data"]["images"] = int(data.shape[0])
+        if batch_size > data.shape[0]:  # a batch can hold each image once: more only costs memory
+            if world.is_main:
+                events.message(f"note: batch size {batch_size} is more than the {data.shape[0]} training images; "
+                               f"using {data.shape[0]}")
+            batch_size = int(data.shape[0])
+            manifest["train"]["batch_size"] = batch_size
+        check_training_batch(batch_size, tuple(model.image_shape), context.device)
     if run_dir is None:
         label = settings.name or split_spec(settings.model).name
         run_dir = distributed.broadcast_object(

@@ -1,0 +1,79 @@
+"""What a new user hits in the first hour (issue 38): each test failed on the code before the fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from genart.api import App
+
+
+def only_run(out: Path) -> Path:
+    (run,) = [p for p in out.iterdir() if p.is_dir()]
+    return run
+
+
+def error_line(result: Any) -> str:
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert "Traceback" not in result.output, result.output
+    return lines[-1]
+
+
+@pytest.mark.parametrize(("setting", "word"), [("seed = 1.5", "whole number"), ("steps = true", "whole number"),
+                                               ("batch_size = 2.0", "whole number"), ("quiet = 1", "true or false")])
+def test_toml_values_of_the_wrong_type_are_refused(genart_cli: Any, toy_app: App, tmp_path: Path, setting: str,
+                                                   word: str) -> None:
+    """Before: seed = 1.5 ran with seed 1 and steps = true trained one step, without a word."""
+    config = tmp_path / "c.toml"
+    config.write_text(f'model = "toy"\ndata = "dots"\n{setting}\n')
+    result = genart_cli(["train", "-c", str(config), "--out", str(tmp_path / "runs")], app=toy_app)
+    assert result.exit_code == 2
+    assert word in error_line(result) and setting.split()[0] in error_line(result)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_unicode_run_names_are_kept(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    """Before: --name 'ñame 画' made a folder ending in '-ame'."""
+    result = genart_cli(["train", "--model", "toy", "--data", "dots", "--name", "ñame 画", "--steps", "1",
+                         "--out", str(tmp_path), "-q"], app=toy_app)
+    assert result.exit_code == 0, result.output
+    assert only_run(tmp_path).name.endswith("-ñame-画")
+
+
+@pytest.mark.parametrize("command", [["train", "--model", "toy", "--data", "dots"], ["sample", "RUN"]])
+def test_a_huge_seed_is_a_one_line_usage_error(genart_cli: Any, toy_app: App, tmp_path: Path,
+                                               command: list[str]) -> None:
+    """Before: --seed 99999999999999999999 reported 'an unexpected ValueError, a bug'."""
+    (tmp_path / "RUN").mkdir()
+    args = [str(tmp_path / "RUN") if a == "RUN" else a for a in command]
+    result = genart_cli([*args, "--seed", "99999999999999999999", "--out", str(tmp_path / "o")], app=toy_app)
+    assert result.exit_code == 2 and "--seed" in result.output and "unexpected" not in result.output
+
+
+def test_steps_zero_says_nothing_is_trained(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    result = genart_cli(["run", "--model", "toy", "--data", "dots", "--steps", "0", "-n", "2", "--out",
+                         str(tmp_path), "-q"], app=toy_app)
+    assert result.exit_code == 0, result.output
+    assert "--steps 0 trains nothing" in result.output
+
+
+def test_a_batch_larger_than_the_data_is_clamped_with_a_note(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    """Before: --batch-size 100000 on a 44-image folder was killed by the system (exit 137)."""
+    result = genart_cli(["train", "--model", "toy", "--data", "dots:count=7", "--batch-size", "100000", "--steps",
+                         "2", "--out", str(tmp_path), "-q"], app=toy_app)
+    assert result.exit_code == 0, result.output
+    assert "batch size 100000 is more than the 7 training images; using 7" in result.output
+    manifest = json.loads((only_run(tmp_path) / "manifest.json").read_text())
+    assert manifest["train"]["batch_size"] == 7
+
+
+def test_an_empty_plugin_list_names_the_variable(genart_cli: Any, monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    """Before: 'unknown model 'vae'; available: none', and nothing said why."""
+    monkeypatch.setenv("GENART_LOAD_PLUGINS", "")
+    result = genart_cli(["train", "--model", "vae", "--out", str(tmp_path)], app=App.from_entry_points())
+    assert result.exit_code == 2
+    assert "GENART_LOAD_PLUGINS=''" in error_line(result) and "vae" in error_line(result)
