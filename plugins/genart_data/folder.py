@@ -96,9 +96,10 @@ class FolderDataset:
     def _decoded(self, size: int, channels: int, label: str) -> Iterator[tuple[Any, str]]:
         """(uint8 [C, H, W] array, "") per readable file, in order, or (None, the error) for one that is not."""
         import torch
-        from tqdm.auto import tqdm
 
-        for file in tqdm(self.files, desc=label, unit="img", disable=len(self.files) < 200, file=sys.stderr):
+        from genart.api import progress
+
+        for file in progress(self.files, desc=label, unit="img", disable=len(self.files) < 200):
             try:
                 picture = self._fit(open_pil(file), size)
             except ImageError as error:

@@ -77,3 +77,47 @@ def test_an_empty_plugin_list_names_the_variable(genart_cli: Any, monkeypatch: p
     result = genart_cli(["train", "--model", "vae", "--out", str(tmp_path)], app=App.from_entry_points())
     assert result.exit_code == 2
     assert "GENART_LOAD_PLUGINS=''" in error_line(result) and "vae" in error_line(result)
+
+
+def test_plain_progress_has_no_carriage_returns_from_plugins(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    """Before: a post-processor's bar (style's, the folder decoder's) wrote carriage returns into a plain log."""
+    from plugin_modules import make_module
+
+    from genart.api import progress
+
+    def slow_identity(images: Any) -> Any:
+        for _ in progress(range(3), desc="busy"):
+            pass
+        return images
+
+    def register_post_processors(register: Any) -> None:
+        register("busy", lambda p, c: slow_identity, description="shows a progress bar")
+
+    toy_app.register(make_module("genart_busy_test", register_post_processors=register_post_processors), "busy")
+    args = ["run", "--model", "toy", "--data", "dots", "--post", "busy", "-n", "2", "--steps", "2", "--out",
+            str(tmp_path / "{}")]
+    bar = genart_cli([a.format("bar") for a in args] + ["--progress", "bar"], app=toy_app)
+    plain = genart_cli([a.format("plain") for a in args] + ["--progress", "plain"], app=toy_app)
+    assert bar.exit_code == 0 and plain.exit_code == 0, plain.output
+    assert "busy" in bar.output  # the bar is there when bars are wanted
+    assert "\r" not in plain.output
+
+
+def test_post_help_lists_the_post_processors(genart_cli: Any, toy_app: App) -> None:
+    for command in ("post", "run", "sample"):
+        result = genart_cli([command, "--help"], app=toy_app)
+        assert result.exit_code == 0
+        assert "Post-processors for --post" in result.output and "invert" in result.output
+
+
+def test_post_names_both_files_that_would_clash(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    from PIL import Image
+
+    for folder in ("a", "b"):
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "in" / folder / "x.png")
+    result = genart_cli(["post", str(tmp_path / "in"), "--post", "invert", "--out", str(tmp_path / "o")], app=toy_app)
+    if result.exit_code == 0:  # the folder job mirrors the tree (issue 37): nothing clashes any more
+        return
+    line = error_line(result)
+    assert str(Path("a") / "x.png") in line and str(Path("b") / "x.png") in line

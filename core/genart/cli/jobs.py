@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..contract.plugins import App
 from ..errors import UsageError
 from ..records.console import echo
 from ..runner.context import make_context
@@ -31,6 +32,20 @@ monitor_options = [
                       "else plain]"),
     click.option("--tensorboard", is_flag=True, help="also write TensorBoard event files (needs tensorboard)"),
 ]
+
+
+class ListsPostProcessors(click.Command):
+    """A command with ``--post``: its ``--help`` ends with the post-processors installed, so a user need not
+    guess names (``genart describe NAME`` gives a post-processor's parameters)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        registry = getattr(ctx.find_object(App), "registry", None)
+        if registry is None:
+            return
+        rows = [(name, registry.get("post", name).description) for name in registry.names("post")]
+        with formatter.section("Post-processors for --post (genart describe NAME lists the parameters)"):
+            formatter.write_dl(rows or [("(none)", "no installed plugin registers one")])
 
 
 def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -85,7 +100,7 @@ def settings_from(values: dict[str, Any]) -> RunSettings:
     )
 
 
-@click.command()
+@click.command(cls=ListsPostProcessors)
 @training_options
 @post_option
 @click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1),
@@ -112,7 +127,7 @@ def train_command(app: Any, **values: Any) -> None:
               given=given_options(values))
 
 
-@click.command("sample")
+@click.command("sample", cls=ListsPostProcessors)
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=SEED)
@@ -133,7 +148,7 @@ def sample_command(app: Any, /, run_dir: str, **options: Any) -> None:
     echo(f"wrote {request.num_samples} samples to {target}")
 
 
-@click.command("post")
+@click.command("post", cls=ListsPostProcessors)
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
 @post_option
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="folder for the results")
@@ -161,7 +176,12 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
     target = Path(out)
     planned = {file: target / (file.stem + ".png") for file in files}
     if len(set(planned.values())) != len(planned):
-        raise UsageError("two inputs share a file name; process them into separate --out folders")
+        seen: dict[Path, Path] = {}
+        for file, destination in planned.items():
+            if destination in seen:
+                raise UsageError(f"{seen[destination]} and {file} would both be written to {destination}; "
+                                 "process them into separate --out folders")
+            seen[destination] = file
     clashes = [p for p in planned.values() if p.exists()]
     if clashes and not overwrite:
         raise UsageError(f"{clashes[0]} already exists (use --overwrite to replace it)")

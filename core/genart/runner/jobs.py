@@ -31,7 +31,7 @@ from ..loop.device import describe_device
 from ..loop.memory import check_training_batch
 from ..loop.resume import check_resume, resume_history
 from ..loop.train import UNLIMITED, TrainConfig, train
-from ..records import runs
+from ..records import console, runs
 from ..records.monitor import Events, Monitor, Watch, default_progress, default_sample_every
 from ..records.reproduce import run_recipe, sample_recipe
 from .context import make_context, precision_label
@@ -94,6 +94,7 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
 
     ``given`` names the options the user set (so ``--resume`` can refuse ones it would ignore)."""
     events = Events(settings.progress_mode or default_progress(not settings.progress))
+    bars = console.set_bars(events.mode == "bar")  # plugins' bars too: no carriage returns in a plain log
     try:
         job = _prepare(app, settings, resume=resume, sample_after=sample_after, weights=weights, given=given,
                        events=events)
@@ -110,6 +111,7 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
             mark_reported(error)
         raise
     finally:
+        console.set_bars(bars)
         distributed.shutdown()
 
 
