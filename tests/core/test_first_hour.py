@@ -121,3 +121,30 @@ def test_post_names_both_files_that_would_clash(genart_cli: Any, toy_app: App, t
         return
     line = error_line(result)
     assert str(Path("a") / "x.png") in line and str(Path("b") / "x.png") in line
+
+
+def test_ctrl_c_in_sample_exits_130_and_leaves_nothing_that_blocks_a_rerun(genart_cli: Any, toy_app: App,
+                                                                           tmp_path: Path) -> None:
+    """Before: exit 1 with click's "Aborted!", and an empty samples folder refused the rerun ("not empty")."""
+    from plugin_modules import make_module
+
+    def interrupt(images: Any) -> Any:
+        raise KeyboardInterrupt
+
+    def register_post_processors(register: Any) -> None:
+        register("ctrl-c", lambda p, c: interrupt, description="as if the user pressed Ctrl-C")
+
+    toy_app.register(make_module("genart_ctrl_c_test", register_post_processors=register_post_processors), "ctrl-c")
+    assert genart_cli(["train", "--model", "toy", "--data", "dots", "--steps", "2", "--out", str(tmp_path / "runs"),
+                       "-q"], app=toy_app).exit_code == 0
+    run = only_run(tmp_path / "runs")
+    stopped = genart_cli(["sample", str(run), "--post", "ctrl-c"], app=toy_app)
+    assert stopped.exit_code == 130, stopped.output
+    assert "interrupted" in error_line(stopped) and not (run / "sample-seed0").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("a file of the user's")
+    stopped = genart_cli(["sample", str(run), "--post", "ctrl-c", "--out", str(mine), "--overwrite"], app=toy_app)
+    assert stopped.exit_code == 130 and [p.name for p in mine.iterdir()] == ["keep.txt"]
+    again = genart_cli(["sample", str(run)], app=toy_app)
+    assert again.exit_code == 0, again.output
