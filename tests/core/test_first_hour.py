@@ -148,3 +148,20 @@ def test_ctrl_c_in_sample_exits_130_and_leaves_nothing_that_blocks_a_rerun(genar
     assert stopped.exit_code == 130 and [p.name for p in mine.iterdir()] == ["keep.txt"]
     again = genart_cli(["sample", str(run)], app=toy_app)
     assert again.exit_code == 0, again.output
+
+
+def test_the_last_snapshot_is_what_grid_png_shows_for_the_vae(genart_cli: Any, tmp_path: Path) -> None:
+    """docs/runs.md: the last snapshot and grid.png use the same latents. Before, the VAE's last snapshot was
+    taken before it fitted its prior after the loop, so the two showed different images."""
+    import torch
+
+    from genart.images import load_image
+
+    app = App.from_entry_points(only=["data", "vae"])
+    result = genart_cli(["run", "--model", "vae:width=4,latent=2", "--data", "shapes:count=48", "--steps", "4",
+                         "--batch-size", "8", "--sample-every", "2", "-n", "16", "--out", str(tmp_path), "-q"], app=app)
+    assert result.exit_code == 0, result.output
+    run = only_run(tmp_path)
+    last = sorted((run / "snapshots").iterdir())[-1]
+    assert last.name == "step-000004.png"
+    assert torch.equal(load_image(last), load_image(run / "grid.png"))
