@@ -51,11 +51,12 @@ def test_transparent_pixels_are_one_point_in_the_model_space(builtin_app: App) -
 
 @pytest.mark.slow
 def test_trained_on_sprites_it_samples_transparent_backgrounds(builtin_app: App) -> None:
-    """About 15 s of training on an idle 2-core CPU: the background is among the first things it learns."""
-    model = build(builtin_app, "diffusion:image_size=28,channels=4,width=8,steps=8,sampler=heun")
+    """A 16-wide network, 100 steps (about 20 s on an idle 2-core CPU): the background is among the first
+    things it learns (measured on a loaded CPU: corners 0.10, centres 0.85 mean alpha)."""
+    model = build(builtin_app, "diffusion:image_size=28,channels=4,width=16,steps=8,sampler=heun,lr=0.002")
     data = sprites()
     torch.manual_seed(1)
-    for _ in range(150):
+    for _ in range(100):
         model.train_step(data[torch.randint(0, len(data), (8,))].float() / 255)
     samples = model.sample(8, torch.Generator().manual_seed(0))
     assert samples.shape == (8, 4, 28, 28)
