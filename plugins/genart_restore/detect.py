@@ -9,7 +9,9 @@ Two cheap, robust readings per image:
   step inside blocks: about 1.0 (0.97-1.05) on clean photos, 1.27-3.95 after JPEG at quality 30 or lower,
   1.15-1.68 at quality 50, 0.99-1.18 at 90. ``BLOCK_THRESHOLD`` = 1.12 sits above every clean photo.
 
-Both need some pixels: an image under ``MIN_SIZE`` on a side is left as it is.
+Both need some pixels: an image under ``MIN_SIZE`` on a side is left as it is, and blocking is only judged
+from ``MIN_BLOCK_SIZE`` up: a 32 px picture has three grid lines each way, too few to tell JPEG from chance
+(the default run's 32 px VAE samples read 0.81-2.0, their decoder upsampling on its own 8 px grid).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .degrade import estimate_sigma
 NOISE_THRESHOLD = 10.0  # 0-255 units
 BLOCK_THRESHOLD = 1.12
 MIN_SIZE = 32
+MIN_BLOCK_SIZE = 64
 
 
 def luma(colour: torch.Tensor) -> torch.Tensor:
@@ -60,6 +63,6 @@ def diagnose(colour: torch.Tensor) -> list[str]:
         return ["none"] * colour.shape[0]
     grey = colour.expand(-1, 3, -1, -1) if colour.shape[1] == 1 else colour
     sigmas = (estimate_sigma(grey.float()) * 255).tolist()
-    blocks = blockiness(colour).tolist()
+    blocks = blockiness(colour).tolist() if min(colour.shape[-2:]) >= MIN_BLOCK_SIZE else [1.0] * colour.shape[0]
     return ["denoise" if s > NOISE_THRESHOLD else "jpeg" if b > BLOCK_THRESHOLD else "none"
             for s, b in zip(sigmas, blocks, strict=True)]

@@ -90,3 +90,9 @@ def test_tiny_images_are_left_alone() -> None:
 def test_classic_settings_need_task_classic(builtin_app: App, spec: str) -> None:
     with pytest.raises(UsageError):
         build(builtin_app, spec)
+
+
+def test_blocking_is_not_judged_on_small_pictures() -> None:
+    """A 32 px sample has three 8 px grid lines each way: too few to tell JPEG from a decoder's own grid."""
+    small = degrade.jpeg(photo_like(2, 48), torch.tensor([10, 10]))
+    assert diagnose(small) == ["none", "none"]
