@@ -165,3 +165,10 @@ def register_models(register: Register) -> None:
 def register_datasets(register: Register) -> None:
     register("patches", build_patches, params=PatchParams,
              description="many random native-resolution crops per image (for restorer and SR training)")
+
+
+@genart.hookimpl
+def register_commands(cli: Any) -> None:
+    from .commands import restore
+
+    cli.add_command(restore)

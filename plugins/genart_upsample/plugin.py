@@ -108,3 +108,10 @@ def register_post_processors(register: Register) -> None:
 def register_models(register: Register) -> None:
     register("sr-trainer", build_sr_trainer, params=SRTrainerParams,
              description="trains the learned upsampler from clean images (genart train --model sr-trainer)")
+
+
+@genart.hookimpl
+def register_commands(cli: Any) -> None:
+    from .commands import upscale
+
+    cli.add_command(upscale)

@@ -228,3 +228,20 @@ def test_trainer_trains_identically_under_loss_scaling(builtin_app) -> None:
     from genart.testing import check_loss_scaling
 
     check_loss_scaling(builtin_app, "sr-trainer:patch=24,width=8,depth=1")
+
+
+def test_upscale_and_restore_are_short_commands_over_post(genart_cli: Any, builtin_app: App, tmp_path: Path) -> None:
+    """Before: ``genart upscale`` was an unknown command (the suggestion was ``sample``)."""
+    from genart.images import load_image, save_image
+
+    image = make_tiny_images(1, 3, (20, 24), seed=1)[0]
+    save_image(image, tmp_path / "in.png")
+    up = genart_cli(["upscale", str(tmp_path / "in.png"), "--scale", "3", "--out", str(tmp_path / "up"), "-q"],
+                    app=builtin_app)
+    assert up.exit_code == 0, up.output
+    assert load_image(tmp_path / "up" / "in.png").shape == (3, 60, 72)
+    again = genart_cli(["upscale", str(tmp_path / "in.png"), "--out", str(tmp_path / "up")], app=builtin_app)
+    assert again.exit_code == 2 and "already exists" in again.output  # post's own safety, not a copy of it
+    fixed = genart_cli(["restore", str(tmp_path / "in.png"), "--out", str(tmp_path / "re"), "-q"], app=builtin_app)
+    assert fixed.exit_code == 0, fixed.output
+    assert (tmp_path / "re" / "in.png").is_file()
