@@ -54,8 +54,8 @@ def spec_for(task: str, mask: Path, extra: str = "") -> str:
 
 
 def test_contract_classic(builtin_app: App) -> None:
-    check_post_processor(build(builtin_app, "restore"))
-    check_post_processor(build(builtin_app, "restore:contrast=2,strength=0.5"))
+    check_post_processor(build(builtin_app, "restore:task=classic"))
+    check_post_processor(build(builtin_app, "restore:task=classic,contrast=2,strength=0.5"))
 
 
 @pytest.mark.parametrize("task", TASKS)
