@@ -126,8 +126,8 @@ def denoise_section(quick: bool) -> list[str]:
         return [f"Kodak24: no images in {folder} (skipped)"]
     methods = {"learned (blind)": build("restore:task=denoise"),
                "learned one pass": build("restore:task=denoise,ensemble=1"),
-               "classic restore": build("restore:denoise=0.08,sharpen=1"),
-               "classic sharpen=0": build("restore:sharpen=0")}
+               "classic restore": build("restore:task=classic,denoise=0.08,sharpen=1"),
+               "classic sharpen=0": build("restore:task=classic,sharpen=0")}
     rows = ["", f"Kodak24 colour denoising ({len(files)} images): RGB PSNR dB (noise seed {SEED}, clipped to [0,1])",
             f"{'sigma':>5} | {'noisy':>6} | {'learned blind':>13} | {'learned sigma=':>14} | "
             f"{'blind ensemble=1':>16} | {'classic':>7} | {'classic sharpen=0':>17} | {'learned MP/s':>12}"]
@@ -171,7 +171,7 @@ def speed_section() -> list[str]:
                            ("restore denoise (ensemble=1)", "restore:task=denoise,ensemble=1", noisy),
                            ("restore jpeg", "restore:task=jpeg", image),
                            ("restore deblur", "restore:task=deblur", image),
-                           ("restore classic (sharpen=1)", "restore:denoise=0.08,sharpen=1", noisy)]:
+                           ("restore classic (sharpen=1)", "restore:task=classic,denoise=0.08,sharpen=1", noisy)]:
         seconds = timed(build(spec), x)
         rows.append(f"{label:<34} | {seconds:7.3f} | {512 * 512 / 1e6 / seconds:12.2f}")
     return rows

@@ -48,15 +48,17 @@ def main() -> None:
     clean = pictures()
     noisy = (clean + torch.randn_like(clean) * 25 / 255).clamp(0, 1)
     with torch.inference_mode():
-        save_image(row(noisy, build("post", "restore:sharpen=0")(noisy), build("post", "restore:task=denoise")(noisy),
-                       clean), out / "restore-denoise.png", overwrite=True)
+        classic0 = build("post", "restore:task=classic,sharpen=0")
+        save_image(row(noisy, classic0(noisy), build("post", "restore:task=denoise")(noisy), clean),
+                   out / "restore-denoise.png", overwrite=True)
         from genart_restore.degrade import blur, jpeg
 
         blocky = jpeg(clean, torch.full((clean.shape[0],), 15))
-        save_image(row(blocky, build("post", "restore")(blocky), build("post", "restore:task=jpeg")(blocky), clean),
+        classic = build("post", "restore:task=classic")
+        save_image(row(blocky, classic(blocky), build("post", "restore:task=jpeg")(blocky), clean),
                    out / "restore-jpeg.png", overwrite=True)
         soft = blur(clean, torch.full((clean.shape[0],), 1.5))
-        save_image(row(soft, build("post", "restore")(soft), build("post", "restore:task=deblur")(soft), clean),
+        save_image(row(soft, classic(soft), build("post", "restore:task=deblur")(soft), clean),
                    out / "restore-deblur.png", overwrite=True)
         mask = torch.zeros(1, 96, 96)
         mask[:, 30:50, 20:80] = 1

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from genart import GenartError
+from genart import FileSystemError, GenartError
 from genart.images import ImageError, convert_channels, is_image_path, open_pil, pil_to_tensor
 
 from .background import composite, parse_background
@@ -24,9 +24,9 @@ class FolderDataset:
         self.params = params
         root = Path(params.path)
         if root.exists() and not root.is_dir():
-            raise GenartError(f"image folder {root} is a file, not a folder (give the folder that holds the images)")
+            raise FileSystemError(f"image folder {root} is a file, not a folder (give the folder holding the images)")
         if not root.is_dir():
-            raise GenartError(f"image folder {root} not found")
+            raise FileSystemError(f"image folder {root} not found")
         self.files = sorted(p for p in root.rglob("*") if p.is_file() and is_image_path(p))
         if not self.files:
             raise GenartError(f"no image files in {root}")
@@ -96,9 +96,10 @@ class FolderDataset:
     def _decoded(self, size: int, channels: int, label: str) -> Iterator[tuple[Any, str]]:
         """(uint8 [C, H, W] array, "") per readable file, in order, or (None, the error) for one that is not."""
         import torch
-        from tqdm.auto import tqdm
 
-        for file in tqdm(self.files, desc=label, unit="img", disable=len(self.files) < 200, file=sys.stderr):
+        from genart.api import progress
+
+        for file in progress(self.files, desc=label, unit="img", disable=len(self.files) < 200):
             try:
                 picture = self._fit(open_pil(file), size)
             except ImageError as error:

@@ -7,7 +7,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from genart import GenartError
+from genart import FileSystemError, GenartError
 
 _DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -55,9 +55,9 @@ def idx_header(path: str | Path) -> tuple[int, ...]:
 def find_idx(folder: Path, kind: str, which: str) -> Path:
     """The images (kind='images') or labels file of ``which`` (train/t10k/auto) in ``folder``."""
     if folder.exists() and not folder.is_dir():
-        raise GenartError(f"MNIST folder {folder} is a file, not a folder")
+        raise FileSystemError(f"MNIST folder {folder} is a file, not a folder")
     if not folder.is_dir():
-        raise GenartError(f"MNIST folder {folder} not found")
+        raise FileSystemError(f"MNIST folder {folder} not found")
     prefixes = ["train", "t10k"] if which == "auto" else [which]
     for prefix in prefixes:
         for suffix in ("", ".gz"):

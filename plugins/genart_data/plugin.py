@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,6 +26,11 @@ class ShapesParams(DatasetParams):
             raise ValueError("need 1 <= min_shapes <= max_shapes")
 
 
+def expand_user(path: str) -> str:
+    """``~/Pictures`` -> the user's home folder, as a shell would (a quoted ``~`` reaches us unexpanded)."""
+    return os.path.expanduser(path) if path.startswith("~") else path
+
+
 @dataclass
 class FolderParams(DatasetParams):
     """Every image file under a folder (recursively), sorted by path; unreadable files are skipped and counted."""
@@ -37,6 +43,9 @@ class FolderParams(DatasetParams):
                          "short side, from 28 up to 64 px)")
     background: str = param("white", "colour transparent pixels are laid on when the model has no alpha: "
                                      "white, black or #rrggbb")
+
+    def __post_init__(self) -> None:
+        self.path = expand_user(self.path)
 
     def validate(self) -> None:
         if not self.path:
@@ -55,6 +64,9 @@ class MNISTParams(DatasetParams):
     path: str = param("", "folder holding the IDX files")
     which: Literal["auto", "train", "t10k"] = param("auto", "which file set: train, t10k, or auto (train if present)")
     limit: int = param(0, "use only the first N images (0: all)")
+
+    def __post_init__(self) -> None:
+        self.path = expand_user(self.path)
 
     def validate(self) -> None:
         if not self.path:

@@ -117,7 +117,7 @@ class Inpaint(RunEditor):
         sigmas = model.sigmas(self.steps())
         model.ema.eval()
         with torch.no_grad():
-            known = model_in.to(model.device) * 2 - 1
+            known = model.encode_images(model_in.to(model.device))
 
             def noise() -> torch.Tensor:
                 return torch.randn(known.shape, generator=generator).to(model.device)
@@ -131,7 +131,7 @@ class Inpaint(RunEditor):
                     if round_ < self.params.resample - 1 and sigma_next > 0:
                         x = x + (sigma ** 2 - sigma_next ** 2) ** 0.5 * noise()  # back up to sigma
             x = mask * x + (1 - mask) * known
-        return ((x.float() + 1) / 2).clamp(0, 1).cpu()
+        return model.decode_images(x).cpu()
 
     def composite(self, original: torch.Tensor, result: torch.Tensor) -> torch.Tensor:
         h, w = original.shape[-2:]

@@ -138,10 +138,30 @@ class Diffusion:
 
         return denoise
 
+    # -- pixels <-> the model's space ---------------------------------------------------------------
+    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1] -> the space the model diffuses in, [-1, 1]. With alpha (4 channels) the colour
+        is premultiplied first: a transparent pixel's colour is arbitrary in the files (often leftovers of
+        an editor), and premultiplying makes every transparent pixel the same (0, 0, 0, 0), so the network
+        does not spend itself modelling colours nobody sees."""
+        images = images.float()
+        if images.shape[1] == 4:
+            images = torch.cat([images[:, :3] * images[:, 3:], images[:, 3:]], 1)
+        return images * 2 - 1
+
+    def decode_images(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's space -> images in [0, 1] (colour un-premultiplied where alpha > 0, black where 0)."""
+        images = ((x.float() + 1) / 2).clamp(0, 1)
+        if images.shape[1] == 4:
+            alpha = images[:, 3:]
+            colour = torch.where(alpha > 1 / 512, images[:, :3] / alpha.clamp_min(1 / 512), torch.zeros_like(alpha))
+            images = torch.cat([colour.clamp(0, 1), alpha], 1)
+        return images
+
     # -- training --------------------------------------------------------------------------------
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         self.net.train()
-        x0 = batch.to(self.device).float() * 2 - 1
+        x0 = self.encode_images(batch.to(self.device))
         n = x0.shape[0]
         eps = torch.randn_like(x0)
         if self.params.objective == "flow":
@@ -207,7 +227,7 @@ class Diffusion:
         with torch.no_grad():
             x = noise.to(self.device, torch.float32) * self.params.sigma_max
             out = sampler(self.denoiser(), x, self.sigmas(), generator)
-        return ((out.float() + 1) / 2).clamp(0, 1).cpu()
+        return self.decode_images(out).cpu()
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         noise = torch.randn(n, *self.image_shape, generator=generator)
@@ -235,11 +255,11 @@ class Diffusion:
             return images.clone()
         self.ema.eval()
         with torch.no_grad():
-            x0 = images.to(self.device, torch.float32) * 2 - 1
+            x0 = self.encode_images(images.to(self.device, torch.float32))
             noise = torch.randn(x0.shape, generator=generator).to(self.device)
             x = x0 + sigma * noise
             out = self.sampler(self.denoiser(), x, self.sigmas(steps, sigma_max=sigma), generator)
-        return ((out.float() + 1) / 2).clamp(0, 1).cpu()
+        return self.decode_images(out).cpu()
 
     # -- state ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

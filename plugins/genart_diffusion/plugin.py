@@ -18,7 +18,7 @@ class DiffusionParams:
     """A compact U-Net denoiser trained by rectified flow (or EDM), sampled with an ODE/SDE sampler."""
 
     image_size: int = param(32, "side of the square images, 28 to 128 (28 for MNIST)")
-    channels: int = param(3, "image channels: 1 (grey) or 3 (colour)")
+    channels: int = param(3, "image channels: 1 (grey), 3 (colour) or 4 (colour with transparency, e.g. sprites)")
     width: int = param(0, "U-Net channels at its full resolution (twice that below); a multiple of 8, or 0: 16 x patch "
                           "(32 for grey images, 16 for colour)")
     max_mult: int = param(2, "channels double with each halving of the grid up to this multiple of width")
@@ -54,8 +54,8 @@ class DiffusionParams:
     def validate(self) -> None:
         if not 28 <= self.image_size <= 128:
             raise ValueError("image_size must be from 28 to 128")
-        if self.channels not in (1, 3):
-            raise ValueError("channels must be 1 or 3")
+        if self.channels not in (1, 3, 4):
+            raise ValueError("channels must be 1, 3 or 4")
         if self.width < 0 or self.width % 8 or 0 < self.width < 8:
             raise ValueError("width must be 0 (automatic) or a positive multiple of 8")
         if self.max_mult < 1 or self.patch < 0:

@@ -67,13 +67,14 @@ def likelihood_figures(model: Evaluator, name: str, images: Any, data_spec: str,
                        progress: bool) -> dict[str, Any]:
     """Batch-size-weighted averages of the model's ``evaluate`` figures over ``images``."""
     import torch
-    from tqdm.auto import tqdm
+
+    from genart.api import progress as progress_bar
 
     evaluate = model.evaluate
     generator = torch.Generator().manual_seed(seed)
     sums: dict[str, float] = {}
     started = time.perf_counter()
-    bar = tqdm(total=images.shape[0], disable=not progress, unit="img", desc="eval")
+    bar = progress_bar(total=images.shape[0], disable=not progress, unit="img", desc="eval")
     with torch.inference_mode():
         for start in range(0, images.shape[0], batch_size):
             batch = images[start:start + batch_size].float().div_(255)

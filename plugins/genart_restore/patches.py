@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from genart.errors import GenartError
+from genart.errors import FileSystemError, GenartError
 from genart.images import ImageError, convert_channels, is_image_path, open_pil, pil_to_tensor
 
 
@@ -23,7 +23,7 @@ class PatchDataset:
     def files(self) -> list[Path]:
         root = Path(self.params.path)
         if not root.is_dir():
-            raise GenartError(f"patches: {root} is not a folder")
+            raise FileSystemError(f"patches: {root} is not a folder")
         return sorted(p for p in root.rglob("*") if p.is_file() and is_image_path(p))
 
     def load(self, size: int, channels: int) -> torch.Tensor:

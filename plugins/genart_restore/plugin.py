@@ -5,6 +5,7 @@ Light on purpose: torch and kornia load inside the factories, so ``genart --help
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -18,10 +19,12 @@ LEARNED_TASKS = ("denoise", "jpeg", "deblur", "inpaint")
 
 @dataclass
 class RestoreParams:
-    """Classical restoration (denoise, sharpen, contrast) or a learned task: denoise, jpeg, deblur, inpaint."""
+    """Restore images: auto (default) denoises or deblocks only what it finds; or classic filters, or a learned
+    task: denoise, jpeg, deblur, inpaint."""
 
-    task: Literal["classic", "denoise", "jpeg", "deblur", "inpaint"] = param(
-        "classic", "classic (fast filters), or learned: denoise, jpeg (deblocking), deblur, inpaint (needs mask)")
+    task: Literal["auto", "classic", "denoise", "jpeg", "deblur", "inpaint"] = param(
+        "auto", "auto (measure noise and JPEG blocking per image, then denoise, deblock or leave it alone), "
+                "classic (fast filters), or learned: denoise, jpeg (deblocking), deblur, inpaint (needs mask)")
     strength: float = param(1.0, "overall strength; 0 returns the input unchanged")
     denoise: float = param(0.1, "classic: bilateral colour sigma (0 turns denoising off)")
     sharpen: float = param(2.0, "classic: unsharp-mask amount (0 turns sharpening off)")
@@ -48,7 +51,9 @@ class RestoreParams:
             raise ValueError("sigma is in 0-255 units and must be <= 255")
         if self.weights and not Path(self.weights).exists():
             raise ValueError(f"weights not found: {self.weights}")
-        if self.weights and self.task == "classic":
+        if self.task == "auto" and (self.denoise, self.sharpen, self.contrast) != (0.1, 2.0, 0.0):
+            raise ValueError("denoise=, sharpen= and contrast= set the classic chain: add task=classic")
+        if self.weights and self.task in ("classic", "auto"):
             raise ValueError("weights= needs a learned task (denoise, jpeg, deblur or inpaint)")
         if self.tile < 16:
             raise ValueError("tile must be >= 16")
@@ -105,6 +110,9 @@ class PatchParams(DatasetParams):
     scales: list[float] = param([1.0], "also crop from copies downscaled by these factors, e.g. 1+0.7+0.5")
     seed: int = param(0, "seed for choosing the crops")
 
+    def __post_init__(self) -> None:
+        self.path = os.path.expanduser(self.path) if self.path.startswith("~") else self.path
+
     def validate(self) -> None:
         if not self.path:
             raise ValueError("needs path=DIR")
@@ -115,6 +123,10 @@ class PatchParams(DatasetParams):
 
 
 def build_restore(params: RestoreParams, context: Any) -> Any:
+    if params.task == "auto":
+        from .auto import AutoRestorer
+
+        return AutoRestorer(params, context.device)
     if params.task == "classic":
         from .classic import ClassicRestorer
 
@@ -139,7 +151,8 @@ def build_patches(params: PatchParams, context: Any) -> Any:
 @genart.hookimpl
 def register_post_processors(register: Register) -> None:
     register("restore", build_restore, params=RestoreParams,
-             description="restore images: classic filters, or learned denoise / jpeg / deblur / inpaint")
+             description="restore images: auto (denoise or deblock what it finds, else unchanged), classic filters, "
+                         "or learned denoise / jpeg / deblur / inpaint")
 
 
 @genart.hookimpl
@@ -152,3 +165,10 @@ def register_models(register: Register) -> None:
 def register_datasets(register: Register) -> None:
     register("patches", build_patches, params=PatchParams,
              description="many random native-resolution crops per image (for restorer and SR training)")
+
+
+@genart.hookimpl
+def register_commands(cli: Any) -> None:
+    from .commands import restore
+
+    cli.add_command(restore)

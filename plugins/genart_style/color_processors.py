@@ -18,6 +18,11 @@ def load_style_image(path: Path, device: Any = "cpu") -> torch.Tensor:
     return load_image(path, channels=3).to(device)
 
 
+def load_style_mask(path: Path) -> torch.Tensor:
+    """A style mask as ``[1, H, W]`` of 0/1: white (> 0.5) = keep out."""
+    return (load_image(Path(path).expanduser(), channels=1) > 0.5).float()
+
+
 def per_rgb(images: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """Apply an RGB transform to any channel count: grey goes through as RGB, alpha passes untouched."""
     colour, alpha = split_alpha(images.float())

@@ -14,9 +14,12 @@ def build_style(params: StyleParams, context: Any) -> Any:
     styles = [load_style_image(path) for path in params.image]
     weights = params.weights or [1.0] * len(styles)
     if params.method == "patch":
+        from .color_processors import load_style_mask
         from .patch_synthesis import PatchTransfer
 
-        return PatchTransfer(params, styles, weights, context.device, names=[str(p) for p in params.image])
+        masks = [load_style_mask(path) for path in params.mask]
+        return PatchTransfer(params, styles, weights, context.device, names=[str(p) for p in params.image],
+                             masks=masks)
     spec = params.encoder
     if params.encoder_weights is not None:
         spec += ("," if ":" in spec else ":") + f'weights="{params.encoder_weights}"'

@@ -290,9 +290,9 @@ class _Diverged(Exception):
 def _progress(enabled: bool, total: int) -> Any:
     if not enabled:
         return None
-    from tqdm.auto import tqdm
+    from genart.api import progress
 
-    return tqdm(total=total, unit="step", desc="style", leave=False)
+    return progress(total=total, unit="step", desc="style", leave=False)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,8 @@ class StyleParams:
 
     image: list[Path] = param([], "style image(s); several joined with '+' (a.jpg+b.jpg)")
     weights: list[float] = param([], "blend weight per style image, joined with '+' (default: equal)")
+    mask: list[Path] = param([], "patch: mask image per style image, joined with '+'; white = never copy from "
+                                 "there (lettering, a signature)")
     method: Literal["patch", "gram"] = param(
         "patch", "patch: copy and blend the painting's own patches; gram: optimise feature statistics")
     encoder: str = param("random", "gram: feature encoder (a style-encoder component): random (no download) or vgg19")
@@ -59,6 +61,13 @@ class StyleParams:
             raise ValueError("needs image=PATH (a style image; several joined with '+')")
         if self.weights and len(self.weights) != len(self.image):
             raise ValueError(f"{len(self.image)} style image(s) but {len(self.weights)} weight(s)")
+        if self.mask and len(self.mask) != len(self.image):
+            raise ValueError(f"{len(self.image)} style image(s) but {len(self.mask)} mask(s); give one per style image")
+        if self.mask and self.method != "patch":
+            raise ValueError("mask= is used by method=patch only")
+        for path in self.mask:
+            if not Path(path).expanduser().is_file():
+                raise ValueError(f"style mask not found: {path}")
         if any(w < 0 for w in self.weights) or (self.weights and sum(self.weights) <= 0):
             raise ValueError("style weights must be >= 0 and not all 0")
         if self.size < 0 or self.max_size < 1:

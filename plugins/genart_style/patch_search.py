@@ -61,8 +61,13 @@ class PatchBank:
     """
 
     def __init__(self, canvas: torch.Tensor, regions: Sequence[tuple[int, int, int]], weights: Sequence[float],
-                 size: int, dims: int, generator: torch.Generator) -> None:
+                 size: int, dims: int, generator: torch.Generator, excluded: torch.Tensor | None = None) -> None:
+        """``excluded`` ``[H, W]`` (the canvas' size, 1 = keep out): no patch touching it enters the bank
+        or is priced by ``cost_at``, so lettering or a signature under a user's mask is never copied."""
         self.canvas, self.size = canvas, size
+        # per top-left corner: does the patch there touch the excluded area?
+        self.blocked = None if excluded is None or not bool((excluded > 0).any()) else \
+            F.max_pool2d(excluded[None, None].float(), size, stride=1)[0, 0] > 0
         ys, xs, owners, cells = [], [], [], []
         grid_w = 0
         total = sum((h - size + 1) * (w - size + 1) for _, w, h in regions if h >= size and w >= size)
@@ -87,6 +92,13 @@ class PatchBank:
         self.ys, self.xs = torch.cat(ys).to(device), torch.cat(xs).to(device)
         # each patch's cell in a grid of the bank's positions (the styles side by side), where coverage is kept
         cell = torch.cat(cells, 1)
+        keep = None
+        if self.blocked is not None:
+            keep = ~self.blocked[self.ys, self.xs]
+            if not bool(keep.any()):
+                raise ValueError(f"the style mask leaves no {size} px patch of the style image(s) to copy")
+            self.ys, self.xs, cell = self.ys[keep], self.xs[keep], cell[:, keep.cpu()]
+            owners = [torch.cat(owners)[keep.cpu()]]
         self.grid = (int(cell[0].max()) + 1, grid_w)
         self.cell = (cell[0] * grid_w + cell[1]).to(device)
         self.overlap = _tent(size, stride).to(canvas)
@@ -113,6 +125,8 @@ class PatchBank:
         # 1 for a flat patch of the painting (its bare paper), 0 for one as busy as its busy quarter: what the
         # motif cost (``search``) charges, so a flat sky can be painted with the painting's motifs
         contrast = torch.cat([var for _, var in projected])
+        if keep is not None:  # projected in grid order, masked patches included: drop those
+            self.coords, contrast = self.coords[keep], contrast[keep]
         busy = torch.quantile(contrast, BUSY_QUANTILE).clamp_min(1e-8)
         self.busy = float(busy)
         self.plainness = (1 - contrast / busy).clamp(0, 1)
@@ -216,6 +230,9 @@ class PatchBank:
         owner = (torch.searchsorted(self.region_x0, xs, right=True) - 1).clamp_min(0)
         last = self.region_last[owner]
         valid = (ys >= 0) & (ys <= last[:, 0]) & (xs >= self.region_x0[owner]) & (xs <= last[:, 1])
+        if self.blocked is not None:
+            limit_y, limit_x = self.blocked.shape
+            valid &= ~self.blocked[ys.clamp(0, limit_y - 1), xs.clamp(0, limit_x - 1)]
         scale = self.region_scale[owner]
         out = torch.full((q.shape[0],), math.inf, device=q.device, dtype=q.dtype)
         chunk = max(1, CANDIDATE_ELEMENTS // (canvas.shape[0] * size * size))

@@ -60,9 +60,13 @@ class PatchTransfer:
     """The ``style`` post-processor for ``method=patch``: each image of the batch is stylised on its own."""
 
     def __init__(self, params: Any, styles: Sequence[torch.Tensor], weights: Sequence[float],
-                 device: torch.device, names: Sequence[str] = ()) -> None:
+                 device: torch.device, names: Sequence[str] = (),
+                 masks: Sequence[torch.Tensor] = ()) -> None:
         self.params = params
         self.styles = [s.to(device) for s in styles]  # [3, H, W] each
+        # [1, H, W] per style, 1 = never copy from here (lettering, a signature), at the style's own size
+        self.masks = [(F.interpolate(m[None].float(), size=s.shape[-2:], mode="nearest-exact")[0] > 0.5).float()
+                      .to(device) for m, s in zip(masks, self.styles, strict=True)] if masks else []
         total = float(sum(weights))
         self.weights = [float(w) / total for w in weights]
         self.device = device
@@ -138,10 +142,17 @@ class PatchTransfer:
             mask = p.strength * edges
             level_styles = [self.style_at(s, size) for s in styles]
             canvas, regions = _side_by_side(level_styles)
+            excluded = None
+            if self.masks:  # area-resized, so a mask pixel that touches a level pixel keeps it out
+                excluded = _side_by_side([(F.interpolate(m[None], size=ls.shape[-2:], mode="area")[0] > 0).float()
+                                          for m, ls in zip(self.masks, level_styles, strict=True)])[0][0]
             for patch in sorted(set(p.patch_sizes), reverse=True):
                 if patch > min(size) or not any(min(r[1], r[2]) >= patch for r in regions):
                     continue
-                bank = PatchBank(canvas, regions, self.weights, patch, p.pca_dims, generator)
+                try:
+                    bank = PatchBank(canvas, regions, self.weights, patch, p.pca_dims, generator, excluded)
+                except ValueError as error:
+                    raise GenartError(f"style: {error}; use a smaller mask or smaller patch_sizes") from None
                 for _ in range(p.iterations):
                     estimate = self.aggregate(x, bank, generator, edges, field, far)
                     x = (estimate + mask * target) / (1 + mask)
@@ -157,13 +168,16 @@ class PatchTransfer:
         """``[3, M]`` sorted channel values of the styles, each style contributing by its weight (equally
         spaced quantiles of each), for histogram matching to the blend's palette."""
         parts = []
-        for style, weight in zip(styles, self.weights, strict=True):
+        for index, (style, weight) in enumerate(zip(styles, self.weights, strict=True)):
             n = round(samples * weight)
             if n < 1:
                 continue
-            values = style.reshape(3, -1).sort(dim=1).values
-            index = torch.linspace(0, values.shape[1] - 1, n, device=values.device).round().long()
-            parts.append(values[:, index])
+            values = style.reshape(3, -1)
+            if self.masks and bool((self.masks[index] == 0).any()):  # masked lettering adds no colours
+                values = values[:, self.masks[index].reshape(-1) == 0]
+            values = values.sort(dim=1).values
+            picks = torch.linspace(0, values.shape[1] - 1, n, device=values.device).round().long()
+            parts.append(values[:, picks])
         return torch.cat(parts, 1).sort(dim=1).values
 
     def content_mask(self, content: torch.Tensor) -> torch.Tensor:
@@ -348,7 +362,7 @@ def _side_by_side(styles: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[tu
     """One canvas with the styles next to each other, and each one's ``(x0, width, height)``."""
     height = max(s.shape[-2] for s in styles)
     width = sum(s.shape[-1] for s in styles)
-    canvas = styles[0].new_zeros(3, height, width)
+    canvas = styles[0].new_zeros(styles[0].shape[0], height, width)
     regions, x0 = [], 0
     for s in styles:
         canvas[:, :s.shape[-2], x0:x0 + s.shape[-1]] = s

@@ -19,7 +19,8 @@ class UpsampleParams:
 
     scale: float = param(2.0, "scale factor (e.g. 2, 3, 4, 1.5)")
     method: Literal["auto", "learned", "bicubic", "bilinear", "nearest", "lanczos"] = param(
-        "auto", "auto: learned for x2/x3/x4 when weights exist, else bicubic")
+        "auto", "auto: nearest for pixel art (few colours, flat runs), else learned for x2/x3/x4 when weights "
+                "exist, else bicubic")
     weights: str = param("", "learned: weights file or sr-trainer run folder (default: the shipped ones)")
     tile: int = param(512, "learned: tile size in input pixels (bounds memory on huge images)")
     ensemble: int = param(1, "learned: average over this many flips/rotations (1, 2, 4, 8); each costs a pass")
@@ -74,17 +75,21 @@ def use_learned(params: UpsampleParams) -> bool:
 
 
 def build_upsample(params: UpsampleParams, context: Any) -> Any:
+    from dataclasses import replace
+
+    from .classic import ClassicUpsampler
+
     if use_learned(params):
         from .learned import LearnedUpsampler
 
-        return LearnedUpsampler(params, context.device)
-    from .classic import ClassicUpsampler
+        smooth: Any = LearnedUpsampler(params, context.device)
+    else:
+        smooth = ClassicUpsampler(replace(params, method="bicubic") if params.method == "auto" else params)
+    if params.method != "auto":
+        return smooth
+    from .pixelart import PixelArtAware
 
-    if params.method == "auto":
-        from dataclasses import replace
-
-        params = replace(params, method="bicubic")
-    return ClassicUpsampler(params)
+    return PixelArtAware(smooth, ClassicUpsampler(replace(params, method="nearest")), params.scale)
 
 
 def build_sr_trainer(params: SRTrainerParams, context: Any) -> Any:
@@ -103,3 +108,10 @@ def register_post_processors(register: Register) -> None:
 def register_models(register: Register) -> None:
     register("sr-trainer", build_sr_trainer, params=SRTrainerParams,
              description="trains the learned upsampler from clean images (genart train --model sr-trainer)")
+
+
+@genart.hookimpl
+def register_commands(cli: Any) -> None:
+    from .commands import upscale
+
+    cli.add_command(upscale)

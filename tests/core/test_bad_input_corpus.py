@@ -205,8 +205,8 @@ CASES: list[tuple[str, str, str]] = [
     ("checkpoint-empty-folder", "run --checkpoint {root}/empty-dir --out {root}/o", "empty-dir"),
     # memory
     ("huge-image-size", "run --model vae:image_size=100000 --out {root}/o", "image_size"),
-    ("huge-batch", "run --model vae:image_size=8,latent=2,width=4 --data shapes:count=4 --batch-size 100000000 "
-                   "--out {root}/o", "--batch-size"),
+    # a --batch-size above the number of images is lowered to it with a note (issue 38), not refused: see
+    # tests/core/test_first_hour.py::test_a_batch_larger_than_the_data_is_clamped_with_a_note
     ("huge-sample", "sample {vae} -n 100000000000 --out {root}/o", "-n"),
     # output places
     ("run-out-is-a-file", "run --out {root}/notes.txt", "notes.txt"),

@@ -130,3 +130,20 @@ def test_report_renders_in_headless_chromium(genart_cli: Any, toy_app: App, tmp_
             colours = image.convert("RGB").resize((64, 64)).getcolors(64 * 64)
         assert colours is not None and len(colours) > 20, "the page rendered pictures, not a blank"
         check_page(html_file)
+
+
+def test_sample_figures_of_genart_eval_show_in_runs_and_the_report(genart_cli: Any, toy_app: App,
+                                                                     tmp_path: Path) -> None:
+    """Before: precision / recall / diversity / FD that genart eval records (metrics.sample_eval) showed nowhere."""
+    (run,) = make_runs(genart_cli, toy_app, tmp_path / "runs", 1)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["metrics"] = {"eval": {"dots:split=test": {"bits_per_dim": 3.25}},
+                           "sample_eval": {"dots:split=test": {
+                               "model": {"precision": 0.7123, "recall": 0.5234, "diversity": 0.97, "fd": 3.61},
+                               "floor": {"precision": 0.9, "recall": 0.9, "diversity": 1.0, "fd": 0.5}}}}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    table = genart_cli(["runs", str(tmp_path / "runs")], app=toy_app)
+    assert "precision 0.7123" in table.output and "recall 0.5234" in table.output and "fd 3.61" in table.output
+    assert genart_cli(["report", str(run)], app=toy_app).exit_code == 0
+    text = (run / "report.html").read_text()
+    assert all(word in text for word in ("recall", "0.5234", "diversity", "0.97", "3.61", "3.25"))

@@ -52,6 +52,7 @@ def apply_config(ctx: click.Context, values: dict[str, Any], config: dict[str, A
         if source not in (click.core.ParameterSource.DEFAULT, None):
             continue
         param = params[key]
+        _check_toml_type(key, raw, param)
         try:
             if getattr(param, "multiple", False):
                 items = raw if isinstance(raw, list) else [raw]
@@ -61,3 +62,21 @@ def apply_config(ctx: click.Context, values: dict[str, Any], config: dict[str, A
         except click.BadParameter as error:
             raise UsageError(f"config: bad value for {key!r}: {error.message}") from None
     return merged
+
+
+def _check_toml_type(key: str, raw: Any, param: click.Parameter) -> None:
+    """TOML has types: refuse the ones click would silently coerce (``seed = 1.5`` read as 1, ``steps = true``
+    as 1 step). Strings still go through click, as if typed on the command line."""
+    values = raw if isinstance(raw, list) and getattr(param, "multiple", False) else [raw]
+    for value in values:
+        if isinstance(value, str):
+            continue
+        if isinstance(param.type, click.types.IntParamType) and (isinstance(value, bool) or not isinstance(value, int)):
+            raise UsageError(f"config: {key!r} must be a whole number, not {value!r}")
+        if isinstance(param.type, click.types.FloatParamType) and (
+                isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise UsageError(f"config: {key!r} must be a number, not {value!r}")
+        if isinstance(param.type, click.types.BoolParamType) and not isinstance(value, bool):
+            raise UsageError(f"config: {key!r} must be true or false, not {value!r}")
+        if getattr(param, "is_flag", False) and not isinstance(value, bool):
+            raise UsageError(f"config: {key!r} must be true or false, not {value!r}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..contract.plugins import App
 from ..errors import UsageError
 from ..records.console import echo
 from ..runner.context import make_context
@@ -17,6 +18,9 @@ from ..runner.jobs import train_job
 from ..runner.settings import DEFAULT_DATA, DEFAULT_MODEL, RunSettings
 from .config import apply_config, read_config
 from .options import device_options, expand_images, post_option
+
+#: torch seeds its generators from 64 bits; a larger --seed was "an unexpected ValueError, a bug"
+SEED = click.IntRange(0, 2**63 - 1)
 
 monitor_options = [
     click.option("--sample-every", type=click.IntRange(min=0), metavar="N",
@@ -30,6 +34,20 @@ monitor_options = [
 ]
 
 
+class ListsPostProcessors(click.Command):
+    """A command with ``--post``: its ``--help`` ends with the post-processors installed, so a user need not
+    guess names (``genart describe NAME`` gives a post-processor's parameters)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        registry = getattr(ctx.find_object(App), "registry", None)
+        if registry is None:
+            return
+        rows = [(name, registry.get("post", name).description) for name in registry.names("post")]
+        with formatter.section("Post-processors for --post (genart describe NAME lists the parameters)"):
+            formatter.write_dl(rows or [("(none)", "no installed plugin registers one")])
+
+
 def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.option("-c", "--config", type=click.Path(dir_okay=False), help="TOML file with these settings"),
@@ -39,7 +57,7 @@ def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
                       help="dataset, e.g. shapes, folder:path=DIR or mnist:path=DIR"),
         click.option("--steps", type=click.IntRange(min=0), help="training steps [default: the model's]"),
         click.option("--batch-size", type=click.IntRange(min=1), help="batch size [default: the model's]"),
-        click.option("--seed", default=0, show_default=True, type=int, help="random seed"),
+        click.option("--seed", default=0, show_default=True, type=SEED, help="random seed"),
         click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
                      help="folder in which a new run folder is created"),
         click.option("--name", help="label for the run folder [default: the model name]"),
@@ -82,7 +100,7 @@ def settings_from(values: dict[str, Any]) -> RunSettings:
     )
 
 
-@click.command()
+@click.command(cls=ListsPostProcessors)
 @training_options
 @post_option
 @click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1),
@@ -109,10 +127,10 @@ def train_command(app: Any, **values: Any) -> None:
               given=given_options(values))
 
 
-@click.command("sample")
+@click.command("sample", cls=ListsPostProcessors)
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 @post_option
 @click.option("--model-args", default="", metavar="KEY=VALUE,...",
               help="sampling-time model parameters replacing the trained ones, e.g. steps=20")
@@ -131,7 +149,7 @@ def sample_command(app: Any, /, run_dir: str, **options: Any) -> None:
     echo(f"wrote {request.num_samples} samples to {target}")
 
 
-@click.command("post")
+@click.command("post", cls=ListsPostProcessors)
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
 @post_option
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="folder for the results")
@@ -159,7 +177,12 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
     target = Path(out)
     planned = {file: target / (file.stem + ".png") for file in files}
     if len(set(planned.values())) != len(planned):
-        raise UsageError("two inputs share a file name; process them into separate --out folders")
+        seen: dict[Path, Path] = {}
+        for file, destination in planned.items():
+            if destination in seen:
+                raise UsageError(f"{seen[destination]} and {file} would both be written to {destination}; "
+                                 "process them into separate --out folders")
+            seen[destination] = file
     clashes = [p for p in planned.values() if p.exists()]
     if clashes and not overwrite:
         raise UsageError(f"{clashes[0]} already exists (use --overwrite to replace it)")

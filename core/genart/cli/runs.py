@@ -49,13 +49,14 @@ def runs_command(folder: str, as_json: bool) -> None:
     columns = ["run", "created", "model", "data", "steps", "train time", "last losses", "eval"]
     table = [[str(r[c]) if c != "eval" else _eval_text(r["eval"]) for c in columns] for r in rows]
     widths = [min(40, max(len(c), *(len(row[i]) for row in table))) for i, c in enumerate(columns)]
+    widths[-1] = max(len(columns[-1]), *(len(row[-1]) for row in table))  # the last column (eval) is never cut
     click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for row in table:
         click.echo("  ".join(_cut(v, w).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _eval_text(figures: dict[str, dict[str, str]]) -> str:
-    keep = ("bits_per_dim", "nll", "nelbo")
+    keep = ("bits_per_dim", "nll", "nelbo", "precision", "recall", "diversity", "fd")
     return "; ".join(f"{spec}: " + ", ".join(f"{k} {v}" for k, v in values.items() if k in keep)
                      for spec, values in figures.items())
 

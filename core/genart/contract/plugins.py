@@ -208,6 +208,8 @@ class App:
         for record in self.records.values():
             if record.status == "failed":
                 registry.failed_plugins[record.name] = record.error
+        if os.environ.get(LOAD_ENV) is not None:
+            registry.disabled_plugins = sorted(r.name for r in self.records.values() if r.status == "disabled")
         return registry
 
     def _call(self, plugin: Any, hook_name: str, **kwargs: Any) -> None:

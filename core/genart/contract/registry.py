@@ -8,6 +8,7 @@ shadow or knock out a built-in (built-ins load first, see ``plugins.py``).
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,8 @@ class Registry:
     def __init__(self) -> None:
         self._specs: dict[tuple[str, str], ComponentSpec] = {}
         self.failed_plugins: dict[str, str] = {}
+        #: installed plugins left unloaded (``$GENART_LOAD_PLUGINS``), named when a lookup fails
+        self.disabled_plugins: list[str] = []
 
     def add(self, spec: ComponentSpec) -> None:
         """Add ``spec``; a taken name raises :class:`NameTaken` and leaves the first owner in place."""
@@ -77,6 +80,9 @@ class Registry:
             message += f" ({failures})"
         else:
             message += f"; available: {', '.join(self.names(kind)) or 'none'}"
+        if self.disabled_plugins:
+            message += (f" (GENART_LOAD_PLUGINS={os.environ.get('GENART_LOAD_PLUGINS', '')!r} left these installed "
+                        f"plugins unloaded: {', '.join(self.disabled_plugins)}; unset it to load all)")
         raise UsageError(message)
 
     def names(self, kind: str) -> list[str]:

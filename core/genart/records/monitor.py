@@ -188,7 +188,10 @@ class Monitor:
 
     def finish(self, step: int, *, interrupted: bool = False) -> None:
         """Last snapshot, ``progress.png``, ``curves.png``; the ``done`` event is the job's (after sampling)."""
-        if self.sample_every and self.last_snapshot != step and step > 0:
+        # again at a step already snapped when the model finished training after the loop (the VAE fits its
+        # prior then): the last snapshot must show what grid.png shows, the same latents through the same prior
+        finishes = callable(getattr(self.model, "finish_training", None))
+        if self.sample_every and step > 0 and (self.last_snapshot != step or finishes):
             self.snapshot(step)
         self.close()
         self.draw(self.run_dir, self.recipe)

@@ -87,17 +87,22 @@ def _display_width(image: Path) -> int:
 
 
 def eval_rows(manifest: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """``genart eval`` figures (manifest metrics.eval) as a header and rows, one row per data spec."""
-    figures = manifest.get("metrics", {}).get("eval", {})
+    """``genart eval`` figures as a header and rows, one row per data spec: the likelihood figures (manifest
+    metrics.eval) and the sample figures, precision / recall / diversity / FD of the model's samples
+    (metrics.sample_eval, its ``model`` column; the real-vs-real floor stays in the manifest)."""
+    metrics = manifest.get("metrics", {})
+    per_spec: dict[str, dict[str, Any]] = {}
+    for section, column in (("eval", "results"), ("sample_eval", "model")):
+        for spec, record in (metrics.get(section) or {}).items():
+            if not isinstance(record, dict):
+                continue
+            values = record.get(column, record if section == "eval" else {})
+            numbers = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            per_spec.setdefault(spec, {}).update(numbers)
     names: list[str] = []
-    for record in figures.values():
-        for key, value in (record.get("results", record) if isinstance(record, dict) else {}).items():
-            if isinstance(value, (int, float)) and key not in names:
-                names.append(key)
-    rows = []
-    for spec, record in figures.items():
-        values = record.get("results", record) if isinstance(record, dict) else {}
-        rows.append([spec, *[_number(values.get(name)) for name in names]])
+    for values in per_spec.values():
+        names += [key for key in values if key not in names]
+    rows = [[spec, *[_number(values.get(name)) for name in names]] for spec, values in per_spec.items()]
     return ["data", *names], rows
 
 

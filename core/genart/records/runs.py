@@ -97,7 +97,7 @@ def new_run_dir(parent: str | os.PathLike[str], label: str) -> Path:
     """Create a fresh folder ``parent/YYYYmmdd-HHMMSS-label[-N]``; never reuses an existing one."""
     root = Path(parent)
     root.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-") or "run"
+    safe = re.sub(r"[^\w.-]+", "-", label).strip("-.") or "run"  # \w: letters of any script are kept
     stem = time.strftime("%Y%m%d-%H%M%S") + "-" + safe
     for attempt in range(1000):
         candidate = root / (stem if attempt == 0 else f"{stem}-{attempt + 1}")

@@ -31,7 +31,7 @@ from ..loop.device import describe_device
 from ..loop.memory import check_training_batch
 from ..loop.resume import check_resume, resume_history
 from ..loop.train import UNLIMITED, TrainConfig, train
-from ..records import runs
+from ..records import console, runs
 from ..records.monitor import Events, Monitor, Watch, default_progress, default_sample_every
 from ..records.reproduce import run_recipe, sample_recipe
 from .context import make_context, precision_label
@@ -94,6 +94,7 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
 
     ``given`` names the options the user set (so ``--resume`` can refuse ones it would ignore)."""
     events = Events(settings.progress_mode or default_progress(not settings.progress))
+    bars = console.set_bars(events.mode == "bar")  # plugins' bars too: no carriage returns in a plain log
     try:
         job = _prepare(app, settings, resume=resume, sample_after=sample_after, weights=weights, given=given,
                        events=events)
@@ -110,6 +111,7 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
             mark_reported(error)
         raise
     finally:
+        console.set_bars(bars)
         distributed.shutdown()
 
 
@@ -147,8 +149,8 @@ def _prepare(app: App, settings: RunSettings, *, resume: Path | None, sample_aft
         steps = UNLIMITED  # the clock decides
     manifest = base_manifest(app, context, settings, steps, batch_size, data_params, trains=weights is None)
     identity = {"name": manifest["model"]["name"], "params": manifest["model"]["params"]}
-    if weights is None:
-        check_training_batch(batch_size, tuple(model.image_shape), context.device)
+    if explicit_steps == 0 and weights is None and resume is None and world.is_main:
+        events.message("note: --steps 0 trains nothing: the samples come from the untrained model")
     if sample_after:
         check_samples(settings.num_samples, tuple(model.image_shape), run_dir if run_dir is not None else settings.out)
     if steps == UNLIMITED:
@@ -160,6 +162,13 @@ def _prepare(app: App, settings: RunSettings, *, resume: Path | None, sample_aft
         data = load_data(context, settings.data, size, channels)
         manifest.setdefault("timings", {})["load_data_s"] = round(time.perf_counter() - started, 3)
         manifest["data"]["images"] = int(data.shape[0])
+        if batch_size > data.shape[0]:  # a batch can hold each image once: more only costs memory
+            if world.is_main:
+                events.message(f"note: batch size {batch_size} is more than the {data.shape[0]} training images; "
+                               f"using {data.shape[0]}")
+            batch_size = int(data.shape[0])
+            manifest["train"]["batch_size"] = batch_size
+        check_training_batch(batch_size, tuple(model.image_shape), context.device)
     if run_dir is None:
         label = settings.name or split_spec(settings.model).name
         run_dir = distributed.broadcast_object(

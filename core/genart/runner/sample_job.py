@@ -3,12 +3,13 @@ folder of their own, each PNG carrying the recipe that makes it again."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..contract.plugins import App
 from ..contract.registry import MODEL
-from ..errors import UsageError, blame
+from ..errors import Interrupted, UsageError, blame
 from ..records.reproduce import sample_recipe
 from .loading import find_checkpoint, load_run_model, model_name, with_options
 from .pipeline import SAMPLE_BATCH, build_chain
@@ -54,7 +55,26 @@ def sample_job(app: App, request: SampleRequest) -> Path:
                            request.num_samples)
     name = model_name(manifest)
     plugin = context.registry.get(MODEL, name).plugin if name in context.registry.names(MODEL) else None
-    with blame("model", name, plugin, "sampling", "lower -n"):
-        write_samples(target, model, chain, request.num_samples, request.seed, context.device, recipe=recipe,
-                      progress=request.num_samples > SAMPLE_BATCH)  # a bar once there is more than one batch
+    before = set(target.rglob("*")) if target.exists() else None
+    try:
+        with blame("model", name, plugin, "sampling", "lower -n"):
+            write_samples(target, model, chain, request.num_samples, request.seed, context.device, recipe=recipe,
+                          progress=request.num_samples > SAMPLE_BATCH)  # a bar once there is more than one batch
+    except KeyboardInterrupt:
+        _remove_new(target, before)
+        raise Interrupted(f"interrupted; nothing was kept in {target}, so the same command runs again") from None
     return target
+
+
+def _remove_new(target: Path, before: set[Path] | None) -> None:
+    """Undo an interrupted job's writes: the whole folder when the job made it, else only the new files,
+    so a rerun is not refused as "not empty" and a user's own files stay."""
+    if before is None:
+        shutil.rmtree(target, ignore_errors=True)
+        return
+    new = sorted(set(target.rglob("*")) - before, key=lambda p: len(p.parts), reverse=True)
+    for path in new:  # deepest first, so folders are empty when their turn comes
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

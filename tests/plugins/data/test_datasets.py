@@ -127,3 +127,23 @@ def test_holdout_split_on_a_real_dataset(context: Any) -> None:
     train = load_data(context, "shapes:count=10,split=train,holdout=4", 8, 3)
     test = load_data(context, "shapes:count=10,split=test,holdout=4", 8, 3)
     assert train.shape[0] == 6 and test.shape[0] == 4
+
+
+def test_folder_paths_expand_the_home_folder(context: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quickstart's own example is ``folder:path=~/Pictures/...``: a quoted ``~`` reaches genart as is."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "pics").mkdir()
+    Image.new("RGB", (20, 20), (0, 128, 0)).save(tmp_path / "pics" / "a.png")
+    dataset = context.build("dataset", "folder:path=~/pics,cache=false")
+    assert len(dataset.files) == 1 and dataset.params.path == str(tmp_path / "pics")
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((2, 28, 28), dtype=np.uint8), False)
+    assert context.build("dataset", "mnist:path=~").load(28, 1).shape[0] == 2
+
+
+def test_missing_folder_exits_with_the_documented_code_5(genart_cli: Any, builtin_app: Any, tmp_path: Path) -> None:
+    """docs/cli.md: 5 = file system, missing folder included."""
+    for spec in (f"folder:path={tmp_path / 'missing'}", f"mnist:path={tmp_path / 'missing'}"):
+        result = genart_cli(["train", "--model", "vae", "--data", spec, "--steps", "1", "--out", str(tmp_path / "runs"),
+                             "-q"], app=builtin_app)
+        assert result.exit_code == 5, result.output
+        assert "not found" in result.output and "Traceback" not in result.output

@@ -126,13 +126,13 @@ def write_sprites(folder: Path, count: int = 8, side: int = 28) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("model", ["gan:width=8", "vae:width=4,latent=2"])
+@pytest.mark.parametrize("model", ["gan:width=8", "vae:width=4,latent=2", "diffusion:width=8,image_size=28,steps=2"])
 def test_rgba_models_write_transparent_samples(tmp_path: Path, model: str) -> None:
     from genart.runner.jobs import train_job
     from genart.runner.settings import RunSettings
 
     sprites = write_sprites(tmp_path / "sprites")
-    app = App.from_entry_points(only=["data", "gan", "vae"])
+    app = App.from_entry_points(only=["data", "gan", "vae", "diffusion"])
     settings = RunSettings(model=f"{model},channels=4", data=f"folder:path={sprites},cache=false", steps=2,
                            batch_size=4, num_samples=2, out=str(tmp_path / "runs"), progress=False)
     run = train_job(app, settings)

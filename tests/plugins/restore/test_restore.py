@@ -54,8 +54,8 @@ def spec_for(task: str, mask: Path, extra: str = "") -> str:
 
 
 def test_contract_classic(builtin_app: App) -> None:
-    check_post_processor(build(builtin_app, "restore"))
-    check_post_processor(build(builtin_app, "restore:contrast=2,strength=0.5"))
+    check_post_processor(build(builtin_app, "restore:task=classic"))
+    check_post_processor(build(builtin_app, "restore:task=classic,contrast=2,strength=0.5"))
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -272,3 +272,10 @@ def test_grow_keeps_the_function_and_adds_layers(builtin_app: App, random_weight
         assert torch.allclose(trainer.net.eval()(images, sigma), source(images, sigma), atol=1e-6)
     with pytest.raises(UsageError, match="needs init"):
         build_context(builtin_app).build("model", "restorer-trainer:task=denoise,grow=2")
+
+
+def test_patches_path_expands_the_home_folder(builtin_app: App, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    dataset = build_context(builtin_app).build("dataset", "patches:path=~/pics,count=4")
+    assert dataset.params.path == str(tmp_path / "pics")

@@ -223,3 +223,32 @@ def test_motif_cost_paints_flat_queries_with_busy_patches() -> None:
     busy = bank.search(flat, plain_cost=cost)
     assert bool((bank.plainness[busy] == 0).all())
     assert torch.equal(bank.search(flat[:3], plain_cost=cost[:3]), busy[:3])
+
+
+def test_style_mask_keeps_lettering_out(context, style_png: Path, tmp_path: Path) -> None:
+    """A block of pure red "lettering" in the style: copied without a mask, never copied under one."""
+    style = load_image(style_png, channels=3)
+    style[:, 4:20, 6:30] = torch.tensor([1.0, 0.0, 0.0]).view(3, 1, 1)
+    lettered = save_image(style, tmp_path / "lettered.png")
+    mask = torch.zeros(1, *style.shape[-2:])
+    mask[:, 4:20, 6:30] = 1
+    mask_png = save_image(mask, tmp_path / "mask.png")
+    content = make_tiny_images(1, 3, 40, seed=4)
+
+    def red_share(image: torch.Tensor) -> float:
+        return float(((image[:, 0] > 0.8) & (image[:, 1] < 0.2) & (image[:, 2] < 0.2)).float().mean())
+
+    plain = context.build("post", f"style:image={lettered},{FAST},strength=0")(content)
+    masked = context.build("post", f"style:image={lettered},mask={mask_png},{FAST},strength=0")(content)
+    assert red_share(plain) > 0.02
+    assert red_share(masked) == 0
+
+
+def test_style_mask_errors(context, style_png: Path, tmp_path: Path) -> None:
+    full = save_image(torch.ones(1, 48, 56), tmp_path / "full.png")
+    with pytest.raises(GenartError, match="mask"):
+        context.build("post", f"style:image={style_png},mask={full},{FAST}")(make_tiny_images(1, 3, 40))
+    with pytest.raises(UsageError, match="mask"):
+        context.build("post", f"style:image={style_png},mask={tmp_path / 'none.png'},{FAST}")
+    with pytest.raises(UsageError, match="mask"):
+        context.build("post", f"style:image={style_png}+{style_png},mask={full},{FAST}")

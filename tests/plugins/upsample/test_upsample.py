@@ -50,10 +50,43 @@ def test_auto_is_learned_for_2_3_4_and_bicubic_otherwise(builtin_app: App) -> No
     from genart_upsample.classic import ClassicUpsampler
     from genart_upsample.learned import LearnedUpsampler
 
-    assert isinstance(build(builtin_app, "upsample"), LearnedUpsampler)
-    assert isinstance(build(builtin_app, "upsample:scale=3"), LearnedUpsampler)
-    assert isinstance(build(builtin_app, "upsample:scale=1.5"), ClassicUpsampler)
+    assert isinstance(build(builtin_app, "upsample").smooth, LearnedUpsampler)
+    assert isinstance(build(builtin_app, "upsample:scale=3").smooth, LearnedUpsampler)
+    assert isinstance(build(builtin_app, "upsample:scale=1.5").smooth, ClassicUpsampler)
     assert isinstance(build(builtin_app, "upsample:scale=2,method=lanczos"), ClassicUpsampler)
+
+
+def sprite(n: int = 2, size: int = 24, seed: int = 0) -> torch.Tensor:
+    """Pixel art: 6 palette colours in 3x3 blocks on a transparent background."""
+    generator = torch.Generator().manual_seed(seed)
+    palette = torch.rand(6, 3, generator=generator)
+    index = torch.randint(0, 6, (n, size // 3, size // 3), generator=generator)
+    colour = palette[index].permute(0, 3, 1, 2).repeat_interleave(3, 2).repeat_interleave(3, 3)
+    alpha = torch.zeros(n, 1, size, size)
+    alpha[:, :, 3:-3, 3:-3] = 1
+    return torch.cat([colour.round_(decimals=2), alpha], 1)
+
+
+def test_auto_upsamples_pixel_art_by_nearest_and_says_so(builtin_app: App, capsys: pytest.CaptureFixture) -> None:
+    from genart_upsample.pixelart import is_pixel_art
+
+    art = sprite()
+    photo = make_tiny_images(1, 4, 24, seed=2)
+    photo[:, 3:] = 1
+    assert is_pixel_art(art[0]) and is_pixel_art(art[0, :3]) and not is_pixel_art(photo[0])
+    auto = build(builtin_app, "upsample:scale=3")
+    out = auto(torch.cat([art, photo]))
+    assert auto.last_choices == ["nearest", "nearest", "smooth"]
+    assert torch.equal(out[:2], build(builtin_app, "upsample:scale=3,method=nearest")(art))
+    assert torch.equal(out[2:], build(builtin_app, "upsample:scale=3,method=learned")(photo))
+    assert torch.unique(out[0, :3].flatten(1), dim=1).shape[1] <= 7  # the palette (and black), nothing new
+    assert "pixel art" in capsys.readouterr().err
+    explicit = build(builtin_app, "upsample:scale=3,method=learned")(art)
+    assert torch.unique(explicit[0, :3].flatten(1), dim=1).shape[1] > 7  # what auto saved the sprite from
+
+
+def test_auto_contract(builtin_app: App) -> None:
+    check_post_processor(build(builtin_app, "upsample:scale=2"))
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -195,3 +228,20 @@ def test_trainer_trains_identically_under_loss_scaling(builtin_app) -> None:
     from genart.testing import check_loss_scaling
 
     check_loss_scaling(builtin_app, "sr-trainer:patch=24,width=8,depth=1")
+
+
+def test_upscale_and_restore_are_short_commands_over_post(genart_cli: Any, builtin_app: App, tmp_path: Path) -> None:
+    """Before: ``genart upscale`` was an unknown command (the suggestion was ``sample``)."""
+    from genart.images import load_image, save_image
+
+    image = make_tiny_images(1, 3, (20, 24), seed=1)[0]
+    save_image(image, tmp_path / "in.png")
+    up = genart_cli(["upscale", str(tmp_path / "in.png"), "--scale", "3", "--out", str(tmp_path / "up"), "-q"],
+                    app=builtin_app)
+    assert up.exit_code == 0, up.output
+    assert load_image(tmp_path / "up" / "in.png").shape == (3, 60, 72)
+    again = genart_cli(["upscale", str(tmp_path / "in.png"), "--out", str(tmp_path / "up")], app=builtin_app)
+    assert again.exit_code == 2 and "already exists" in again.output  # post's own safety, not a copy of it
+    fixed = genart_cli(["restore", str(tmp_path / "in.png"), "--out", str(tmp_path / "re"), "-q"], app=builtin_app)
+    assert fixed.exit_code == 0, fixed.output
+    assert (tmp_path / "re" / "in.png").is_file()
