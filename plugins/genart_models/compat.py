@@ -18,12 +18,12 @@ from typing import Any
 
 def import_spandrel() -> Any:
     try:
-        import spandrel
+        import spandrel  # type: ignore[import-untyped]
     except RuntimeError as error:
         if "torchvision::" not in str(error):
             raise
         for name in [n for n in sys.modules if n == "torchvision" or n.startswith(("torchvision.", "spandrel"))]:
             del sys.modules[name]
         sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
-        import spandrel
+        import spandrel  # type: ignore[import-untyped]
     return spandrel

@@ -16,7 +16,6 @@ from typing import Any
 from genart.errors import UsageError
 
 from .compat import import_spandrel
-
 from .files import PICKLE_SUFFIXES, _short, load_tensors
 
 
@@ -57,7 +56,7 @@ def read_any(path: Path) -> tuple[dict[str, Any], list[str]]:
     except Exception as error:
         raise UsageError(f"{path}: cannot list what it refers to ({_short(error)}); "
                          "only zip-format checkpoints (torch >= 1.6) can be converted") from None
-    stand_ins = [(_stand_in(name), name) for name in names]
+    stand_ins: list[Any] = [(_stand_in(name), name) for name in names]
     try:
         with torch.serialization.safe_globals(stand_ins):
             state = torch.load(path, map_location="cpu", weights_only=True)

@@ -15,7 +15,6 @@ from typing import Any
 from genart.errors import UsageError
 
 from .compat import import_spandrel
-
 from .files import load_tensors, sha256_of
 
 PERMISSIVE = "permissive (MIT, Apache-2.0 or public domain; spandrel)"
@@ -48,7 +47,7 @@ def extra_registry() -> Any:
     """spandrel's registry plus the extra architectures (a copy: the global registry stays permissive)."""
     MAIN_REGISTRY = import_spandrel().MAIN_REGISTRY
     try:
-        import spandrel_extra_arches
+        import spandrel_extra_arches  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         raise UsageError(f"extra=true needs spandrel_extra_arches ({EXTRA_HINT.split(' and ')[0]})") from None
 
@@ -99,7 +98,7 @@ def _unknown(path: Path, tensors: dict[str, Any], extra: bool) -> str:
     hint = ""
     if not extra:
         try:
-            import spandrel_extra_arches  # noqa: F401
+            import spandrel_extra_arches  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
 
             hint = "; if it is a non-commercial/copyleft architecture add extra=true"
         except ImportError:
