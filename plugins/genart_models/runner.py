@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from genart.errors import UsageError
 from genart.tiling import run_learned
 
+from .chain_memory import check_chain
 from .detect import describe, load_descriptor
 
 LUMA = (0.299, 0.587, 0.114)
@@ -101,6 +102,8 @@ class ModelPost:
         return y.to(tile.device, torch.float32)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = images.shape
+        check_chain([("model", self)], (n, c, h, w))  # a single step too large is refused before its tiles run
         with torch.inference_mode():
             return run_learned(self.network, images, scale=self.scale, multiple=self.info.multiple, tile=self.tile,
                                overlap=self.overlap, keep_mean=False, resize_alpha=bicubic)
