@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from genart.errors import UsageError
-from genart.tiling import run_learned
+from genart.tiling import pad_to_multiple, run_learned, tiled
 
 from .chain_memory import check_chain
 from .detect import describe, load_descriptor
@@ -105,5 +105,10 @@ class ModelPost:
         n, c, h, w = images.shape
         check_chain([("model", self)], (n, c, h, w))  # a single step too large is refused before its tiles run
         with torch.inference_mode():
+            if c == 3:  # plain colour: the tiler alone, no copies (spandrel already clamps each tile to [0, 1])
+                padded = pad_to_multiple(images.float(), self.info.multiple)
+                out = tiled(self.network, padded, scale=self.scale, multiple=self.info.multiple, tile=self.tile,
+                            overlap=self.overlap)
+                return out[:, :, :h * self.scale, :w * self.scale]
             return run_learned(self.network, images, scale=self.scale, multiple=self.info.multiple, tile=self.tile,
                                overlap=self.overlap, keep_mean=False, resize_alpha=bicubic)
