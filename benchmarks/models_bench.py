@@ -103,6 +103,19 @@ def one(method: str, size: int, blocks: int) -> dict[str, Any]:
             "checksum": round(float(out.double().mean()), 6)}
 
 
+def whole_image_bytes(size: int) -> float:
+    """RRDBNet's last layers on the whole image: about three 64-channel float32 maps at the output size."""
+    return 3 * 64 * (4 * size) ** 2 * 4
+
+
+def available_bytes() -> float:
+    with open("/proc/meminfo") as handle:
+        for line in handle:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return float("inf")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="512", help="input sizes, comma-separated (e.g. 512,2048)")
@@ -115,6 +128,10 @@ def main() -> None:
         return
     for size in [int(s) for s in args.sizes.split(",")]:
         for method in args.methods.split(","):
+            if method == "spandrel" and whole_image_bytes(size) > available_bytes() / 2:
+                print(json.dumps({"method": method, "size": size, "blocks": args.blocks, "skipped":
+                                  f"whole image needs about {whole_image_bytes(size) / 2**30:.0f} GiB"}), flush=True)
+                continue
             done = subprocess.run([sys.executable, __file__, "--one", method, "--sizes", str(size),
                                    "--blocks", str(args.blocks)], capture_output=True, text=True)
             lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
