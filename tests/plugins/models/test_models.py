@@ -126,3 +126,22 @@ def test_names_in_the_models_folder(builtin_app: App, model_file: Callable[..., 
     assert processor.scale == 4 and processor.info.path == str((folder / "sub" / "4x-tiny.safetensors").resolve())
     with pytest.raises(UsageError, match="never downloads"):
         build(builtin_app, "model:file=4x-UltraSharp")
+
+
+def test_extra_architectures_need_the_package_and_the_opt_in(builtin_app: App, tmp_path: Path) -> None:
+    """A restricted-licence architecture (SRFormer, spandrel_extra_arches) is refused unless extra=true."""
+    import_spandrel()  # first: it works around a torchvision that does not fit torch
+    extra = pytest.importorskip("spandrel_extra_arches")
+    from safetensors.torch import save_file
+    from spandrel_extra_arches.architectures.SRFormer import SRFormer
+
+    torch.manual_seed(0)
+    net = SRFormer(embed_dim=12, depths=(1,), num_heads=(2,), window_size=4, upscale=2, upsampler="pixelshuffledirect")
+    path = tmp_path / "srformer.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    with pytest.raises(UsageError, match="unknown architecture.*extra=true"):
+        build(builtin_app, f"model:file={path}")
+    processor = build(builtin_app, f"model:file={path},extra=true")
+    assert processor.info.architecture == "SRFormer" and processor.info.licence.startswith("restricted")
+    assert processor(make_tiny_images(1, 3, 16)).shape == (1, 3, 32, 32)
+    assert extra is not None
