@@ -116,13 +116,78 @@ def available_bytes() -> float:
     return float("inf")
 
 
+def folder_overhead(count: int, rounds: int) -> dict[str, Any]:
+    """genart's folder job vs a plain loop over the same small files (load, bicubic x2, atomic PNG save),
+    in alternating rounds so machine drift hits both alike."""
+    import shutil
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    from genart.api import apply_chain, build_chain
+    from genart.images import is_image_path, load_image, save_image
+    from genart.plugins import App
+    from genart.testing import build_context
+    from genart_models.folder_job import plan, run
+
+    root = Path(tempfile.mkdtemp(prefix="genart-folder-bench-"))
+    try:
+        rng = np.random.default_rng(0)
+        for i in range(count):
+            folder = root / "in" / f"d{i % 50:02d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(folder / f"{i:05d}.png")
+        spec = "upsample:scale=2,method=bicubic"
+        chain = build_chain(build_context(App.from_entry_points(only=None)), [spec])
+
+        def process(source: Path, target: Path) -> None:
+            result = apply_chain(chain, load_image(source)[None], "cpu", batch_size=1)[0]
+            save_image(result, target, overwrite=True, recipe={"post": [spec]})
+
+        def plain(out: Path) -> None:
+            for source in sorted((root / "in").rglob("*.png")):
+                target = out / source.relative_to(root / "in")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                process(source, target)
+
+        def job(out: Path) -> None:
+            run(plan([root / "in"], None, is_image_path), out, process, post=[spec])
+
+        times: dict[str, list[float]] = {"plain": [], "genart": [], "rerun": []}
+        for index in range(rounds):
+            order = (("plain", plain), ("genart", job))
+            for name, fn in order if index % 2 == 0 else order[::-1]:
+                out = root / f"{name}{index}"
+                start = time.perf_counter()
+                fn(out)
+                times[name].append(time.perf_counter() - start)
+                if name == "genart":  # everything finished: a rerun only reads the journal and stats the files
+                    start = time.perf_counter()
+                    job(out)
+                    times["rerun"].append(time.perf_counter() - start)
+                shutil.rmtree(out)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    plain_best, genart_best = min(times["plain"]), min(times["genart"])
+    return {"files": count, "plain_s": [round(t, 2) for t in times["plain"]],
+            "genart_s": [round(t, 2) for t in times["genart"]],
+            "overhead_best_pct": round(100 * (genart_best / plain_best - 1), 1),
+            "rerun_s": [round(t, 2) for t in times["rerun"]]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="512", help="input sizes, comma-separated (e.g. 512,2048)")
     parser.add_argument("--blocks", type=int, default=23, help="RRDB blocks (23 = the full ESRGAN/Real-ESRGAN x4)")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--folder", type=int, default=0, help="only the folder-job overhead, on this many files")
+    parser.add_argument("--rounds", type=int, default=2, help="folder: alternating rounds of plain loop and job")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.folder:
+        print(json.dumps(folder_overhead(args.folder, args.rounds)))
+        return
     if args.one:
         print(json.dumps(one(args.one, int(args.sizes), args.blocks)))
         return

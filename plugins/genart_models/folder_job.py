@@ -8,9 +8,10 @@ it uses public names only. What it guarantees:
   ``x.jpg`` written as png) keep their own suffix in the name (``x.jpg.png``);
 - junk (hidden files, ``Thumbs.db``, ``desktop.ini``, ``__MACOSX``) and non-images are skipped and counted;
 - a file that cannot be read or processed is reported at the end and the job goes on;
-- every output is written atomically, and *then* a line naming it is appended (flushed and fsynced) to
-  a journal in ``out``; a rerun skips every journalled item whose source is unchanged (size and
-  modification time) and whose output exists, so a kill, a reboot or a full disk loses at most the item
+- every output is written atomically, and *then* a line naming it is appended to a journal in ``out``
+  (flushed at once, fsynced at most every second: fsync per item would cost more than small items
+  do); a rerun skips every journalled item whose source is unchanged (size and modification time)
+  and whose output exists, so a kill, a reboot or a full disk loses at most the item
   in flight. An output that exists without its journal line (a kill between the two) is adopted when it
   is a PNG whose recipe names the same input SHA-256 and the same chain, so it is not written twice;
 - under torchrun each rank takes every ``world``-th item and keeps its own journal.
@@ -31,6 +32,7 @@ JUNK_DIRS = {"__MACOSX", ".git", ".svn"}
 FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp"}
 WRITABLE = {".png", ".jpg", ".jpeg", ".webp"}
 JOURNAL = ".genart-done"
+SYNC_SECONDS = 1.0
 
 
 @dataclass
@@ -93,6 +95,7 @@ class Journal:
                 except (ValueError, KeyError, TypeError):
                     continue  # a torn last line from a kill mid-append
         self.handle: Any = None
+        self.synced = time.monotonic()
 
     def finished(self, source: Path, output: str) -> bool:
         entry = self.done.get(output)
@@ -108,11 +111,15 @@ class Journal:
         if adopted:
             entry["adopted"] = True
         self.handle.write(json.dumps(entry, sort_keys=True) + "\n")
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
+        self.handle.flush()  # in the OS's hands: a killed process loses nothing
+        if time.monotonic() - self.synced > SYNC_SECONDS:  # a power cut loses at most a second of lines,
+            os.fsync(self.handle.fileno())  # and those PNGs are adopted again by their recipes
+            self.synced = time.monotonic()
 
     def close(self) -> None:
         if self.handle is not None:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
             self.handle.close()
 
 
