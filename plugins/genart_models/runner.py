@@ -59,9 +59,21 @@ def default_tile(info: Any) -> int:
     return 1 << 30 if info.architecture in WHOLE_IMAGE else DEFAULT_TILE
 
 
-def default_overlap(info: Any) -> int:
-    """Context pixels around each tile: convolutional models see little beyond 16 px in practice; window
-    attention models and those spandrel says tile badly get more (measured in the tests)."""
+#: plain chains of convolutions at the input's resolution: their reach is exactly the sum of the kernels' radii
+#: (Real-ESRGAN's realesr-general-x4v3 has 32 body convolutions: 34 px, beyond the default 16)
+PLAIN_CHAINS = frozenset({"Compact", "DnCNN"})
+
+
+def conv_reach(model: Any) -> int:
+    return sum((m.kernel_size[0] // 2) * m.dilation[0] for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+
+
+def default_overlap(info: Any, model: Any) -> int:
+    """Context pixels around each tile: exact for plain convolution chains; 16 for other convolutional models,
+    which see little beyond that in practice; more for window attention and models spandrel says tile badly
+    (measured in the tests, docs/models.md)."""
+    if info.architecture in PLAIN_CHAINS:
+        return conv_reach(model)
     return 16 if info.tiling == "supported" and info.multiple == 1 else max(48, 2 * info.multiple)
 
 
@@ -83,7 +95,7 @@ class ModelPost:
             self.descriptor.to(self.dtype)
         self.scale = self.info.scale
         self.tile = default_tile(self.info) if params.tile < 0 else params.tile if params.tile > 0 else 1 << 30
-        self.overlap = params.overlap if params.overlap >= 0 else default_overlap(self.info)
+        self.overlap = params.overlap if params.overlap >= 0 else default_overlap(self.info, self.descriptor.model)
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         """What an image of this size becomes (for memory estimates before any work)."""
