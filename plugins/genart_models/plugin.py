@@ -25,7 +25,7 @@ class ModelParams:
     scale: int = param(0, "the scale you expect; 0 takes the model's (a different one is refused)")
     tile: int = param(-1, "tile size in input pixels (bounds memory); 0: whole image; -1: 384, or whole for "
                           "architectures with image-wide operations (see docs/models.md)")
-    overlap: int = param(-1, "context pixels around each tile (-1: 16 for convolutional models, more for attention)")
+    overlap: int = param(-1, "context pixels around each tile (-1: by architecture, see docs/models.md)")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = param(
         "auto", "auto: bf16 or fp16 on CUDA where the architecture allows it, fp32 on CPUs")
     extra: bool = param(False, "allow spandrel_extra_arches' non-commercial/copyleft architectures (if installed)")
