@@ -5,7 +5,7 @@ it uses public names only. What it guarantees:
 
 - the input tree is mirrored into ``out`` (same relative paths; ``fmt`` changes the suffix), so two
   ``x.png`` in different folders stay two files; two inputs that would still meet (``x.png`` and
-  ``x.jpg`` written as png) keep their own suffix in the name (``x.jpg.png``);
+  ``x.jpg`` written as png): the one that changes suffix keeps its old one in the name (``x.jpg.png``);
 - junk (hidden files, ``Thumbs.db``, ``desktop.ini``, ``__MACOSX``) and non-images are skipped and counted;
 - a file that cannot be read or processed is reported at the end and the job goes on;
 - every output is written atomically, and *then* a line naming it is appended to a journal in ``out``
@@ -49,9 +49,11 @@ def is_junk(path: Path) -> bool:
 def plan(sources: Iterable[Path], fmt: str | None, is_image: Callable[[Path], bool]) -> Plan:
     """What to make: each source file's output path, mirroring folders; junk and non-images counted."""
     result = Plan()
+    sources = list(sources)
     for source in sources:
-        if source.is_dir():
-            entries = [(p, p.relative_to(source)) for p in sorted(source.rglob("*")) if p.is_file()]
+        if source.is_dir():  # one folder: its tree; several: each under its own name, as cp -r does
+            top = Path(source.name) if len(sources) > 1 else Path()
+            entries = [(p, top / p.relative_to(source)) for p in sorted(source.rglob("*")) if p.is_file()]
         else:
             entries = [(source, Path(source.name))]
         for path, inner in entries:
@@ -69,9 +71,17 @@ def plan(sources: Iterable[Path], fmt: str | None, is_image: Callable[[Path], bo
         target = Path(name).with_suffix(suffix or (own if own in WRITABLE else ".png")).as_posix()
         taken[target] = taken.get(target, 0) + 1
         outputs.append(target)
+    used: set[str] = set()
     for index, ((path, name), target) in enumerate(zip(result.items, outputs, strict=True)):
-        # x.png and x.jpg both becoming x.png: each keeps its own suffix in the name
-        result.items[index] = (path, name + (suffix or ".png") if taken[target] > 1 else target)
+        # x.png and x.jpg both becoming x.png: x.png keeps its name, x.jpg becomes x.jpg.png
+        chosen = name + (suffix or ".png") if taken[target] > 1 and name != target else target
+        stem, dot, ext = chosen.rpartition(".")
+        number = 2
+        while chosen in used:  # still taken (two files given by the same name): number them
+            chosen = f"{stem}-{number}{dot}{ext}"
+            number += 1
+        used.add(chosen)
+        result.items[index] = (path, chosen)
     return result
 
 

@@ -58,9 +58,18 @@ def test_same_names_in_different_folders_are_both_kept(tmp_path: Path) -> None:
     png(tmp_path / "in" / "b" / "y.png", 3)
     Image.open(tmp_path / "in" / "b" / "y.png").convert("RGB").save(tmp_path / "in" / "b" / "y.jpg")
     job = plan([tmp_path / "in"], "png", is_image_path)
-    assert sorted(output for _, output in job.items) == ["a/x.png", "b/x.png", "b/y.jpg.png", "b/y.png.png"]
+    assert sorted(output for _, output in job.items) == ["a/x.png", "b/x.png", "b/y.jpg.png", "b/y.png"]
     run(job, tmp_path / "out", copy_process, post=["copy"])
     assert (tmp_path / "out" / "a" / "x.png").read_bytes() != (tmp_path / "out" / "b" / "x.png").read_bytes()
+
+
+def test_several_folders_each_keep_their_name(tmp_path: Path) -> None:
+    png(tmp_path / "p" / "a" / "x.png", 1)
+    png(tmp_path / "q" / "a" / "x.png", 2)
+    png(tmp_path / "r" / "b" / "x.png", 3)
+    job = plan([tmp_path / "p" / "a", tmp_path / "q" / "a", tmp_path / "r" / "b", tmp_path / "r" / "b" / "x.png"],
+               None, is_image_path)
+    assert [output for _, output in job.items] == ["a/x.png", "a/x-2.png", "b/x.png", "x.png"]
 
 
 def test_format_choice(tmp_path: Path) -> None:
