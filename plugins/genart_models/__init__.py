@@ -1,0 +1,1 @@
+"""Community upscaler and restorer weights (ESRGAN, SwinIR, HAT, DAT, SPAN, ...) through spandrel."""
