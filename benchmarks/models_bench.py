@@ -75,7 +75,7 @@ def one(method: str, size: int, blocks: int) -> dict[str, Any]:
     import torch
     from safetensors.torch import save_file
 
-    from genart.plugins import App
+    from genart.api import App
     from genart.testing import build_context, make_tiny_images
     from genart_models.compat import import_spandrel
 
@@ -125,9 +125,8 @@ def folder_overhead(count: int, rounds: int) -> dict[str, Any]:
     import numpy as np
     from PIL import Image
 
-    from genart.api import apply_chain, build_chain
+    from genart.api import App, apply_chain, build_chain
     from genart.images import is_image_path, load_image, save_image
-    from genart.plugins import App
     from genart.testing import build_context
     from genart_models.folder_job import plan, run
 

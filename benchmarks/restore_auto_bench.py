@@ -1,7 +1,7 @@
 """Does the default ``restore`` (task=auto) ever lower quality? PSNR on Kodak24, clean and damaged.
 
-    flock /tmp/genart-heavy.lock python benchmarks/restore_auto_bench.py          # the table in restore.md
-    python benchmarks/restore_auto_bench.py --quick                               # 4 images, a fast look
+    flock /tmp/genart-heavy.lock python -m benchmarks.restore_auto_bench          # the table in restore.md
+    python -m benchmarks.restore_auto_bench --quick                               # 4 images, a fast look
 
 Conditions: clean; Gaussian noise sigma 15 and 25 (seed 1000 * condition + image index, clipped to [0, 1]
 and rounded to 8 bits, as a file would be); JPEG (Pillow, 4:2:0) at quality 10, 30 and, with --extra, 50,

@@ -1,8 +1,8 @@
 """The default run's samples before ``restore``, after the old default (the classic chain) and after the new
 default (``task=auto``), side by side, labelled.
 
-    python scripts/make_restore_auto_figure.py RUN_DIR --out docs/images/restore-auto-default-run.png
-    python scripts/make_restore_auto_figure.py docs/images/default-run.png --out ...   # its left half
+    python -m scripts.make_restore_auto_figure RUN_DIR --out docs/images/restore-auto-default-run.png
+    python -m scripts.make_restore_auto_figure docs/images/default-run.png --out ...   # its left half
 
 RUN_DIR is a run of the main job (``genart run --model vae --post restore``); its ``grid-raw.png`` holds the
 samples before the chain. Given ``default-run.png`` instead (README's picture: the raw grid on the left,
@@ -12,11 +12,9 @@ enlarged 2x), the raw grid is cut from its left half. Prints what ``auto`` chose
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_vae_figures import labelled_row, save  # noqa: E402
+from scripts.make_vae_figures import labelled_row, save
 
 PAD, SIDE, COLUMNS = 2, 32, 4
 

@@ -7,9 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from genart.api import apply_chain, build_chain
+from genart.api import App, apply_chain, build_chain
 from genart.images import is_image_path, load_image, save_image
-from genart.plugins import App
 from genart.testing import build_context
 from genart_models.folder_job import plan, run
 

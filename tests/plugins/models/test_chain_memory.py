@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 import torch
 
-from genart.api import build_chain
+from genart.api import App, build_chain
 from genart.errors import OutOfMemory
-from genart.plugins import App
 from genart.testing import build_context
 from genart_models.chain_memory import check_chain, plan_chain
 

@@ -16,8 +16,8 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from genart.plugins import App
-from genart.recipe import read_recipe
+from genart.api import App
+from genart.records.recipe import read_recipe
 
 
 class Payload:

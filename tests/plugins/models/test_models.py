@@ -10,8 +10,8 @@ import pytest
 import torch
 from spandrel_tiny import TINY
 
+from genart.api import App
 from genart.errors import UsageError
-from genart.plugins import App
 from genart.testing import build_context, check_post_processor, make_tiny_images
 from genart_models.compat import import_spandrel
 from genart_models.runner import WHOLE_IMAGE
