@@ -1,0 +1,52 @@
+"""sRGB <-> Oklab on tensors whose last dimension holds the three channels.
+
+Oklab is a perceptual space: Euclidean distances in it track how different two colours look far better
+than distances in sRGB, so nearest-colour mapping, k-means and cell medians are done there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TO_LMS = ((0.4122214708, 0.5363325363, 0.0514459929),
+           (0.2119034982, 0.6806995451, 0.1073969566),
+           (0.0883024619, 0.2817188376, 0.6299787005))
+_LMS_TO_LAB = ((0.2104542553, 0.7936177850, -0.0040720468),
+               (1.9779984951, -2.4285922050, 0.4505937099),
+               (0.0259040371, 0.7827717662, -0.8086757660))
+_LAB_TO_LMS = ((1.0, 0.3963377774, 0.2158037573),
+               (1.0, -0.1055613458, -0.0638541728),
+               (1.0, -0.0894841775, -1.2914855480))
+_LMS_TO_RGB = ((4.0767416621, -3.3077115913, 0.2309699292),
+               (-1.2684380046, 2.6097574011, -0.3413193965),
+               (-0.0041960863, -0.7034186147, 1.7076147010))
+
+
+def _matrix(rows: tuple[tuple[float, ...], ...], like: Any) -> Any:
+    import torch
+
+    return torch.tensor(rows, dtype=like.dtype, device=like.device).T
+
+
+def srgb_to_oklab(rgb: Any) -> Any:
+    """``[..., 3]`` sRGB in [0, 1] to Oklab (L in [0, 1], a and b about [-0.4, 0.4])."""
+    import torch
+
+    rgb = rgb.clamp(0, 1)
+    linear = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    lms = linear @ _matrix(_TO_LMS, rgb)
+    return torch.sign(lms) * lms.abs().pow(1 / 3) @ _matrix(_LMS_TO_LAB, rgb)
+
+
+def oklab_to_srgb(lab: Any) -> Any:
+    """Oklab ``[..., 3]`` back to sRGB, clamped to [0, 1]."""
+    import torch
+
+    linear = (lab @ _matrix(_LAB_TO_LMS, lab)) ** 3 @ _matrix(_LMS_TO_RGB, lab)
+    linear = linear.clamp(0, 1)
+    return torch.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear.pow(1 / 2.4) - 0.055).clamp(0, 1)
+
+
+def to_space(rgb: Any, space: str) -> Any:
+    """Colours in the space distances are measured in: ``oklab`` or plain ``rgb``."""
+    return srgb_to_oklab(rgb) if space == "oklab" else rgb.clamp(0, 1)
