@@ -7,6 +7,12 @@ least the network's receptive-field radius the stitched result equals the untile
 rounding). :func:`run_learned` wraps the chores every learned post-processor shares: premultiplied
 alpha, greyscale, padding to the network's stride, tiling, channel-mean preservation and clamping.
 :func:`self_ensemble` trades time for quality by averaging a network over flips and rotations.
+
+With ``wrap=True`` the image is treated as one period of an endless tiling: it is padded with its own
+opposite edges (:func:`wrap_pad`) by at least the network's radius before the tiles are cut, and the
+padding is cropped off again, so the left edge of the output is computed from the pixels to the right
+of the input's right edge, and a tileable input stays tileable (:func:`wrapped` does the same for any
+local operator, e.g. a classical filter).
 """
 
 from __future__ import annotations
@@ -90,6 +96,16 @@ def tiled(fn: Callable[[Any], Any], images: Any, *, tile: int = 512, overlap: in
     return out
 
 
+def _wrap_pad_hw(images: Any, before: int, after_h: int, after_w: int) -> Any:
+    """:func:`wrap_pad` with different amounts after the rows and after the columns."""
+    import torch
+
+    h, w = images.shape[-2:]
+    rows = torch.arange(-before, h + after_h, device=images.device) % h
+    cols = torch.arange(-before, w + after_w, device=images.device) % w
+    return images.index_select(-2, rows).index_select(-1, cols)
+
+
 def pad_to_multiple(images: Any, multiple: int) -> Any:
     """Replicate-pad the bottom and right edges up to a multiple of ``multiple`` (any size, even 1x1)."""
     import torch.nn.functional as F
@@ -106,9 +122,25 @@ def pad_to_multiple(images: Any, multiple: int) -> Any:
     return images
 
 
+def wrap_pad(images: Any, before: int, after: int | None = None) -> Any:
+    """Pad the last two dimensions with the image's own opposite edges (circular padding of any width,
+    even wider than the image): ``before`` rows/columns at the top and left, ``after`` (default the
+    same) at the bottom and right."""
+    after = before if after is None else after
+    return images if before == 0 and after == 0 else _wrap_pad_hw(images, before, after, after)
+
+
+def wrapped(fn: Callable[[Any], Any], images: Any, margin: int, scale: int = 1) -> Any:
+    """``fn`` applied as if ``images`` repeated endlessly: wrap-padded by ``margin``, then cropped by
+    ``margin * scale``. Exact for an operator whose reach is at most ``margin`` input pixels."""
+    out = fn(wrap_pad(images, margin))
+    crop = margin * scale
+    return out[..., crop:out.shape[-2] - crop, crop:out.shape[-1] - crop]
+
+
 def run_learned(fn: Callable[[Any], Any], images: Any, *, scale: int = 1, multiple: int = 1, tile: int = 512,
                 overlap: int = 32, keep_mean: bool = True, extra: Any = None,
-                resize_alpha: Callable[[Any, tuple[int, int]], Any] | None = None) -> Any:
+                resize_alpha: Callable[[Any, tuple[int, int]], Any] | None = None, wrap: bool = False) -> Any:
     """Run an RGB network ``fn`` on any image batch in [0, 1], the way users expect.
 
     - grey images go through the RGB network as three equal channels and come back grey;
@@ -117,7 +149,8 @@ def run_learned(fn: Callable[[Any], Any], images: Any, *, scale: int = 1, multip
     - ``extra`` (``[N, E, H, W]``, e.g. an inpainting mask) is appended to the channels so it is cut
       into the same tiles; ``fn`` receives ``[N, 3 + E, h, w]``;
     - with ``keep_mean`` each output channel's mean is moved back to the input's, so there is no colour
-      shift (the network's residual should be zero-mean anyway; this makes it exact up to clamping).
+      shift (the network's residual should be zero-mean anyway; this makes it exact up to clamping);
+    - with ``wrap`` tiles and padding wrap around the image's edges (see the module's docstring).
     """
     import torch
 
@@ -134,16 +167,26 @@ def run_learned(fn: Callable[[Any], Any], images: Any, *, scale: int = 1, multip
         colour = colour * alpha
     n, _, h, w = colour.shape
     stacked = colour if extra is None else torch.cat([colour, extra.to(colour)], 1)
-    padded = pad_to_multiple(stacked, multiple)
-    out = tiled(fn, padded, tile=tile, overlap=overlap, scale=scale, multiple=multiple)
-    out = out[:, :, : h * scale, : w * scale]
+    if wrap:  # the margin on multiples of the stride, so the image keeps the pixel grid it has untiled
+        margin = -(-overlap // multiple) * multiple
+        padded = _wrap_pad_hw(stacked, margin, margin + (-h) % multiple, margin + (-w) % multiple)
+        out = tiled(fn, padded, tile=tile, overlap=overlap, scale=scale, multiple=multiple)
+        out = out[:, :, margin * scale: (margin + h) * scale, margin * scale: (margin + w) * scale]
+    else:
+        padded = pad_to_multiple(stacked, multiple)
+        out = tiled(fn, padded, tile=tile, overlap=overlap, scale=scale, multiple=multiple)
+        out = out[:, :, : h * scale, : w * scale]
     new_alpha: Any = None
     if alpha is not None and scale == 1:
         new_alpha = alpha
     elif alpha is not None:
         if resize_alpha is None:
             raise ValueError("run_learned with scale > 1 and alpha needs resize_alpha")
-        new_alpha = resize_alpha(alpha, (h * scale, w * scale)).clamp(0, 1)
+        if wrap:
+            new_alpha = wrapped(lambda a: resize_alpha(a, ((h + 8) * scale, (w + 8) * scale)), alpha, 4, scale)
+        else:
+            new_alpha = resize_alpha(alpha, (h * scale, w * scale))
+        new_alpha = new_alpha.clamp(0, 1)
     out = out.contiguous()
     target = colour.mean((2, 3), keepdim=True)
     # Clamping to the valid range moves the mean again (on tiny or saturated images), so shift and clamp
