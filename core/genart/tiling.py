@@ -204,3 +204,49 @@ def run_learned(fn: Callable[[Any], Any], images: Any, *, scale: int = 1, multip
     if grey:
         out = out.mean(1, keepdim=True)
     return torch.cat([out, new_alpha], 1) if alpha is not None else out
+
+
+# -- seamless models ----------------------------------------------------------------------------------
+def circular_padding(module: Any) -> Any:
+    """Make every convolution in ``module`` wrap around the image's edges, in place (returns ``module``).
+
+    A ``Conv2d`` with padding pads circularly instead of with zeros. A ``ConvTranspose2d`` (which torch
+    only pads with zeros) gets its input wrap-padded and the matching output border cropped by hooks,
+    which equals a circular transposed convolution. A network built only of these, pointwise layers,
+    norms, nearest resizing and global layers (attention, a projection to a small grid) then computes
+    functions on a torus: its output tiles seamlessly. Parameters and state-dict keys do not change.
+    """
+    import torch.nn.functional as F
+    from torch import nn
+
+    for layer in module.modules():
+        if isinstance(layer, nn.ConvTranspose2d):
+            kernel, stride, padding = layer.kernel_size[0], layer.stride[0], int(layer.padding[0])
+            reach = max(1, -(-(kernel - 1 - padding) // stride))
+
+            def pad_input(_: Any, inputs: tuple[Any, ...], reach: int = reach) -> tuple[Any, ...]:
+                return (F.pad(inputs[0], (reach,) * 4, mode="circular"), *inputs[1:])
+
+            def crop_output(_: Any, __: Any, out: Any, cut: int = reach * stride) -> Any:
+                return out[..., cut:out.shape[-2] - cut, cut:out.shape[-1] - cut]
+
+            layer.register_forward_pre_hook(pad_input)
+            layer.register_forward_hook(crop_output)
+        elif isinstance(layer, nn.Conv2d) and not isinstance(layer.padding, str) and any(layer.padding):
+            layer.padding_mode = "circular"
+    return module
+
+
+def wrap_crops(batch: Any, generator: Any = None) -> Any:
+    """Each image rolled by its own random offset (wrapping around): training crops that wrap, so no
+    position in a tileable model's output is special and the wrapped edge is as likely as any other."""
+    import torch
+
+    n, _, h, w = batch.shape
+    shift_y = torch.randint(0, h, (n,), generator=generator).to(batch.device)
+    shift_x = torch.randint(0, w, (n,), generator=generator).to(batch.device)
+    rows = (torch.arange(h, device=batch.device)[None] - shift_y[:, None]) % h  # [n, h]
+    cols = (torch.arange(w, device=batch.device)[None] - shift_x[:, None]) % w  # [n, w]
+    index = torch.arange(n, device=batch.device)[:, None, None]
+    return batch.permute(0, 2, 3, 1)[index, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2).contiguous()
+
