@@ -48,5 +48,8 @@ def oklab_to_srgb(lab: Any) -> Any:
 
 
 def to_space(rgb: Any, space: str) -> Any:
-    """Colours in the space distances are measured in: ``oklab`` or plain ``rgb``."""
+    """Colours in the space distances are measured in: ``oklab``, its ``lightness`` alone (``[..., 1]``:
+    the right one for a ramp such as the GameBoy's four greens, where hue cannot be matched), or plain ``rgb``."""
+    if space == "lightness":
+        return srgb_to_oklab(rgb)[..., :1]
     return srgb_to_oklab(rgb) if space == "oklab" else rgb.clamp(0, 1)

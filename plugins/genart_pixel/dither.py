@@ -36,18 +36,16 @@ def palette_spread(palette: Any) -> float:
 
 def map_indices(pixels: Any, palette: Any, dither: str, strength: float, space: str, opaque: Any) -> Any:
     """Palette indices ``[N, H, W]`` for ``pixels`` ``[N, H, W, 3]`` (in the space ``palette`` is in)."""
-    n, h, w, _ = pixels.shape
+    n, h, w = pixels.shape[:3]
     if dither == "none" or strength == 0 or palette.shape[0] < 2:
-        return nearest_index(pixels.reshape(-1, 3), palette).reshape(n, h, w)
+        return nearest_index(pixels.reshape(n * h * w, -1), palette).reshape(n, h, w)
     if dither == "bayer":
         threshold = bayer_matrix().to(pixels.device, pixels.dtype) - 0.5
         reps = (-(-h // 8), -(-w // 8))
         offset = threshold.repeat(*reps)[:h, :w] * strength * palette_spread(palette)
-        direction = pixels.new_tensor([1.0, 0.0, 0.0] if space == "oklab" else [1.0, 1.0, 1.0])
-        if space != "oklab":
-            direction = direction / 3 ** 0.5
+        direction = pixels.new_tensor({"oklab": [1.0, 0.0, 0.0], "lightness": [1.0]}.get(space, [3 ** -0.5] * 3))
         shifted = pixels + offset[None, :, :, None] * direction
-        return nearest_index(shifted.reshape(-1, 3), palette).reshape(n, h, w)
+        return nearest_index(shifted.reshape(n * h * w, -1), palette).reshape(n, h, w)
     return floyd_steinberg(pixels, palette, strength, opaque)
 
 

@@ -23,7 +23,8 @@ class PaletteParams:
                          "(and kept) when it does, so later batches and genart reproduce use the same colours")
     dither: Literal["none", "floyd-steinberg", "bayer"] = param("none", "dithering between palette colours")
     strength: float = param(1.0, "dithering strength (0: none, 1: full)")
-    space: Literal["oklab", "rgb"] = param("oklab", "colour space nearest colours are measured in")
+    space: Literal["oklab", "lightness", "rgb"] = param("oklab", "where nearest colours are measured: Oklab, its "
+                                                                 "lightness alone (for ramps like gameboy), or RGB")
     alpha: float = param(0.5, "alpha at or above this is opaque, below is transparent (alpha becomes 0 or 1)")
 
     def validate(self) -> None:

@@ -68,7 +68,7 @@ def extract(rgb_pixels: Any, n: int, method: str) -> list[tuple[int, int, int]]:
 
 
 def nearest_index(points: Any, palette: Any) -> Any:
-    """Index of the nearest palette entry (squared Euclidean; ties go to the first) for ``[P, 3]`` points."""
+    """Index of the nearest palette entry (squared Euclidean; ties go to the first) for ``[P, D]`` points."""
     import torch
 
     out = torch.empty(points.shape[0], dtype=torch.int64, device=points.device)

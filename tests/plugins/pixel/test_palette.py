@@ -70,7 +70,7 @@ def test_extracted_palettes_have_at_most_n_colours(app: App, seed: int, n: int, 
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), palette=st.lists(hex_colour, min_size=2, max_size=10, unique=True),
-       space=st.sampled_from(["oklab", "rgb"]))
+       space=st.sampled_from(["oklab", "lightness", "rgb"]))
 def test_without_dithering_each_pixel_is_its_nearest_palette_colour(app: App, seed: int, palette: list[str],
                                                                     space: str) -> None:
     images = torch.rand(2, 3, 9, 7, generator=torch.Generator().manual_seed(seed))
