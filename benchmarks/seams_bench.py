@@ -6,7 +6,7 @@ Each model trains on the embedded ``shapes`` dataset at 32 px for ``--seconds`` 
 CPU, fp32), once with ``tileable=true`` and once without, then draws 64 samples (seed 0) and reports
 the seam ratio of genart_pixel.seams: the mean absolute difference across the wrapped edge over the
 mean difference between neighbouring interior columns and rows (target for tileable: <= 1.1). The
-training images' own ratio is printed for reference. Run folders go to a temporary folder.
+training images' own ratio is printed for reference. Run folders go to a temporary folder (or ``--keep``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("-n", type=int, default=64)
-    parser.add_argument("--keep", type=Path, help="also write each model's samples as a 3x3-repeated grid here")
+    parser.add_argument("--keep", type=Path, help="keep the run folders here, with each model's first 16 "
+                                                  "samples repeated 3x3 in a grid")
     args = parser.parse_args()
 
     from genart.api import load_data, load_run_model, make_context, sample
@@ -45,7 +46,8 @@ def main() -> None:
     app = App.from_entry_points(only=None)
     real = load_data(make_context(app, "cpu", "fp32"), "shapes", args.size, 3)[:1024].float() / 255
     print(f"shapes at {args.size} px, training images: seam ratio {seams(real).ratio:.3f}")
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = args.keep / "runs" if args.keep else Path(temporary)  # --keep keeps the runs too
         for model in args.models:
             for tileable in (False, True):
                 spec = f"{model}:image_size={args.size}" + (",tileable=true" if tileable else "")

@@ -34,6 +34,24 @@ def palette_spread(palette: Any) -> float:
     return float(distance.min(1).values.mean())
 
 
+def nearest_by_runs(rgb: Any, palette: Any, space: str) -> Any:
+    """Nearest palette indices ``[N, H, W]`` for sRGB ``rgb`` ``[N, H, W, 3]``, converting only the first pixel
+    of each horizontal run of identical pixels (a pixelized image is mostly runs) and copying its answer along."""
+    import torch
+
+    from .colour import to_space
+
+    n, h, w, _ = rgb.shape
+    rows = rgb.reshape(n * h, w, 3)
+    start = torch.ones(n * h, w, dtype=torch.bool, device=rgb.device)
+    start[:, 1:] = (rows[:, 1:] != rows[:, :-1]).any(-1)
+    found = nearest_index(to_space(rows[start], space), palette)
+    per_start = torch.zeros(n * h, w, dtype=torch.int64, device=rgb.device)
+    per_start[start] = found
+    last = torch.where(start, torch.arange(w, device=rgb.device).expand(n * h, w), 0).cummax(1).values
+    return per_start.gather(1, last).reshape(n, h, w)
+
+
 def map_indices(pixels: Any, palette: Any, dither: str, strength: float, space: str, opaque: Any) -> Any:
     """Palette indices ``[N, H, W]`` for ``pixels`` ``[N, H, W, 3]`` (in the space ``palette`` is in)."""
     n, h, w = pixels.shape[:3]

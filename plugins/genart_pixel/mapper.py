@@ -16,7 +16,7 @@ from genart.api import write_bytes_atomic
 from genart.errors import UsageError
 
 from .colour import to_space
-from .dither import map_indices
+from .dither import map_indices, nearest_by_runs
 from .palettes import Colour, gpl_text, read_palette_file, resolve
 from .quantize import extract, nearest_index
 from .sources import read_pixels
@@ -108,9 +108,12 @@ class PaletteMapper:
         for colours, members in groups.items():
             rows = torch.tensor(members, device=images.device)
             table = torch.tensor(colours, dtype=torch.float32, device=images.device) / 255
-            space = self.params.space
-            indices = map_indices(to_space(colour[rows], space), to_space(table, space), self.params.dither,
-                                  self.params.strength, space, opaque[rows])
+            space, dither = self.params.space, self.params.dither
+            if dither == "none" or self.params.strength == 0:
+                indices = nearest_by_runs(colour[rows], to_space(table, space), space)
+            else:
+                indices = map_indices(to_space(colour[rows], space), to_space(table, space), dither,
+                                      self.params.strength, space, opaque[rows])
             out[rows] = table[indices]
         grey = all(r == g == b for colours in groups for r, g, b in colours)
         result = out.permute(0, 3, 1, 2)
