@@ -6,8 +6,8 @@ Writes:
 
 * ``pixel-gameboy.png``: 8 ``shapes`` images at 64 px with a little grain added (seed 0; the grain stands
   in for a model's mottled flat areas), then ``pixelize:size=16``, then that through
-  ``palette:colors=gameboy`` (4 colours) with the nearest colour in Oklab, in Oklab lightness alone, and
-  in lightness with ``dither=bayer``, one labelled row each.
+  ``palette:colors=gameboy`` (4 colours) with the nearest colour in Oklab, then in Oklab lightness after
+  stretching each image's lightness range onto the palette's, then that with ``dither=bayer``.
 * ``tile-upsample-3x3.png``: one sample of a ``tileable=true`` run (``--run``, or a diffusion model trained
   here on ``shapes`` at 32 px for ``--seconds``, seed 0) repeated 3x3; the same after ``upsample``
   (learned x2) as usual; and after ``upsample:wrap=true``.
@@ -75,9 +75,10 @@ def gameboy_figure(app: Any, out: Path) -> None:
     rows = [("shapes at 64 px, with grain", images)]
     for label, specs in (("pixelize:size=16", ["pixelize:size=16"]),
                          ("+ palette:colors=gameboy (nearest in Oklab)", ["palette:colors=gameboy"]),
-                         ("+ palette:colors=gameboy,space=lightness", ["palette:colors=gameboy,space=lightness"]),
-                         ("+ palette:colors=gameboy,space=lightness,dither=bayer",
-                          ["palette:colors=gameboy,space=lightness,dither=bayer"])):
+                         ("+ palette:colors=gameboy,space=lightness,stretch=true",
+                          ["palette:colors=gameboy,space=lightness,stretch=true"]),
+                         ("+ the same with dither=bayer",
+                          ["palette:colors=gameboy,space=lightness,stretch=true,dither=bayer"])):
         chain = ["pixelize:size=16", *specs] if specs != ["pixelize:size=16"] else specs
         rows.append((label, apply_chain(build_chain(context, chain), images, "cpu")))
     labelled([(text, strip(batch, 2)) for text, batch in rows]).save(out / "pixel-gameboy.png", optimize=True)

@@ -15,7 +15,7 @@ from typing import Any
 from genart.api import write_bytes_atomic
 from genart.errors import UsageError
 
-from .colour import to_space
+from .colour import oklab_to_srgb, srgb_to_oklab, to_space
 from .dither import map_indices, nearest_by_runs
 from .palettes import Colour, gpl_text, read_palette_file, resolve
 from .quantize import extract, nearest_index
@@ -91,6 +91,23 @@ class PaletteMapper:
                 write_bytes_atomic(target, gpl_text(self.locked, target.stem).encode())
         return self.locked
 
+    def stretch(self, colour: Any, opaque: Any, palettes: list[list[Colour]]) -> Any:
+        """Each image's Oklab lightness moved linearly so its 2nd-98th percentile spans its palette's lightness."""
+        import torch
+
+        lab = srgb_to_oklab(colour)
+        out = []
+        for i in range(colour.shape[0]):
+            light = lab[i][..., 0][opaque[i]] if bool(opaque[i].any()) else lab[i][..., 0].reshape(-1)
+            low, high = torch.quantile(light.float(), torch.tensor([0.02, 0.98])).tolist()
+            table = srgb_to_oklab(torch.tensor(palettes[i], dtype=torch.float32) / 255)[:, 0]
+            target_low, target_high = float(table.min()), float(table.max())
+            gain = (target_high - target_low) / max(high - low, 1e-3)
+            moved = lab[i].clone()
+            moved[..., 0] = (moved[..., 0] - low) * gain + target_low
+            out.append(oklab_to_srgb(moved))
+        return torch.stack(out)
+
     def __call__(self, images: Any) -> Any:
         import torch
 
@@ -101,6 +118,8 @@ class PaletteMapper:
             palettes = [self.lock(colour[0], opaque[0])] * images.shape[0]
         else:
             palettes = [self.choose(colour[i], opaque[i]) for i in range(images.shape[0])]
+        if self.params.stretch:
+            colour = self.stretch(colour, opaque, palettes)
         out = torch.empty_like(colour)
         groups: dict[tuple[Colour, ...], list[int]] = {}
         for index, palette in enumerate(palettes):

@@ -26,6 +26,8 @@ class PaletteParams:
     space: Literal["oklab", "lightness", "rgb"] = param("oklab", "where nearest colours are measured: Oklab, its "
                                                                  "lightness alone (for ramps like gameboy), or RGB")
     alpha: float = param(0.5, "alpha at or above this is opaque, below is transparent (alpha becomes 0 or 1)")
+    stretch: bool = param(False, "first stretch each image's lightness (2nd-98th percentile) onto the palette's "
+                                 "range: for ramps such as gameboy")
 
     def validate(self) -> None:
         from .palettes import resolve

@@ -192,3 +192,13 @@ def test_alpha_is_a_binary_mask_at_the_threshold(app: App) -> None:
     images = torch.rand(1, 4, 6, 6, generator=torch.Generator().manual_seed(3))
     out = build(app, "palette:colors=gameboy,alpha=0.3")(images)
     assert torch.equal(out[0, 3], (images[0, 3] >= 0.3).float())
+
+
+def test_stretch_spreads_a_narrow_lightness_range_over_a_ramp(app: App) -> None:
+    image = torch.empty(1, 3, 8, 8)
+    image[0, :, :, :4] = torch.tensor([0.30, 0.35, 0.90])[:, None, None]  # blue
+    image[0, :, :, 4:] = torch.tensor([0.45, 0.20, 0.70])[:, None, None]  # purple of about the same lightness
+    flat = colours_of(build(app, "palette:colors=gameboy,space=lightness")(image)[0])
+    stretched = colours_of(build(app, "palette:colors=gameboy,space=lightness,stretch=true")(image)[0])
+    ramp = builtin("gameboy")
+    assert len(flat) == 1 and len(stretched) == 2 and ramp[0] in stretched  # (out-of-gamut blues lose some light)
