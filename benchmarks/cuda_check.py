@@ -65,7 +65,7 @@ def genart(*args: str, env: dict[str, str] | None = None, timeout: float = 240) 
 def device_selection() -> str:
     import torch
 
-    from genart.device import resolve_device, resolve_precision
+    from genart.loop.device import resolve_device, resolve_precision
 
     device = resolve_device("auto")
     if device.type != "cuda":
@@ -139,10 +139,10 @@ def step_speed(model_spec: str, batch: int, steps: int, probe: float) -> str:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from genart.jobs import make_context
-    from genart.pipeline import build_model, load_data
-    from genart.plugins import App
-    from genart.train import TrainConfig, train
+    from genart.contract.plugins import App
+    from genart.loop.train import TrainConfig, train
+    from genart.runner.context import make_context
+    from genart.runner.pipeline import build_model, load_data
 
     app = App.from_entry_points()
     context = make_context(app, "cuda", "bf16")
@@ -200,9 +200,9 @@ def torchrun(root: Path, steps: int) -> str:
 def tiled(spec: str, size: int, scale: int) -> str:
     import torch
 
-    from genart.jobs import make_context
-    from genart.pipeline import apply_chain, build_chain
-    from genart.plugins import App
+    from genart.contract.plugins import App
+    from genart.runner.context import make_context
+    from genart.runner.pipeline import apply_chain, build_chain
 
     app = App.from_entry_points()
     context = make_context(app, "cuda", "auto")

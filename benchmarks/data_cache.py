@@ -42,9 +42,9 @@ def one(folder: str, size: int, cache: bool) -> dict:
     every image once (what an epoch of training does)."""
     import resource
 
-    from genart.jobs import make_context
-    from genart.pipeline import load_data
-    from genart.plugins import App
+    from genart.contract.plugins import App
+    from genart.runner.context import make_context
+    from genart.runner.pipeline import load_data
 
     def rss_mb() -> float:
         for line in Path("/proc/self/status").read_text().splitlines():

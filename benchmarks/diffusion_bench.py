@@ -50,8 +50,8 @@ CHUNK = 10
 
 
 def context(precision: str = "auto") -> Any:
-    from genart.jobs import make_context
-    from genart.plugins import App
+    from genart.contract.plugins import App
+    from genart.runner.context import make_context
 
     return make_context(App.from_entry_points(only=None), "cpu", precision)
 
@@ -79,8 +79,8 @@ def train_for(ctx: Any, spec: str, data: torch.Tensor, budget: float, seed: int 
     """Train through genart's own loop, in one call, for ``budget`` seconds (its ``minutes``: a model that
     follows the run's progress sees the wall-clock share) or ``max_steps`` steps, at ``batch_size`` (0: the
     model's own default); ``history`` keeps the mean loss of every ``CHUNK`` steps."""
-    from genart.pipeline import build_model
-    from genart.train import UNLIMITED, TrainConfig, train
+    from genart.loop.train import UNLIMITED, TrainConfig, train
+    from genart.runner.pipeline import build_model
 
     torch.manual_seed(seed)
     model = build_model(ctx, spec)
@@ -97,7 +97,7 @@ def train_for(ctx: Any, spec: str, data: torch.Tensor, budget: float, seed: int 
 
 
 def draw(model: Any, n: int, seed: int = 0) -> tuple[torch.Tensor, float]:
-    from genart.pipeline import sample
+    from genart.runner.pipeline import sample
 
     started = time.perf_counter()
     images = sample(model, n, seed)
@@ -172,7 +172,7 @@ def speed_grid(size: int, channels: int, widths: list[int], batches: list[int], 
 
 
 def context_model(ctx: Any, spec: str) -> Any:
-    from genart.pipeline import build_model
+    from genart.runner.pipeline import build_model
 
     torch.manual_seed(0)
     return build_model(ctx, spec)
@@ -211,8 +211,8 @@ def variant_model(ctx: Any, spec: str, trained: Any, variant: str) -> Any:
     """The trained diffusion model under other sample-time settings: ``key=value,...`` rebuilds it with
     these parameters (what ``genart sample --model-args`` does) and its trained weights; ``raw`` samples
     with the training weights instead of their EMA."""
-    from genart.jobs import with_options
-    from genart.pipeline import build_model
+    from genart.runner.loading import with_options
+    from genart.runner.pipeline import build_model
 
     if variant == "raw":
         model = build_model(ctx, spec)
@@ -292,7 +292,7 @@ def weight_free(ctx: Any, specs: dict[str, str], train_data: torch.Tensor, real:
 
 
 def shapes(ctx: Any, budget: float, out: Path, models: list[str]) -> None:
-    from genart.pipeline import load_data
+    from genart.runner.pipeline import load_data
 
     train_data = load_data(ctx, SHAPES_TRAIN, 32, 3)
     held_out = load_data(ctx, SHAPES_TEST, 32, 3)
@@ -303,7 +303,7 @@ def shapes(ctx: Any, budget: float, out: Path, models: list[str]) -> None:
 def pokemon(ctx: Any, budget: float, out: Path, models: list[str], size: int) -> None:
     from mnist_eval import data_root
 
-    from genart.pipeline import load_data
+    from genart.runner.pipeline import load_data
 
     folder = data_root() / "art" / "pokemon"
     if not folder.is_dir():
@@ -318,7 +318,7 @@ def pokemon(ctx: Any, budget: float, out: Path, models: list[str], size: int) ->
 def seeds(ctx: Any, steps: int, out: Path) -> bool:
     """The default diffusion model for ``steps`` steps on ``shapes`` under seeds 0, 1, 2: all finite?"""
     from genart import TrainingDiverged
-    from genart.pipeline import load_data
+    from genart.runner.pipeline import load_data
 
     data = load_data(ctx, SHAPES_TRAIN, 32, 3)
     print(f"seeds: diffusion on shapes 32 px, {steps} steps each; losses logged every {CHUNK} steps")
@@ -349,7 +349,7 @@ def seeds(ctx: Any, steps: int, out: Path) -> bool:
 def mnist(ctx: Any, budget: float, out: Path, samples: int, models: list[str]) -> None:
     from mnist_eval import Evaluator, mnist_folder
 
-    from genart.pipeline import load_data
+    from genart.runner.pipeline import load_data
     from genart_explore.sample_metrics import evaluate_samples
 
     folder = mnist_folder()
@@ -450,7 +450,7 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     ctx = context(args.precision)
-    from genart.jobs import precision_label
+    from genart.runner.context import precision_label
 
     label = precision_label(ctx)
     print(f"torch threads {torch.get_num_threads()}, precision {label}; grids in {args.out}")

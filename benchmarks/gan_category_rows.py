@@ -28,10 +28,10 @@ def main() -> int:
 
     import torch
 
+    from genart.contract.plugins import App
     from genart.errors import GenartError
     from genart.images import make_grid, save_image
-    from genart.jobs import load_run_model
-    from genart.plugins import App
+    from genart.runner.loading import load_run_model
 
     try:
         model, _, _ = load_run_model(App.from_entry_points(only=None), args.run, "cpu")

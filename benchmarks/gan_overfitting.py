@@ -48,7 +48,7 @@ def main() -> int:
     folder = mnist_with_threads(args.threads)
     if folder is None:
         return 0
-    from genart.pipeline import load_data
+    from genart.runner.pipeline import load_data
 
     context = genart_context("auto")
     data = load_data(context, f"mnist:path={folder},which=t10k", 28, 1)

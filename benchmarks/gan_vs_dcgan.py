@@ -7,7 +7,7 @@ of mnist_eval.py (FD in its feature space, classifier Inception Score, share of 
 * DCGAN: the recipe most tutorials copy - transposed-conv G with BatchNorm + ReLU, conv D with BatchNorm
   + LeakyReLU, BCE, Adam lr 2e-4 beta1 0.5, z of 100, N(0, 0.02) init, no augmentation, no EMA.
 * genart: ``gan:image_size=28,channels=1`` (everything else default) trained through genart's own
-  training loop (genart.train.train) at genart's default precision (``--precision auto``: bf16 autocast
+  training loop (genart.loop.train.train) at genart's default precision (``--precision auto``: bf16 autocast
   + channels_last on CPUs with native bf16, as ``genart run`` does; ``--precision fp32`` to compare
   like for like), sampled from its EMA generator. The DCGAN loop is the plain fp32 tutorial recipe.
 
@@ -137,8 +137,8 @@ def sample_dcgan(g: DCGANGenerator, n: int, seed: int, train_mode_bn: bool) -> t
 
 # -- genart's default, through the core loop --------------------------------------------------------
 def genart_context(precision: str = "auto") -> Any:
-    from genart.jobs import make_context
-    from genart.plugins import App
+    from genart.contract.plugins import App
+    from genart.runner.context import make_context
 
     return make_context(App.from_entry_points(only=None), "cpu", precision)
 
@@ -149,9 +149,9 @@ def train_genart(context: Any, data: torch.Tensor, budget: float, seed: int, spe
     """Train genart's model through its own loop for ``budget`` seconds of training time, ``chunk`` steps
     at a time (``after_chunk(model, steps, seconds)`` runs between chunks, outside the timed part);
     ``batch=None``: the model's own default batch size."""
-    from genart.pipeline import build_model
-    from genart.protocols import default_batch_size
-    from genart.train import TrainConfig, train
+    from genart.contract.protocols import default_batch_size
+    from genart.loop.train import TrainConfig, train
+    from genart.runner.pipeline import build_model
 
     torch.manual_seed(seed)
     model = build_model(context, spec)
@@ -176,7 +176,7 @@ def trained_parameters(model: Any) -> int:
 
 
 def sample_genart(model: Any, n: int, seed: int) -> torch.Tensor:
-    from genart.pipeline import sample
+    from genart.runner.pipeline import sample
 
     return sample(model, n, seed)
 
@@ -224,7 +224,7 @@ def d_selected(model: Any, n: int, seed: int, keep: float) -> torch.Tensor:
 def by_category(model: Any, per_category: int, seed: int) -> list[torch.Tensor]:
     """Samples of each category of a model with a categorical code (``categories=K``): z's first entry is
     drawn inside the category's bin of the normal CDF, the rest of z as usual."""
-    from genart_gan.networks import latents_in_category
+    from genart_gan.nets import latents_in_category
 
     k = model.params.categories
     generator = torch.Generator().manual_seed(seed)
@@ -284,8 +284,8 @@ def main() -> int:
         return 0
     evaluator = Evaluator.load(folder)
     context = genart_context(args.precision)
-    from genart.jobs import precision_label
-    from genart.pipeline import load_data
+    from genart.runner.context import precision_label
+    from genart.runner.pipeline import load_data
 
     subset = args.subset or (500 if args.mode == "augment" else 0)
     data_spec = f"mnist:path={folder},which=t10k" + (f",limit={subset}" if subset else "")

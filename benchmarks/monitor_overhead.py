@@ -3,7 +3,7 @@
     python benchmarks/monitor_overhead.py                  # default gan and vae, 2 pairs of segments each
     python benchmarks/monitor_overhead.py --models "gan;vae:width=16" --pairs 1
 
-One process per model; the model trains through genart.train.train in segments of ``sample_every``
+One process per model; the model trains through genart.loop.train.train in segments of ``sample_every``
 steps (the model's default snapshot interval, so each monitored segment holds exactly one snapshot
 and one metrics line per step), alternating monitor off / on (ABBA order), on the same model and
 data, no checkpoints. Two figures, side by side in the same run:
@@ -27,7 +27,7 @@ from typing import Any
 
 
 def segment(model: Any, data: Any, context: Any, start: int, steps: int, batch: int, monitor: Any) -> float:
-    from genart.train import TrainConfig, train
+    from genart.loop.train import TrainConfig, train
 
     config = TrainConfig(steps=start + steps, batch_size=batch, checkpoint_every=0, progress=False,
                          precision=context.precision, channels_last=context.channels_last, scaler=context.scaler,
@@ -56,10 +56,10 @@ class Timed:
 def bench(spec: str, pairs: int) -> dict[str, Any]:
     import torch
 
-    from genart.jobs import make_context
-    from genart.monitor import Events, Monitor, default_sample_every
-    from genart.pipeline import build_model, load_data
-    from genart.plugins import App
+    from genart.contract.plugins import App
+    from genart.records.monitor import Events, Monitor, default_sample_every
+    from genart.runner.context import make_context
+    from genart.runner.pipeline import build_model, load_data
 
     app = App.from_entry_points()
     context = make_context(app, "auto", "auto")

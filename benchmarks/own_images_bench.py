@@ -111,7 +111,7 @@ def sample_dcgan64(g: nn.Module, n: int, seed: int) -> torch.Tensor:
 # -- data and scoring ----------------------------------------------------------------------------------
 def load_images(context: Any, data: str, size: int) -> tuple[str, torch.Tensor]:
     """The dataset spec and its images (uint8 [N, 3, size, size]); SystemExit with a message when missing."""
-    from genart.pipeline import load_data
+    from genart.runner.pipeline import load_data
 
     if data in ("shapes", "pokemon"):
         folder = data_root() / "art" / "pokemon"
@@ -187,7 +187,7 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     context = genart_context()
-    from genart.jobs import precision_label
+    from genart.runner.context import precision_label
 
     spec, images = load_images(context, args.data, args.size)
     train, held = split(images, args.holdout)

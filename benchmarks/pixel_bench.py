@@ -21,8 +21,7 @@ CHAINS = ("pixelize:size=16|palette:colors=gameboy",
 def sprites(count: int, seed: int) -> object:
     import torch
 
-    from genart.api import load_data, make_context
-    from genart.plugins import App
+    from genart.api import App, load_data, make_context
 
     context = make_context(App.from_entry_points(only=None), "cpu", "fp32")
     images = load_data(context, f"shapes:count={count}", 64, 3).float() / 255
@@ -47,8 +46,7 @@ def main() -> None:
 
     import torch
 
-    from genart.api import apply_chain, build_chain, make_context
-    from genart.plugins import App
+    from genart.api import App, apply_chain, build_chain, make_context
 
     images = sprites(args.count, args.seed)
     context = make_context(App.from_entry_points(only=None), "cpu", "fp32")

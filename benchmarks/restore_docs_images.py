@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 
 def build(kind: str, spec: str):
-    from genart.plugins import App
+    from genart.contract.plugins import App
     from genart.testing import build_context
 
     return build_context(App.from_entry_points()).build(kind, spec)

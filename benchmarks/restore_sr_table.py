@@ -32,7 +32,7 @@ SEED = 0
 
 
 def build(spec: str):
-    from genart.plugins import App
+    from genart.contract.plugins import App
     from genart.testing import build_context
 
     return build_context(App.from_entry_points()).build("post", spec)
@@ -182,7 +182,7 @@ def speed_section() -> list[str]:
 
 MEMORY_PROBE = """
 import sys, time, torch
-from genart.plugins import App
+from genart.contract.plugins import App
 from genart.testing import build_context
 def hwm():
     for line in open('/proc/self/status'):

@@ -40,7 +40,7 @@ def main() -> int:
     from diffusion_bench import SHAPES_TEST, context
     from safetensors.torch import load_file
 
-    from genart.pipeline import load_data
+    from genart.runner.pipeline import load_data
 
     rows = {"real (held-out half)": background_figures(load_data(context("fp32"), SHAPES_TEST, 32, 3)[1::2])}
     for name in args.names:

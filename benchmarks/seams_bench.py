@@ -20,7 +20,7 @@ MODELS = ("gan", "vae", "diffusion")
 
 
 def train(app: object, model: str, out: Path, seconds: float, size: int) -> Path:
-    from genart.jobs import RunSettings, train_job
+    from genart.api import RunSettings, train_job
 
     settings = RunSettings(model=model,
                            data="shapes", minutes=seconds / 60, num_samples=1, seed=0, device="cpu",
@@ -38,9 +38,8 @@ def main() -> None:
                                                   "samples repeated 3x3 in a grid")
     args = parser.parse_args()
 
-    from genart.api import load_data, load_run_model, make_context, sample
+    from genart.api import App, load_data, load_run_model, make_context, sample
     from genart.images import make_grid, save_image
-    from genart.plugins import App
     from genart_pixel.seams import seams
 
     app = App.from_entry_points(only=None)

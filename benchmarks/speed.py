@@ -8,11 +8,11 @@ For each model (the default `vae` and `gan`, default batch sizes, on `shapes`):
 - plain fp32: a bare loop `batch = data[idx].float() / 255; model.train_step(batch)` — what a user
   would write around the same network and step, with no framework;
 - plain fp32+keepmem: the same bare loop with glibc's malloc told to keep freed memory
-  (genart.allocator.keep_freed_memory, which genart's loop applies on CPUs), so the table shows how much
+  (genart.loop.allocator.keep_freed_memory, which genart's loop applies on CPUs), so the table shows how much
   of genart's lead is that setting and how much is precision and layout;
-- genart fp32 / bf16: genart.train.train (batch order, loss checks, checkpoint at the end) with
+- genart fp32 / bf16: genart.loop.train.train (batch order, loss checks, checkpoint at the end) with
   --precision fp32 and bf16 (bf16 = autocast + channels_last, what `auto` picks on CPUs with
-  native bf16; genart's fp32 is channels_last too on x86 CPUs, see genart.device.prefers_channels_last);
+  native bf16; genart's fp32 is channels_last too on x86 CPUs, see genart.loop.device.prefers_channels_last);
 - genart bf16 + compile: the same with --compile (torch.compile of the training step; the one-off
   compile time, spent in the warm-up steps, is reported in its own column).
 Each configuration runs in its own process (clean peak memory), once per round, all configurations back to
@@ -56,10 +56,10 @@ def one(model_spec: str, loop: str, precision: str, steps: int, warmup: int) -> 
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from genart.jobs import make_context
-    from genart.pipeline import build_model, load_data
-    from genart.plugins import App
-    from genart.train import TrainConfig, batch_indices, train
+    from genart.contract.plugins import App
+    from genart.loop.train import TrainConfig, batch_indices, train
+    from genart.runner.context import make_context
+    from genart.runner.pipeline import build_model, load_data
 
     app = App.from_entry_points()
     precision, _, option = precision.partition("+")
@@ -67,7 +67,7 @@ def one(model_spec: str, loop: str, precision: str, steps: int, warmup: int) -> 
     if loop == "plain":  # a bare loop keeps PyTorch's default layout, whatever genart would pick
         context = dataclasses.replace(context, channels_last=False)
     if option == "keepmem":  # the bare loop with the one process setting genart's loop adds (allocator.py)
-        from genart.allocator import keep_freed_memory
+        from genart.loop.allocator import keep_freed_memory
 
         keep_freed_memory()
     torch.manual_seed(0)
@@ -124,9 +124,9 @@ def post_throughput(spec: str, loop: str, size: int = 256, n: int = 8, repeats: 
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from genart.jobs import make_context
-    from genart.pipeline import apply_chain, build_chain
-    from genart.plugins import App
+    from genart.contract.plugins import App
+    from genart.runner.context import make_context
+    from genart.runner.pipeline import apply_chain, build_chain
 
     context = make_context(App.from_entry_points(), "cpu", "fp32")
     chain = build_chain(context, [spec])

@@ -61,7 +61,7 @@ def structure_energy(image: object, painting: object, edge: int = 128, patch: in
     import torch
     import torch.nn.functional as F
 
-    from genart_style.transfer import fit_long_edge, resize
+    from genart_style.gram_transfer import fit_long_edge, resize
 
     def patches(x: torch.Tensor) -> torch.Tensor:
         x = resize(x, fit_long_edge(*x.shape[-2:], edge)).mean(1, keepdim=True)
@@ -79,8 +79,8 @@ def anchor_rows() -> None:
     if not anchor_dir.is_dir() or not CHICAGO.is_file():
         print(f"style_bench: {anchor_dir} or {CHICAGO} missing; nothing to do for --part anchors.")
         return
+    from genart.contract.plugins import App
     from genart.images import load_image
-    from genart.plugins import App
     from genart.testing import build_context
 
     context = build_context(App.from_entry_points())
@@ -124,7 +124,7 @@ def in_fresh_process(body: str) -> list[str]:
     code = textwrap.dedent("""
         import time
         from genart.images import load_image
-        from genart.plugins import App
+        from genart.contract.plugins import App
         from genart.testing import build_context
         def hwm():
             for line in open('/proc/self/status'):
@@ -155,11 +155,11 @@ def gram_rows() -> None:
     import kornia
     import torch
 
+    from genart.contract.plugins import App
     from genart.images import load_image
-    from genart.plugins import App
     from genart.testing import build_context
     from genart_style import color
-    from genart_style.transfer import resize
+    from genart_style.gram_transfer import resize
 
     torch.manual_seed(0)
     context = build_context(App.from_entry_points())

@@ -85,8 +85,8 @@ def to_subpixel(module: nn.Module) -> None:
 
 def step_rate(app: Any, precision: str, decoder: str, steps: int) -> float:
     """Training images/s of the default VAE: plain fp32 layout, or genart's bf16 + channels_last."""
-    from genart.jobs import make_context
-    from genart.pipeline import build_model, load_data
+    from genart.runner.context import make_context
+    from genart.runner.pipeline import build_model, load_data
 
     context = make_context(app, "cpu", precision)
     torch.manual_seed(0)
@@ -130,7 +130,7 @@ def main() -> int:
         fp32, bf16 = min(times[False]), min(times[True])
         print(f"{name:<30}{fp32:>8.2f}{bf16:>9.2f}{fp32 / bf16:>9.2f}x", flush=True)
 
-    from genart.plugins import App
+    from genart.contract.plugins import App
 
     app = App.from_entry_points()
     rates: dict[tuple[str, str], list[float]] = defaultdict(list)

@@ -44,8 +44,8 @@ def main() -> None:
     import torch
 
     from genart.api import load_data, load_run_model
+    from genart.contract.plugins import App
     from genart.images import make_grid, save_image
-    from genart.plugins import App
     from genart_explore.sample_metrics import evaluate_samples
 
     torch.manual_seed(0)

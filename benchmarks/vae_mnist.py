@@ -9,7 +9,7 @@ on one fixed binarisation of the held-out images (seeded), by importance-sampled
     python benchmarks/vae_mnist.py                     # 10 min per model, k=500
     python benchmarks/vae_mnist.py --budget 120 --k 500
 
-The genart model trains through the core loop (genart.train.train); the reference MLP VAE is a
+The genart model trains through the core loop (genart.loop.train.train); the reference MLP VAE is a
 plain PyTorch loop, as in pytorch/examples/vae (784-400-20, BCE, Adam 1e-3, batch 128).
 """
 
@@ -48,7 +48,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def load_split(context: Any, split: str) -> torch.Tensor:
-    from genart.pipeline import load_data
+    from genart.runner.pipeline import load_data
 
     spec = f"mnist:path={DATA},which=t10k,split={split},holdout={HOLDOUT}"
     return load_data(context, spec, 28, 1)
@@ -63,10 +63,10 @@ def binarised_test_set(images: torch.Tensor, seed: int) -> torch.Tensor:
 
 # -- genart conv VAE (core training loop) ---------------------------------------------------------------
 def run_genart(args: argparse.Namespace, train_images: torch.Tensor, test: torch.Tensor) -> dict[str, Any]:
-    from genart.jobs import make_context
-    from genart.pipeline import build_model
-    from genart.plugins import App
-    from genart.train import TrainConfig, train
+    from genart.contract.plugins import App
+    from genart.loop.train import TrainConfig, train
+    from genart.runner.context import make_context
+    from genart.runner.pipeline import build_model
 
     app = App.from_entry_points()
     context = make_context(app, "cpu", args.precision)
@@ -189,7 +189,7 @@ def main() -> int:
     if not any((DATA / name).is_file() for name in ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte")):
         print(f"MNIST test images not found in {DATA} (set GENART_DATA); nothing to benchmark")
         return 0
-    from genart.plugins import App
+    from genart.contract.plugins import App
     from genart.testing import build_context
 
     context = build_context(App.from_entry_points())

@@ -29,7 +29,7 @@ def main() -> None:
     import torch
 
     from genart.api import load_data, load_run_model
-    from genart.plugins import App
+    from genart.contract.plugins import App
     from genart_explore.sample_metrics import evaluate_samples
     from genart_vae.prior import fit_mixture
 

@@ -17,10 +17,10 @@ import time
 def one(precision: str, segments: int = 8, steps: int = 200) -> None:
     import torch
 
-    from genart.jobs import make_context
-    from genart.pipeline import build_model, load_data
-    from genart.plugins import App
-    from genart.train import TrainConfig, train
+    from genart.contract.plugins import App
+    from genart.loop.train import TrainConfig, train
+    from genart.runner.context import make_context
+    from genart.runner.pipeline import build_model, load_data
 
     context = make_context(App.from_entry_points(), "cpu", precision)
     torch.manual_seed(0)

@@ -88,7 +88,7 @@ def tileable_sample(app: Any, run: Path | None, seconds: float) -> Any:
     from genart.api import load_run_model, sample
 
     if run is None:
-        from genart.jobs import RunSettings, train_job
+        from genart.api import RunSettings, train_job
 
         folder = Path(tempfile.mkdtemp(prefix="pixel-figures-"))
         settings = RunSettings(model="diffusion:image_size=32,tileable=true", data="shapes", minutes=seconds / 60,
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=240.0, help="training time when no --run is given")
     args = parser.parse_args()
 
-    from genart.plugins import App
+    from genart.api import App
 
     app = App.from_entry_points()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -51,8 +51,8 @@ def main() -> None:
         print(f"make_style_gallery: {style_dir} or {anchor_dir} missing; set GENART_DATA. Nothing to do.")
         return
 
+    from genart.contract.plugins import App
     from genart.images import load_image
-    from genart.plugins import App
     from genart.testing import build_context
 
     context = build_context(App.from_entry_points())
@@ -82,7 +82,7 @@ def stylise(context, args, style_dir: Path, painting: str, content, name: str) -
 def anchor_sheet(context, args, style_dir: Path, anchor_dir: Path) -> None:
     """The local-only comparison on chicago.jpg beside Johnson et al.'s anchors (never to be committed)."""
     from genart.images import load_image
-    from genart_style.transfer import resize
+    from genart_style.gram_transfer import resize
 
     content = load_image(style_dir / "chicago.jpg", channels=3)[None]
     rows = []
@@ -135,7 +135,7 @@ def save_table(rows: list, headers: list[str], path: Path, cell: tuple[int, int]
     from PIL import Image, ImageDraw
 
     from genart.images import tensor_to_pil
-    from genart.runs import write_bytes_atomic
+    from genart.records.runs import write_bytes_atomic
 
     label_w, header_h, gap = 110, 22, 4
     widths = [first] + [cell[0]] * (len(headers) - 1)

@@ -39,8 +39,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from genart.api import apply_chain, build_chain, load_data, load_run_model, read_json, sample
+    from genart.contract.plugins import App
     from genart.images import make_grid
-    from genart.plugins import App
 
     app = App.from_entry_points()
     manifest = read_json(args.run / "manifest.json")

@@ -7,7 +7,33 @@ The public plugin API lives here: ``hookimpl`` for hook implementations, ``param
 
 from __future__ import annotations
 
-from .amp import LossScaler
+from .contract.components import BuildContext
+from .contract.gan import Discriminator, GANLoss, RelativisticGANLoss, Scored
+from .contract.hookspecs import hookimpl
+from .contract.params import DatasetParams, param
+from .contract.protocols import (
+    CompileAware,
+    Dataset,
+    DefaultBatchSize,
+    DefaultSteps,
+    Encoder,
+    Evaluator,
+    Exportable,
+    ExtraMetrics,
+    Factory,
+    FinishesTraining,
+    FollowsProgress,
+    GenerativeModel,
+    LatentDecoder,
+    LatentPrior,
+    LatentSampler,
+    NativeShape,
+    PostProcessor,
+    Register,
+    RegisterComponent,
+    SampleEvery,
+)
+from .contract.registry import DATASET, LOSS, MODEL, POST
 from .errors import (
     CheckpointMismatch,
     ComponentError,
@@ -16,42 +42,13 @@ from .errors import (
     GenartError,
     Interrupted,
     OutOfMemory,
+    PluginAPIDeprecation,
     PluginError,
     TrainingDiverged,
     UsageError,
 )
-from .hookspecs import hookimpl
-from .params import DatasetParams, param
-from .protocols import (
-    BuildContext,
-    CompileAware,
-    Dataset,
-    DefaultBatchSize,
-    DefaultSteps,
-    Discriminator,
-    Encoder,
-    Evaluator,
-    Exportable,
-    ExtraMetrics,
-    Factory,
-    FinishesTraining,
-    FollowsProgress,
-    GANLoss,
-    GenerativeModel,
-    LatentDecoder,
-    LatentModel,
-    LatentPrior,
-    LatentSampler,
-    PostProcessor,
-    Register,
-    RegisterComponent,
-    RelativisticGANLoss,
-    SampleEvery,
-    Scored,
-)
-from .registry import DATASET, LOSS, MODEL, POST
-
-__version__ = "0.1.0"
+from .loop.amp import LossScaler
+from .version import PLUGIN_API, __version__
 
 __all__ = [
     "DATASET",
@@ -81,11 +78,13 @@ __all__ = [
     "GenerativeModel",
     "Interrupted",
     "LatentDecoder",
-    "LatentModel",
     "LatentPrior",
     "LatentSampler",
+    "NativeShape",
     "LossScaler",
     "OutOfMemory",
+    "PLUGIN_API",
+    "PluginAPIDeprecation",
     "PluginError",
     "PostProcessor",
     "Register",
@@ -99,3 +98,16 @@ __all__ = [
     "hookimpl",
     "param",
 ]
+
+#: names kept for one more major version of the plugin API, each with what replaces it (CHANGELOG.md)
+_DEPRECATED = {"LatentModel": "LatentDecoder"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _DEPRECATED:
+        import warnings
+
+        warnings.warn(f"genart.{name} is deprecated since plugin API 2.0 and goes in 3.0: use "
+                      f"genart.{_DEPRECATED[name]}", PluginAPIDeprecation, stacklevel=2)
+        return globals()[_DEPRECATED[name]]
+    raise AttributeError(f"module 'genart' has no attribute {name!r}")

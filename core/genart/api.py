@@ -10,16 +10,14 @@ third party can rely on the same names; a test fails when a built-in imports any
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable
-from typing import Any, TypeVar
-
-from .components import build_component, resolve_params
-from .jobs import echo, load_run_model, make_context, precision_label, versions
-from .params import LIST_SEPARATOR, ComponentRequest, coerce, params_to_dict, split_spec
-from .pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
-from .recipe import base_recipe, file_entry
-from .runs import (
+from .cli.options import device_option, device_options, expand_images, params_options, parse_values, post_option
+from .contract.components import build_component, resolve_params
+from .contract.params import LIST_SEPARATOR, ComponentRequest, coerce, params_to_dict, split_spec
+from .contract.plugins import App, PluginRecord
+from .loop.train import TrainConfig, TrainResult, train
+from .records.console import echo, progress
+from .records.recipe import base_recipe, file_entry
+from .records.runs import (
     CHECKPOINT,
     MANIFEST,
     atomic_path,
@@ -30,15 +28,23 @@ from .runs import (
     write_bytes_atomic,
     write_json_atomic,
 )
-
-T = TypeVar("T")
+from .runner.context import make_context, precision_label, versions
+from .runner.jobs import train_job
+from .runner.loading import load_run_model
+from .runner.pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
+from .runner.settings import RunSettings
 
 __all__ = [
+    "App",
     "CHECKPOINT",
     "Chain",
     "ComponentRequest",
     "LIST_SEPARATOR",
     "MANIFEST",
+    "PluginRecord",
+    "RunSettings",
+    "TrainConfig",
+    "TrainResult",
     "apply_chain",
     "atomic_path",
     "base_recipe",
@@ -46,14 +52,20 @@ __all__ = [
     "build_component",
     "build_model",
     "coerce",
+    "device_option",
+    "device_options",
     "echo",
+    "expand_images",
     "file_entry",
     "find_run_dir",
     "load_checkpoint",
     "load_data",
     "load_run_model",
     "make_context",
+    "params_options",
     "params_to_dict",
+    "parse_values",
+    "post_option",
     "precision_label",
     "progress",
     "read_json",
@@ -62,16 +74,9 @@ __all__ = [
     "save_checkpoint",
     "select_split",
     "split_spec",
+    "train",
+    "train_job",
     "versions",
     "write_bytes_atomic",
     "write_json_atomic",
 ]
-
-
-def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str | None = None,
-             unit: str = "img", disable: bool = False) -> Any:
-    """A progress bar on stderr (so stdout stays clean for ``--json`` output), as the core's own."""
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, dynamic_ncols=True,
-                mininterval=0.5, file=sys.stderr)

@@ -18,6 +18,21 @@ import errno
 import os
 from collections.abc import Iterator
 
+__all__ = [
+    "CheckpointMismatch",
+    "ComponentError",
+    "DiskFullError",
+    "FileSystemError",
+    "GenartError",
+    "Interrupted",
+    "OutOfMemory",
+    "PluginAPIDeprecation",
+    "PluginError",
+    "TrainingDiverged",
+    "UsageError",
+    "blame",
+]
+
 
 class GenartError(Exception):
     """A problem with the user's input or environment, reported as one line."""
@@ -35,6 +50,13 @@ class PluginError(GenartError):
     """A plugin failed to load or registered something invalid."""
 
     exit_code = 1
+
+
+class PluginAPIDeprecation(DeprecationWarning):
+    """A plugin uses a form of the plugin API that a later major version removes (see CHANGELOG.md).
+
+    Its own category so the CLI shows it (Python hides DeprecationWarnings outside ``__main__``) and a
+    plugin's test suite can turn it into an error with ``-W error::genart.errors.PluginAPIDeprecation``."""
 
 
 class TrainingDiverged(GenartError):

@@ -16,7 +16,25 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GenartError
-from .runs import write_bytes_atomic
+from .records.runs import write_bytes_atomic
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ImageError",
+    "MAX_PIXELS",
+    "convert_channels",
+    "is_image_path",
+    "load_image",
+    "make_grid",
+    "open_pil",
+    "pil_to_tensor",
+    "save_animation",
+    "save_image",
+    "side_by_side",
+    "split_alpha",
+    "tensor_to_pil",
+]
+
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".tga"}
 #: Refuse images above this many pixels (Pillow's bomb check made an error instead of a warning).
@@ -127,7 +145,7 @@ def save_image(tensor: Any, path: str | os.PathLike[str], *, overwrite: bool = F
     """Write ``[C, H, W]`` atomically; refuses to replace an existing file unless ``overwrite``.
 
     A PNG carries ``recipe`` (a dict, or its JSON text kept verbatim) in its text chunks; without
-    one it still records the command line and versions (see :mod:`genart.recipe`)."""
+    one it still records the command line and versions (see :mod:`genart.records.recipe`)."""
     target = Path(path)
     if target.exists() and not overwrite:
         raise GenartError(f"{target} already exists (use --overwrite to replace it)")
@@ -139,7 +157,7 @@ def save_image(tensor: Any, path: str | os.PathLike[str], *, overwrite: bool = F
         image = image.convert("RGB" if image.mode == "RGBA" else "L")
     options: dict[str, Any] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     if fmt == "PNG":
-        from .recipe import base_recipe, dumps, png_info
+        from .records.recipe import base_recipe, dumps, png_info
 
         options["pnginfo"] = png_info(recipe if isinstance(recipe, str) else dumps(recipe or base_recipe("image")))
     image.save(buffer, format=fmt, **options)

@@ -20,6 +20,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+__all__ = [
+    "DIHEDRAL",
+    "ENSEMBLE_SIZES",
+    "check_ensemble",
+    "circular_padding",
+    "pad_to_multiple",
+    "run_learned",
+    "self_ensemble",
+    "tiled",
+    "wrap_crops",
+    "wrap_pad",
+    "wrapped",
+]
+
 #: the dihedral transforms as (quarter turns, mirror), in the order ``self_ensemble`` adds them, so that
 #: two uses the mirror, four adds the half turn, and eight all eight symmetries of the square
 DIHEDRAL = ((0, False), (0, True), (2, False), (2, True), (1, False), (1, True), (3, False), (3, True))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
-from .runs import CHECKPOINT, load_checkpoint
+from .records.runs import CHECKPOINT, load_checkpoint
 
 if TYPE_CHECKING:
     import torch

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import genart
-from genart import DatasetParams, param
+from genart import DatasetParams, Register, param
 
 
 @dataclass
@@ -82,7 +82,7 @@ def build_shapes(params: ShapesParams, context: Any) -> Any:
 
 
 @genart.hookimpl
-def register_datasets(register: Any) -> None:
+def register_datasets(register: Register) -> None:
     register("shapes", build_shapes, params=ShapesParams,
              description="procedural coloured shapes (the embedded default; needs no files)")
     register("folder", build_folder, params=FolderParams,

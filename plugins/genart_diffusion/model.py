@@ -25,8 +25,8 @@ from genart import BuildContext, UsageError
 from genart.tiling import circular_padding, wrap_crops
 from genart.trainkit import follow_schedule
 
+from .nets import UNet
 from .samplers import HeunSampler, edm_sigmas
-from .unet import UNet
 
 SIGMA_DATA = 0.5
 #: EDM's training distribution of log sigma

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import genart
-from genart import param
+from genart import Register, RegisterComponent, param
 
 SAMPLER_KIND = "sampler"
 
@@ -164,13 +164,13 @@ def build_inpaint(params: InpaintParams, context: Any) -> Any:
 
 
 @genart.hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: Register) -> None:
     register("diffusion", build_diffusion, params=DiffusionParams,
              description="U-Net diffusion model (rectified flow, EMA, stochastic/Heun/Euler samplers)")
 
 
 @genart.hookimpl
-def register_components(register: Any) -> None:
+def register_components(register: RegisterComponent) -> None:
     register(SAMPLER_KIND, "euler", build_euler, description="Euler ODE sampler on EDM's step schedule (1 eval/step)")
     register(SAMPLER_KIND, "heun", build_heun,
              description="Heun ODE sampler on EDM's step schedule (2 evals/step, EDM Algorithm 1)")
@@ -179,7 +179,7 @@ def register_components(register: Any) -> None:
 
 
 @genart.hookimpl
-def register_post_processors(register: Any) -> None:
+def register_post_processors(register: Register) -> None:
     register("diffuse-vary", build_vary, params=VaryParams,
              description="SDEdit with a trained diffusion run: noise partway, denoise (run=DIR,strength=0.5)")
     register("diffuse-inpaint", build_inpaint, params=InpaintParams,

@@ -5,23 +5,14 @@ Only click and genart's light modules are imported here, so ``genart --help`` st
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from genart.api import device_option, post_option
+
 RUN_DIR = click.Path(exists=True, file_okay=False)
-
-
-def device_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--device", default="auto", show_default=True,
-                        help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")(func)
-
-
-def post_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--post", "post", multiple=True, metavar="SPEC",
-                        help="post-processor applied to each image, e.g. restore; repeat to chain, in order")(func)
 
 
 @click.command("eval")

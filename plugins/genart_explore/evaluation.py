@@ -17,15 +17,14 @@ import click
 
 from genart import DatasetParams, Evaluator, GenartError
 from genart.api import (
-    MANIFEST,
     load_data,
     load_run_model,
     params_to_dict,
-    read_json,
     resolve_params,
     split_spec,
-    write_json_atomic,
 )
+
+from .records import save_metrics
 
 LABELS = {
     "nelbo_nats": "negative ELBO (nats/image)",
@@ -111,14 +110,6 @@ def overlap_warnings(manifest: dict[str, Any], name: str, params: Any) -> list[s
         warnings.append(f"the run trained on {trained.get('spec')!r}, which includes these images "
                         f"(train with split=train,holdout={holdout} to keep them out)")
     return warnings
-
-
-def save_metrics(run_dir: Path, data_spec: str, record: dict[str, Any], section: str = "eval") -> None:
-    """Add the figures under metrics.<section>[data spec], re-reading the manifest just before writing."""
-    path = run_dir / MANIFEST
-    manifest = read_json(path)
-    manifest.setdefault("metrics", {}).setdefault(section, {})[data_spec] = record
-    write_json_atomic(path, manifest)
 
 
 def format_table(name: str, data_spec: str, n: int, k: int, results: dict[str, float]) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import click
 
 import genart
 
 
 @genart.hookimpl
-def register_commands(cli: Any) -> None:
+def register_commands(cli: click.Group) -> None:
     from .commands import COMMANDS
 
     for command in COMMANDS:

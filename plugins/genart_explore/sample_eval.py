@@ -12,7 +12,7 @@ import click
 from genart import GenartError, GenerativeModel, UsageError
 from genart.api import sample
 
-from .evaluation import save_metrics
+from .records import save_metrics
 from .sample_metrics import COMPONENTS, FEATURE_SIZE, NEAREST, evaluate_samples
 
 SECTION = "sample_eval"

@@ -12,8 +12,8 @@ from genart import BuildContext, GANLoss, RelativisticGANLoss, Scored, UsageErro
 from genart.tiling import circular_padding, wrap_crops
 
 from .augment import augment
-from .networks import Discriminator, Generator, MinibatchStd, category_of
-from .plugin import augment_policy
+from .nets import Discriminator, Generator, MinibatchStd, category_of
+from .params import augment_policy
 
 
 class GAN:
@@ -35,7 +35,7 @@ class GAN:
         self.image_shape = (params.channels, params.image_size, params.image_size)
         self.latent_shape = (params.latent,)
         self.policy = augment_policy(params.augment)
-        self.loss = context.build("loss", params.loss)
+        self.loss = context.build("loss", params.loss, tag="gan")
         if not isinstance(self.loss, GANLoss):
             raise UsageError(f"loss {params.loss!r} is not an adversarial loss (it needs d_loss(d, real, fake) "
                              "and g_loss(d, fake)); try ns, hinge, lsgan or wgan-gp")
@@ -69,7 +69,9 @@ class GAN:
     def features_and_scores(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """D's body features and logits on augmented images: what every loss sees, real and fake alike.
 
-        Each image is augmented with probability ``aug_p``."""
+        Each image is augmented with probability ``aug_p``. A loss in the plugin API 1 form hands its
+        :class:`genart.Scored` batch back to ``d``; its images are scored, with a deprecation warning."""
+        images = Scored.images_of(images)
         x = images
         if self.policy and self.aug_p >= 1:
             x = augment(images, self.policy)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import genart
-from genart import DatasetParams, param
+from genart import DatasetParams, Register, param
 from genart.tiling import check_ensemble
 
 LEARNED_TASKS = ("denoise", "jpeg", "deblur", "inpaint")
@@ -139,18 +139,18 @@ def build_patches(params: PatchParams, context: Any) -> Any:
 
 
 @genart.hookimpl
-def register_post_processors(register: Any) -> None:
+def register_post_processors(register: Register) -> None:
     register("restore", build_restore, params=RestoreParams,
              description="restore images: classic filters, or learned denoise / jpeg / deblur / inpaint")
 
 
 @genart.hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: Register) -> None:
     register("restorer-trainer", build_trainer, params=RestorerTrainerParams,
              description="trains a learned restore task (genart train --model restorer-trainer:task=denoise)")
 
 
 @genart.hookimpl
-def register_datasets(register: Any) -> None:
+def register_datasets(register: Register) -> None:
     register("patches", build_patches, params=PatchParams,
              description="many random native-resolution crops per image (for restorer and SR training)")

@@ -31,7 +31,8 @@ def reproduce(app: Any, recipe: dict[str, Any], locator: Any, device: str | None
     from genart.api import make_context
     from genart.images import load_image
 
-    from .plugin import StyleParams, build_style
+    from .factories import build_style
+    from .params import StyleParams
 
     known = {f.name for f in dataclasses.fields(StyleParams)}
     values = dict(recipe["params"])

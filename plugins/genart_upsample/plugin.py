@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import genart
-from genart import param
+from genart import Register, param
 from genart.tiling import check_ensemble
 
 LEARNED_SCALES = (2, 3, 4)
@@ -96,12 +96,12 @@ def build_sr_trainer(params: SRTrainerParams, context: Any) -> Any:
 
 
 @genart.hookimpl
-def register_post_processors(register: Any) -> None:
+def register_post_processors(register: Register) -> None:
     register("upsample", build_upsample, params=UpsampleParams,
              description="upsample images: learned x2/x3/x4 super-resolution, or bicubic/bilinear/nearest/lanczos")
 
 
 @genart.hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: Register) -> None:
     register("sr-trainer", build_sr_trainer, params=SRTrainerParams,
              description="trains the learned upsampler from clean images (genart train --model sr-trainer)")

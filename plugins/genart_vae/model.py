@@ -49,7 +49,7 @@ class VAE:
         self.device = context.device
         self.image_shape = (params.channels, params.image_size, params.image_size)
         self.latent_shape = (params.latent,)
-        likelihood = context.build("loss", params.loss)
+        likelihood = context.build("loss", params.loss, tag="vae-likelihood")
         if not isinstance(likelihood, Likelihood):
             from genart import UsageError
 

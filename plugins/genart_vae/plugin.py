@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import genart
-from genart import param
+from genart import Register, param
 
 LIKELIHOOD_TAG = "vae-likelihood"
 
@@ -123,13 +123,13 @@ def _likelihood_factory(name: str) -> Any:
 
 
 @genart.hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: Register) -> None:
     register("vae", build_vae, params=VAEParams,
              description="convolutional variational autoencoder (diverse samples, smooth latent space)")
 
 
 @genart.hookimpl
-def register_losses(register: Any) -> None:
+def register_losses(register: Register) -> None:
     tags = (LIKELIHOOD_TAG,)
     register("logistic", _likelihood_factory("logistic"), params=DiscretizedParams, tags=tags,
              description="VAE likelihood: discretised logistic over 256 levels with learned scale (colour)")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import genart_toy_plugin
-from genart.plugins import App
+from genart.contract.plugins import App
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from genart import allocator
-from genart.plugins import App
+from genart.contract.plugins import App
+from genart.loop import allocator
+from genart.loop.train import TrainConfig, train
 from genart.testing import build_context
-from genart.train import TrainConfig, train
 
 glibc_only = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
                                 reason="the setting is glibc's")
@@ -27,7 +27,7 @@ glibc_only = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ve
 # fresh interpreter: the setting lasts for the whole process.
 PROBE = """
 import json, resource, torch
-from genart.allocator import keep_freed_memory
+from genart.loop.allocator import keep_freed_memory
 
 def faults_per_step():
     def step():
@@ -69,7 +69,7 @@ def test_the_user_can_opt_out_or_tune_malloc_themselves() -> None:
 
 
 def test_the_cpu_training_loop_applies_it(toy_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from genart.pipeline import build_model, load_data
+    from genart.runner.pipeline import build_model, load_data
 
     calls: list[int] = []
     monkeypatch.setattr(allocator, "keep_freed_memory", lambda: calls.append(1) or True)

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from genart.amp import LossScaler
-from genart.device import resolve_precision
-from genart.pipeline import build_model, load_data
-from genart.plugins import App
+from genart.contract.plugins import App
+from genart.loop.amp import LossScaler
+from genart.loop.checkpoints import restore_checkpoint
+from genart.loop.device import resolve_precision
+from genart.loop.train import TrainConfig, train
+from genart.runner.pipeline import build_model, load_data
 from genart.testing import build_context
-from genart.train import TrainConfig, restore_checkpoint, train
 
 
 def trained(toy_app: App, spec: str, steps: int, loss_scale: float = 0.0, tmp: Path | None = None) -> tuple:
@@ -77,7 +78,7 @@ def test_scaler_state_is_checkpointed_and_resumed(toy_app: App, tmp_path: Path) 
 
 
 def test_auto_precision_choices(monkeypatch: pytest.MonkeyPatch) -> None:
-    import genart.device as device_module
+    import genart.loop.device as device_module
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert resolve_precision("auto", torch.device("cuda")) == torch.float16, "older GPUs: fp16 + loss scaling"

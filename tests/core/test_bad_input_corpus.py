@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from safetensors.torch import save_file
 
 from genart.cli import make_cli
+from genart.contract.plugins import App
 from genart.images import save_image
-from genart.plugins import App
 from genart.testing import make_tiny_images
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from genart.api import load_run_model
-from genart.plugins import App
+from genart.contract.plugins import App
 
 #: a tiny VAE with the likelihood the default was before it became ``mixlogistic`` (a different output layer)
 OLD_DEFAULT = "vae:width=4,latent=2,image_size=8"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import torch
 
+from genart.contract.plugins import App
 from genart.images import load_image
-from genart.plugins import App
 
 
 def run_ok(genart_cli: Any, app: App, args: list[str]) -> Any:

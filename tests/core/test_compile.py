@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import torch
 
+from genart.contract.plugins import App
 from genart.errors import GenartError
-from genart.pipeline import build_model, load_data
-from genart.plugins import App
+from genart.loop.train import TrainConfig, train
+from genart.runner.pipeline import build_model, load_data
 from genart.testing import build_context
-from genart.train import TrainConfig, train
 
 
 def trained_weights(app: App, spec: str, compile_step: bool) -> torch.Tensor:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genart.device import prefers_channels_last, resolve_device, resolve_precision
 from genart.errors import UsageError
+from genart.loop.device import prefers_channels_last, resolve_device, resolve_precision
 
 
 def test_auto_picks_cuda_when_present(monkeypatch: pytest.MonkeyPatch) -> None:

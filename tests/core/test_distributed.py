@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from genart.runs import load_checkpoint
+from genart.records.runs import load_checkpoint
 
 SCRIPT = """
 import sys
 import genart_toy_plugin
 from genart.cli import exit_distributed, make_cli
-from genart.plugins import App
+from genart.contract.plugins import App
 
 app = App()
 app.register(genart_toy_plugin, "toy")
@@ -81,7 +81,7 @@ def test_ranks_hold_identical_parameters_and_resume_on_another_world_size(tmp_pa
 
 
 def test_attach_finds_optimisers_inside_containers() -> None:
-    from genart.distributed import find_optimizers_and_modules
+    from genart.loop.distributed import find_optimizers_and_modules
 
     class Model:
         def __init__(self) -> None:

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 import torch
 
-import genart.train
+import genart.loop.train
+from genart.contract.plugins import App
 from genart.images import save_image
-from genart.plugins import App
-from genart.runs import CHECKPOINT
+from genart.records.runs import CHECKPOINT
 from genart.testing import make_tiny_images
 
 #: (model spec, data spec or None for the patch folder, steps); tiny sizes, default precision and layout
@@ -58,14 +58,14 @@ def outputs(run: Path) -> dict[str, bytes]:
 
 def interrupt_at(monkeypatch: pytest.MonkeyPatch, stop_after: int) -> None:
     """Press Ctrl-C (a real SIGINT to this process) while step ``stop_after`` runs."""
-    real = genart.train.batch_indices
+    real = genart.loop.train.batch_indices
 
     def indices(step: int, *args: Any, **kwargs: Any) -> Any:
         if step == stop_after - 1:
             os.kill(os.getpid(), signal.SIGINT)
         return real(step, *args, **kwargs)
 
-    monkeypatch.setattr(genart.train, "batch_indices", indices)
+    monkeypatch.setattr(genart.loop.train, "batch_indices", indices)
 
 
 @pytest.mark.parametrize("name", list(CASES))

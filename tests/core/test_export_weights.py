@@ -10,7 +10,7 @@ import torch
 import genart
 import genart_toy_plugin
 from genart import Exportable
-from genart.plugins import App
+from genart.contract.plugins import App
 
 
 class ExportingToy(genart_toy_plugin.ToyModel):

@@ -2,7 +2,7 @@
 and the run resumes to the same final checkpoint once there is space again.
 
 The fake version makes the Nth file write of a run raise ENOSPC, for every N a run makes (every
-checkpoint, manifest, sample and grid goes through genart.runs' atomic writer). Where the test may
+checkpoint, manifest, sample and grid goes through genart.records.runs' atomic writer). Where the test may
 mount a tmpfs (root in a container or VM), a real file system is filled up as well.
 """
 
@@ -18,16 +18,16 @@ from typing import Any
 
 import pytest
 
-import genart.runs
-from genart.plugins import App
-from genart.runs import CHECKPOINT, MANIFEST, load_checkpoint
+import genart.records.runs
+from genart.contract.plugins import App
+from genart.records.runs import CHECKPOINT, MANIFEST, load_checkpoint
 
 ARGS = ["run", "--model", "toy", "--data", "dots", "--steps", "6", "--checkpoint-every", "2", "-n", "2",
         "--seed", "1", "-q"]
 
 
 class FullDisk:
-    """Replaces ``open`` inside genart.runs: the ``fail_at``-th write (counting from 1) raises ENOSPC."""
+    """Replaces ``open`` inside genart.records.runs: the ``fail_at``-th write (counting from 1) raises ENOSPC."""
 
     def __init__(self, fail_at: int | None) -> None:
         self.fail_at = fail_at
@@ -57,7 +57,7 @@ def temp_files(folder: Path) -> list[Path]:
 
 def test_enospc_at_every_write(genart_cli: Any, toy_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     counter = FullDisk(None)
-    monkeypatch.setattr(genart.runs, "open", counter, raising=False)
+    monkeypatch.setattr(genart.records.runs, "open", counter, raising=False)
     assert genart_cli([*ARGS, "--out", str(tmp_path / "straight")], app=toy_app).exit_code == 0
     (straight,) = (tmp_path / "straight").iterdir()
     expected = (straight / CHECKPOINT).read_bytes()
@@ -66,7 +66,7 @@ def test_enospc_at_every_write(genart_cli: Any, toy_app: App, tmp_path: Path, mo
 
     for fail_at in range(1, total + 1):
         out = tmp_path / f"full-{fail_at}"
-        monkeypatch.setattr(genart.runs, "open", FullDisk(fail_at), raising=False)
+        monkeypatch.setattr(genart.records.runs, "open", FullDisk(fail_at), raising=False)
         result = genart_cli([*ARGS, "--out", str(out)], app=toy_app)
         assert result.exit_code == 6, (fail_at, result.output)
         assert "no space left" in result.output and "Traceback" not in result.output
@@ -81,7 +81,7 @@ def test_enospc_at_every_write(genart_cli: Any, toy_app: App, tmp_path: Path, mo
             continue
         recorded = json.loads((run / MANIFEST).read_text())
         assert recorded["status"] in ("running", "failed", "trained"), recorded["status"]
-        monkeypatch.setattr(genart.runs, "open", open, raising=False)  # space again
+        monkeypatch.setattr(genart.records.runs, "open", open, raising=False)  # space again
         resumed = genart_cli(["run", "--resume", str(run), "-q"], app=toy_app)
         assert resumed.exit_code == 0, (fail_at, resumed.output)
         assert (run / CHECKPOINT).read_bytes() == expected, fail_at

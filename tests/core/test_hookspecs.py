@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pluggy
 
-from genart.plugins import App
+from genart.contract.plugins import App
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "hooks.md"
 

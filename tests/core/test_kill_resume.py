@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from genart.runs import CHECKPOINT, load_checkpoint
+from genart.records.runs import CHECKPOINT, load_checkpoint
 
 KILLS = 20
 STEPS = 400
@@ -29,7 +29,7 @@ DRIVER = """
 import sys
 import genart_toy_plugin
 from genart.cli import make_cli
-from genart.plugins import App
+from genart.contract.plugins import App
 app = App()
 app.register(genart_toy_plugin, "toy")
 make_cli(app).main(args=sys.argv[1:], prog_name="genart")

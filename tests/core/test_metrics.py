@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from genart.metrics import METRICS, MetricsLog, continue_log, read_metrics
-from genart.plugins import App
+from genart.contract.plugins import App
+from genart.records.metrics import METRICS, MetricsLog, continue_log, read_metrics
 
 
 def test_append_writes_whole_lines_and_reads_back(tmp_path: Path) -> None:
@@ -43,8 +43,9 @@ _KILLED_RUN = """
 import sys
 sys.path.insert(0, {support!r})
 import genart_toy_plugin
-from genart.plugins import App
-from genart.jobs import RunSettings, train_job
+from genart.contract.plugins import App
+from genart.runner.settings import RunSettings
+from genart.runner.jobs import train_job
 app = App()
 app.register(genart_toy_plugin, "toy")
 train_job(app, RunSettings(model="toy", data="dots", steps=10**8, out={out!r}, checkpoint_every=37, progress=False,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import torch
 
-from genart.metrics import read_metrics
-from genart.monitor import Events, Monitor, default_sample_every
-from genart.plugins import App
+from genart.contract.plugins import App
+from genart.records.metrics import read_metrics
+from genart.records.monitor import Events, Monitor, default_sample_every
 
 
 def only_run(out: Path) -> Path:

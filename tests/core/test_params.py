@@ -7,8 +7,8 @@ from typing import Literal
 import pytest
 
 from genart import param
+from genart.contract.params import build_params, coerce, describe_params, split_spec
 from genart.errors import UsageError
-from genart.params import build_params, coerce, describe_params, split_spec
 
 
 @dataclass

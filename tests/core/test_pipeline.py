@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from genart.contract.plugins import App
 from genart.errors import GenartError
-from genart.pipeline import apply_chain, build_chain, load_data, sample
-from genart.plugins import App
+from genart.runner.pipeline import apply_chain, build_chain, load_data, sample
 from genart.testing import build_context
 
 
@@ -34,7 +34,7 @@ def test_chain_rejects_bad_output(toy_app: App) -> None:
 
 
 def test_sampling_is_seeded(toy_app: App) -> None:
-    from genart.pipeline import build_model
+    from genart.runner.pipeline import build_model
 
     model = build_model(build_context(toy_app), "toy")
     assert torch.equal(sample(model, 5, seed=1, batch_size=2), sample(model, 5, seed=1, batch_size=2))

@@ -12,7 +12,7 @@ import pytest
 from plugin_modules import make_module
 
 from genart import param
-from genart.plugins import App
+from genart.contract.plugins import App
 
 
 def collect(app: App) -> list[str]:

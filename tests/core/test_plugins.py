@@ -8,8 +8,8 @@ import pytest
 from plugin_modules import make_module
 
 import genart_toy_plugin
+from genart.contract.plugins import App
 from genart.errors import UsageError
-from genart.plugins import App
 
 
 def test_builtin_plugins_load_from_entry_points() -> None:

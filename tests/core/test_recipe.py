@@ -9,9 +9,9 @@ from typing import Any
 
 import torch
 
+from genart.contract.plugins import App
 from genart.images import save_image
-from genart.plugins import App
-from genart.recipe import read_recipe, sha256_file
+from genart.records.recipe import read_recipe, sha256_file
 
 
 def only_run(out: Path) -> Path:
@@ -101,7 +101,7 @@ def test_reproduce_says_when_pixels_differ(genart_cli: Any, toy_app: App, tmp_pa
         text = image.text["genart"]
         pixels = image.convert("RGB")
     pixels.putpixel((3, 3), (0, 0, 0))
-    from genart.recipe import png_info
+    from genart.records.recipe import png_info
 
     pixels.save(tampered, pnginfo=png_info(text))
     result = reproduce(genart_cli, toy_app, tampered, tmp_path / "again")

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from genart.contract.registry import ComponentSpec, Registry, make_spec
 from genart.errors import PluginError, UsageError
-from genart.registry import ComponentSpec, Registry, make_spec
 
 
 def spec(name: str, plugin: str = "a", kind: str = "model") -> ComponentSpec:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from genart.plugins import App
+from genart.contract.plugins import App
 
 
 class Links(HTMLParser):

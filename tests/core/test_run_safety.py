@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 import genart
-from genart.plugins import App
-from genart.runs import CHECKPOINT, MANIFEST, atomic_path
+from genart.contract.plugins import App
+from genart.records.runs import CHECKPOINT, MANIFEST, atomic_path
 
 
 def run(cli: Any, app: App, args: list[str]) -> Any:

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from genart import runs
 from genart.errors import GenartError, UsageError
+from genart.records import runs
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:

@@ -9,12 +9,10 @@ import pytest
 import torch
 
 import genart
+from genart.contract.plugins import App
 from genart.images import load_image
-from genart.jobs import write_samples
-from genart.memory import check_samples
-from genart.pipeline import SAMPLE_BATCH
-from genart.plugins import App
-from genart.reproduce import GRID_MAX
+from genart.runner.pipeline import SAMPLE_BATCH
+from genart.runner.sampling import GRID_MAX, check_samples, write_samples
 
 
 class Watching:
@@ -64,7 +62,7 @@ def test_the_grid_shows_at_most_grid_max_samples(tmp_path: Path) -> None:
 
 def test_a_sample_count_the_disk_cannot_hold_is_refused_up_front(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("genart.memory.free_disk_bytes", lambda folder: 10_000)
+    monkeypatch.setattr("genart.loop.memory.free_disk_bytes", lambda folder: 10_000)
     check_samples(100, (3, 4, 4), tmp_path)
     with pytest.raises(genart.DiskFullError, match="-n 1000 samples need at least"):
         check_samples(1000, (3, 4, 4), tmp_path / "not-yet")

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from genart import Scored
-from genart.plugins import App
+from genart.contract.plugins import App
 from genart.testing import build_context, check_dataset, check_gan_loss, check_latent
 from genart_gan.losses import LOSSES
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from genart.contract.plugins import App
 from genart.errors import TrainingDiverged
-from genart.pipeline import build_model, load_data
-from genart.plugins import App
+from genart.loop.checkpoints import restore_checkpoint
+from genart.loop.train import TrainConfig, batch_indices, train
+from genart.runner.pipeline import build_model, load_data
 from genart.testing import build_context
-from genart.train import TrainConfig, batch_indices, restore_checkpoint, train
 
 
 def make(toy_app: App, spec: str = "toy") -> tuple:
@@ -83,7 +84,7 @@ def test_nan_loss_stops_with_the_last_good_checkpoint(toy_app: App, tmp_path: Pa
 
 
 def test_interrupt_request_saves_and_stops(toy_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import genart.train as loop
+    import genart.loop.train as loop
 
     model, data, context = make(toy_app)
     calls = {"n": 0}
@@ -148,7 +149,7 @@ def test_progress_by_steps_is_told_before_each_step_and_resumes(toy_app: App, tm
 
 
 def test_progress_under_minutes_follows_the_clock(toy_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    import genart.train as loop
+    import genart.loop.train as loop
 
     clock = {"now": 100.0}
 
@@ -172,7 +173,7 @@ def test_progress_under_minutes_follows_the_clock(toy_app: App, monkeypatch: pyt
 
 
 def test_run_progress_takes_whichever_budget_ends_first() -> None:
-    from genart.train import UNLIMITED, run_progress
+    from genart.loop.train import UNLIMITED, run_progress
 
     assert run_progress(5, 10, 0.0, None) == 0.5
     assert run_progress(5, UNLIMITED, 30.0, 1.0) == 0.5

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from genart.plugins import App
+from genart.contract.plugins import App
 from genart.testing import build_context, check_dataset, check_post_processor
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import genart
-from genart import DatasetParams, param
+from genart import DatasetParams, Register, param
 
 
 @dataclass
@@ -109,15 +109,15 @@ def invert(params: InvertParams, context: Any) -> Any:
 
 
 @genart.hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: Register) -> None:
     register("toy", lambda p, c: ToyModel(p, c), params=ToyModelParams, description="tiny test model")
 
 
 @genart.hookimpl
-def register_datasets(register: Any) -> None:
+def register_datasets(register: Register) -> None:
     register("dots", lambda p, c: Dots(p), params=DotsParams, description="random test images")
 
 
 @genart.hookimpl
-def register_post_processors(register: Any) -> None:
+def register_post_processors(register: Register) -> None:
     register("invert", invert, params=InvertParams, description="invert colours")

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import genart
-from genart import DatasetParams, param
+from genart import DatasetParams, Register, param
+
+#: the genart plugin API this plugin is written for (checked when it loads; see CHANGELOG.md)
+GENART_PLUGIN_API = "2.0"
 
 
 @dataclass
@@ -41,10 +44,10 @@ def build_stripes(params: StripesParams, context: Any) -> Any:
 
 
 @genart.hookimpl
-def register_post_processors(register: Any) -> None:
+def register_post_processors(register: Register) -> None:
     register("posterize", build_posterize, params=PosterizeParams, description="reduce colours to a few levels")
 
 
 @genart.hookimpl
-def register_datasets(register: Any) -> None:
+def register_datasets(register: Register) -> None:
     register("stripes", build_stripes, params=StripesParams, description="diagonal stripes in random colours")

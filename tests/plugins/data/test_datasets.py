@@ -12,9 +12,9 @@ import pytest
 import torch
 from PIL import Image
 
+from genart.contract.plugins import App
 from genart.errors import GenartError, UsageError
-from genart.pipeline import load_data
-from genart.plugins import App
+from genart.runner.pipeline import load_data
 from genart.testing import build_context, check_dataset
 
 

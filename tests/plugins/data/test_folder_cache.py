@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 
 import genart_data.folder as folder_module
+from genart.contract.plugins import App
 from genart.errors import GenartError
-from genart.plugins import App
 from genart.testing import build_context
 
 

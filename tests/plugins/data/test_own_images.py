@@ -12,9 +12,9 @@ import pytest
 import torch
 from PIL import Image
 
+from genart.contract.fitting import fit_model_to_data
+from genart.contract.plugins import App
 from genart.errors import UsageError
-from genart.fitting import fit_model_to_data
-from genart.plugins import App
 from genart.testing import build_context
 
 
@@ -76,8 +76,9 @@ def test_folder_side_is_the_median_short_side_within_28_to_64(context: Any, tmp_
 
 
 def test_the_job_trains_the_fitted_model_and_records_it(tmp_path: Path) -> None:
-    from genart.jobs import RunSettings, train_job
-    from genart.runs import read_json
+    from genart.records.runs import read_json
+    from genart.runner.jobs import train_job
+    from genart.runner.settings import RunSettings
 
     app = App.from_entry_points(only=["data", "vae"])
     settings = RunSettings(model="vae:width=4,latent=2", data=f"mnist:path={write_mnist(tmp_path, count=8)}",
@@ -127,7 +128,8 @@ def write_sprites(folder: Path, count: int = 8, side: int = 28) -> Path:
 
 @pytest.mark.parametrize("model", ["gan:width=8", "vae:width=4,latent=2"])
 def test_rgba_models_write_transparent_samples(tmp_path: Path, model: str) -> None:
-    from genart.jobs import RunSettings, train_job
+    from genart.runner.jobs import train_job
+    from genart.runner.settings import RunSettings
 
     sprites = write_sprites(tmp_path / "sprites")
     app = App.from_entry_points(only=["data", "gan", "vae"])

@@ -10,11 +10,12 @@ import pytest
 import torch
 
 import genart
-from genart.plugins import App
+from genart.contract.plugins import App
+from genart.loop.checkpoints import restore_checkpoint
+from genart.loop.train import TrainConfig, train
 from genart.testing import build_context, check_loss_scaling, check_model, make_tiny_images
-from genart.train import TrainConfig, restore_checkpoint, train
+from genart_diffusion.nets import UNet, default_levels
 from genart_diffusion.samplers import EulerSampler, HeunSampler, StochasticSampler, edm_sigmas
-from genart_diffusion.unet import UNet, default_levels
 
 TINY = "diffusion:image_size=28,channels=1,width=8"
 
@@ -226,7 +227,7 @@ def test_layouts_train_and_sample_alike(builtin_app: App) -> None:
 
 
 def test_default_batch_depends_on_channels(builtin_app: App) -> None:
-    from genart.protocols import default_batch_size
+    from genart.contract.protocols import default_batch_size
 
     assert default_batch_size(build(builtin_app, TINY)) == 64
     assert default_batch_size(build(builtin_app, "diffusion:image_size=32,channels=3,width=8")) == 32
@@ -234,7 +235,7 @@ def test_default_batch_depends_on_channels(builtin_app: App) -> None:
 
 def test_patch_folds_pixels_into_channels(builtin_app: App) -> None:
     """``patch=2`` runs the U-Net on a 4 x 14 x 14 fold of a 28 px grey image and unfolds its output."""
-    from genart_diffusion.unet import level_channels
+    from genart_diffusion.nets import level_channels
 
     net = UNet(1, 28, width=8, patch=2)
     assert net.stem.in_channels == 4 and len(net.down) == default_levels(14) == 2
@@ -273,7 +274,7 @@ def test_training_times_follow_t_mean_and_t_std(builtin_app: App) -> None:
 def test_grey_images_default_to_the_folded_network(builtin_app: App) -> None:
     """Automatic width and patch: 28 px grey runs ``patch=2, width=32``; colour and any explicit width
     keep the pixel-space network, so a grey run recorded with ``width=16`` rebuilds what it trained."""
-    from genart.jobs import pin_recorded_params
+    from genart.runner.loading import pin_recorded_params
 
     grey = build(builtin_app, "diffusion:image_size=28,channels=1")
     assert (grey.width, grey.patch, grey.net.stem.in_channels) == (32, 2, 4)
@@ -293,7 +294,7 @@ def test_default_sampler_steps_and_t_mean_per_image_kind(builtin_app: App) -> No
     """Both kinds sample with EDM's stochastic sampler; grey images with 40 steps, colour with 20; colour
     trains with t_mean 1.0 (more high noise), grey with 0. Explicit values win, and a run recorded with
     the previous defaults (heun, 20 steps, t_mean 0) rebuilds with them."""
-    from genart.jobs import pin_recorded_params
+    from genart.runner.loading import pin_recorded_params
 
     grey = build(builtin_app, "diffusion:image_size=28,channels=1,width=8")
     colour = build(builtin_app, "diffusion:image_size=32,channels=3,width=8")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from genart.plugins import App
+from genart.contract.plugins import App
 from genart_diffusion.samplers import EulerSampler, StochasticSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))

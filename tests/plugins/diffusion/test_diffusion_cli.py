@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 import torch
 
+from genart.contract.plugins import App
 from genart.images import load_image, save_image
-from genart.jobs import RunSettings, train_job, with_options
-from genart.plugins import App
+from genart.runner.jobs import train_job
+from genart.runner.loading import with_options
+from genart.runner.settings import RunSettings
 from genart.testing import build_context, check_post_processor, make_tiny_images
 
 SPEC = "diffusion:image_size=28,channels=1,width=8,steps=3"

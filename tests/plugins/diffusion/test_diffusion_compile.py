@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
-from genart.pipeline import build_model
-from genart.plugins import App
+from genart.contract.plugins import App
+from genart.loop.train import TrainConfig, train
+from genart.runner.pipeline import build_model
 from genart.testing import build_context, make_tiny_images
-from genart.train import TrainConfig, train
 
 TINY = "diffusion:image_size=28,channels=1,width=8,steps=2"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from genart.runs import load_checkpoint
+from genart.records.runs import load_checkpoint
 
 SCRIPT = """
 import sys

@@ -13,10 +13,11 @@ import torch
 from PIL import Image
 
 import genart
+from genart.contract.plugins import App
 from genart.images import load_image, save_image
-from genart.jobs import RunSettings, train_job
-from genart.pipeline import load_data
-from genart.plugins import App
+from genart.runner.jobs import train_job
+from genart.runner.pipeline import load_data
+from genart.runner.settings import RunSettings
 from genart.testing import build_context, make_tiny_images
 from genart_explore.walk import frame_changes, loop_latents, slerp, split_frames
 

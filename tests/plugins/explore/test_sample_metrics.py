@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import torch
 
-from genart.pipeline import load_data
-from genart.plugins import App
+from genart.contract.plugins import App
+from genart.runner.pipeline import load_data
 from genart.testing import build_context
 from genart_explore.sample_metrics import PixelPCA, evaluate_samples, frechet_distance, score
 
@@ -73,7 +73,8 @@ def test_collapsed_generators_rank_below_a_healthy_one(shapes: tuple[torch.Tenso
 
 def test_eval_reports_sample_figures_for_a_model_without_likelihood(genart_cli: Any, builtin_app: App,
                                                                     tmp_path: Path) -> None:
-    from genart.jobs import RunSettings, train_job
+    from genart.runner.jobs import train_job
+    from genart.runner.settings import RunSettings
 
     settings = RunSettings(model="gan:image_size=28,channels=1,width=4,latent=8", data="shapes:count=16",
                            steps=2, batch_size=4, num_samples=2, out=str(tmp_path), device="cpu",

@@ -10,12 +10,13 @@ import torch
 
 import genart
 from genart import Scored
-from genart.plugins import App
-from genart.runs import save_checkpoint
+from genart.contract.plugins import App
+from genart.loop.checkpoints import checkpoint_state, restore_checkpoint
+from genart.loop.train import TrainConfig, train
+from genart.records.runs import save_checkpoint
 from genart.testing import build_context, check_model, make_tiny_images
-from genart.train import TrainConfig, checkpoint_state, restore_checkpoint, train
 from genart_gan.model import blocks_in
-from genart_gan.networks import MinibatchStd
+from genart_gan.nets import MinibatchStd
 
 TINY = "gan:image_size=28,channels=1,width=4,latent=8"
 
@@ -169,7 +170,7 @@ def test_adaptive_augmentation_follows_the_overfitting_signal(builtin_app: App) 
 
 
 def test_categories_are_equally_likely_and_come_from_the_latent() -> None:
-    from genart_gan.networks import category_of
+    from genart_gan.nets import category_of
 
     z = torch.randn(50_000, 3, generator=torch.Generator().manual_seed(0))
     shares = torch.bincount(category_of(z, 10), minlength=10) / z.shape[0]
@@ -179,7 +180,7 @@ def test_categories_are_equally_likely_and_come_from_the_latent() -> None:
 
 
 def test_latents_drawn_in_a_category_carry_that_category() -> None:
-    from genart_gan.networks import category_of, latents_in_category
+    from genart_gan.nets import category_of, latents_in_category
 
     generator = torch.Generator().manual_seed(0)
     for category in range(7):
@@ -398,7 +399,7 @@ def test_minibatch_std_survives_r1_when_a_feature_barely_varies() -> None:
     """R1 differentiates D's input gradient; where a feature (almost) does not vary across the batch,
     as happens under bf16, the second derivative of a plain std divides by ~0. That turned the MNIST
     benchmark into NaN at step 1233; the floored std keeps it finite."""
-    from genart_gan.networks import MinibatchStd
+    from genart_gan.nets import MinibatchStd
 
     torch.manual_seed(0)
     for spread in (0.0, 1e-30, 1e-20):

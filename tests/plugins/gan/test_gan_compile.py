@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import torch
 
-from genart.pipeline import build_model
-from genart.plugins import App
+from genart.contract.plugins import App
+from genart.loop.train import TrainConfig, compiled_step, train
+from genart.runner.pipeline import build_model
 from genart.testing import build_context, make_tiny_images
-from genart.train import TrainConfig, compiled_step, train
 
 TINY = "gan:image_size=28,channels=1,width=4,latent=8"
 

@@ -9,7 +9,7 @@ import torch
 
 import genart
 from genart import GANLoss, RelativisticGANLoss, Scored
-from genart.plugins import App
+from genart.contract.plugins import App
 from genart.testing import build_context, make_tiny_images
 from genart_gan.losses import LOSSES
 

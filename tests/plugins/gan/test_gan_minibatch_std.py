@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from genart_gan.networks import Discriminator, MinibatchStd
+from genart_gan.nets import Discriminator, MinibatchStd
 
 
 def test_whole_batch_std_is_one_figure_for_every_image() -> None:

@@ -25,7 +25,7 @@ def test_small_image_defaults_are_unchanged(size: int, channels: int) -> None:
 
 @pytest.mark.parametrize(("size", "expected"), [(28, 0), (32, 0), (36, 4), (64, 4), (128, 4)])
 def test_minibatch_std_groups_by_default_follow_the_image_size(size: int, expected: int) -> None:
-    from genart_gan.networks import Discriminator, MinibatchStd
+    from genart_gan.nets import Discriminator, MinibatchStd
 
     params = GANParams(image_size=size)
     assert params.mbstd_group == expected

@@ -10,8 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from genart.api import App
 from genart.images import save_image
-from genart.plugins import App
 from genart.testing import build_context, check_post_processor, make_tiny_images
 from genart_pixel.colour import oklab_to_srgb, srgb_to_oklab, to_space
 from genart_pixel.palettes import builtin, gpl_text, read_palette_file, resolve

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import torch
 
+from genart.api import App
 from genart.images import load_image, save_image
-from genart.plugins import App
 from genart.testing import build_context, check_post_processor, make_tiny_images
 from genart_pixel.palettes import builtin, gpl_text
 from genart_pixel.seams import seam_ratio, seams

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from genart.plugins import App
+from genart.api import App
 from genart.testing import build_context
 from genart.tiling import circular_padding, wrap_crops
 from genart_pixel.seams import seam_ratio

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-from genart.plugins import App
+from genart.api import App
 from genart.testing import build_context
 from genart.tiling import run_learned, wrap_pad
 from genart_pixel.seams import seam_ratio

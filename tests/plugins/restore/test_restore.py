@@ -12,9 +12,9 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from genart.contract.plugins import App
 from genart.errors import UsageError
 from genart.images import save_image
-from genart.plugins import App
 from genart.testing import build_context, check_model, check_post_processor, make_tiny_images
 from genart_restore import degrade
 from genart_restore.learned import shipped_path

@@ -15,7 +15,7 @@ SIZE = 5
 
 def noise_bank(dims: int = 75, seed: int = 0):
     """A 40x48 random-noise style (every 5 px patch unlike every other) and its bank in full PCA space."""
-    from genart_style.patches import PatchBank
+    from genart_style.patch_search import PatchBank
 
     style = torch.rand(3, 40, 48, generator=torch.Generator().manual_seed(seed))
     return style, PatchBank(style, [(0, 48, 40)], [1.0], SIZE, dims, torch.Generator().manual_seed(1))
@@ -24,8 +24,8 @@ def noise_bank(dims: int = 75, seed: int = 0):
 def test_cost_at_agrees_with_the_bank_and_refuses_outside_positions() -> None:
     """On the bank's grid, cost_at is the search's distance; positions off the style, or straddling two
     styles side by side, cost inf."""
-    from genart_style.patches import PatchBank
-    from genart_style.synthesis import _side_by_side
+    from genart_style.patch_search import PatchBank
+    from genart_style.patch_synthesis import _side_by_side
 
     style, bank = noise_bank()
     q = bank.project(torch.rand(20, 75, generator=torch.Generator().manual_seed(2)))
@@ -46,7 +46,7 @@ def grid_queries(bank, style: torch.Tensor, rows: int, cols: int, stride: int, a
                  noise: float = 0.02) -> torch.Tensor:
     """PCA coordinates of the style's own patches on a grid from ``at`` (plus a little noise): their coherent
     matches are ``at + (i, j) * stride``."""
-    from genart_style.patches import gather
+    from genart_style.patch_search import gather
 
     ii, jj = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
     patches = gather(style, (at[0] + ii * stride).flatten(), (at[1] + jj * stride).flatten(), SIZE)
@@ -70,7 +70,7 @@ def test_propagation_spreads_a_good_match_over_the_grid() -> None:
     """One query starts with its right source, the others with random ones: propagation hands the right shift
     from neighbour to neighbour until every query copies the style coherently (a sign error in the shift,
     or a wrong neighbour, would leave them where they were)."""
-    from genart_style.coherence import propagate
+    from genart_style.patch_coherence import propagate
 
     bank, q, ys, xs = one_right_start()
     rows, cols, stride = 4, 5, 3
@@ -85,8 +85,8 @@ def test_propagation_spreads_a_good_match_over_the_grid() -> None:
 def test_kappa_decides_between_the_best_match_and_the_coherent_one() -> None:
     """A query between two style patches A (nearer) and B: its neighbour's source implies B. It takes B only
     when B costs at most 1 + kappa times A."""
-    from genart_style.coherence import propagate
-    from genart_style.patches import gather
+    from genart_style.patch_coherence import propagate
+    from genart_style.patch_search import gather
 
     style, bank = noise_bank()
     stride = 3
@@ -106,7 +106,7 @@ def test_kappa_decides_between_the_best_match_and_the_coherent_one() -> None:
 
 
 def test_match_field_scales_to_the_next_level() -> None:
-    from genart_style.coherence import MatchField
+    from genart_style.patch_coherence import MatchField
 
     field = MatchField()
     assert field.prior(torch.tensor([0]), torch.tensor([0]), (10, 10), (10, 10)) is None
@@ -151,7 +151,7 @@ def test_coherence_makes_neighbours_copy_neighbours() -> None:
     apart (so their overlaps agree), and every chosen patch costs at most 1 + kappa times the nearest one."""
     import torch.nn.functional as F
 
-    from genart_style.coherence import propagate
+    from genart_style.patch_coherence import propagate
 
     style, bank = noise_bank()
     photo = make_tiny_images(1, 3, (32, 32), seed=8)
@@ -176,7 +176,7 @@ def test_coherence_makes_neighbours_copy_neighbours() -> None:
 def test_queries_without_tolerance_keep_their_own_match() -> None:
     """kappa 0 (a query near the photo's edges) keeps the search's match even where a neighbour implies a
     cheaper source: that match paid the reuse penalty, and the skyline depends on it."""
-    from genart_style.coherence import propagate
+    from genart_style.patch_coherence import propagate
 
     bank, q, ys, xs = one_right_start()
     rows, cols, stride = 4, 5, 3

@@ -47,7 +47,7 @@ def test_contract_patch(context, style_png: Path) -> None:
 
 
 def test_patch_is_the_default_method(context, style_png: Path) -> None:
-    from genart_style.synthesis import PatchTransfer
+    from genart_style.patch_synthesis import PatchTransfer
 
     assert isinstance(context.build("post", f"style:image={style_png}"), PatchTransfer)
 
@@ -70,7 +70,7 @@ def test_nearest_matches_brute_force(style_png: Path, monkeypatch: pytest.Monkey
 
 def test_aggregation_reproduces_an_image_made_of_style_patches(context, style_png: Path) -> None:
     """The style itself is its own best match everywhere, so one pass gives it back (IRLS included)."""
-    from genart_style.patches import PatchBank
+    from genart_style.patch_search import PatchBank
 
     processor = context.build("post", f"style:image={style_png},{FAST}")
     style = load_image(style_png, channels=3)
@@ -84,7 +84,7 @@ def test_strips_do_not_change_the_result(context, style_png: Path, monkeypatch: 
     """Fine levels run in strips to bound memory; the strip height must not change an aggregation pass beyond
     float rounding (a whole run can still differ: rounding can flip a near-tie in a later search)."""
     from genart_style import synthesis
-    from genart_style.patches import PatchBank
+    from genart_style.patch_search import PatchBank
 
     processor = context.build("post", f"style:image={style_png},{FAST}")
     style = load_image(style_png, channels=3)

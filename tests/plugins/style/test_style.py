@@ -163,7 +163,7 @@ def test_vgg19_missing_weights_error(context, style_png: Path, monkeypatch: pyte
 def test_vgg19_loads_torchvision_state_dict(context, style_png: Path, tmp_path: Path) -> None:
     from safetensors.torch import save_file
 
-    from genart_style.encoders import vgg19_shapes
+    from genart_style.gram_encoders import vgg19_shapes
 
     generator = torch.Generator().manual_seed(0)
     state = {f"features.{k}": (torch.randn(s, generator=generator) * 0.05).half() for k, s in vgg19_shapes().items()}
@@ -225,7 +225,7 @@ def test_stylize_command(builtin_app, genart_cli, style_png: Path, tmp_path: Pat
 
 
 def test_parse_style() -> None:
-    from genart_style.command import parse_style
+    from genart_style.commands import parse_style
 
     assert parse_style("a.jpg:0.3") == (Path("a.jpg"), 0.3)
     assert parse_style("a.jpg") == (Path("a.jpg"), 1.0)
@@ -233,7 +233,7 @@ def test_parse_style() -> None:
 
 
 def test_stylize_output_reproduces_bit_for_bit(builtin_app, genart_cli, style_png: Path, tmp_path: Path) -> None:
-    from genart.recipe import read_recipe
+    from genart.records.recipe import read_recipe
 
     content = save_image(make_tiny_images(1, 3, (20, 30), seed=4)[0], tmp_path / "content.png")
     out = tmp_path / "out.png"

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from genart.plugins import App
+from genart.contract.plugins import App
 from genart.testing import build_context, check_dataset, check_model, check_post_processor, make_tiny_images
 from genart_upsample.learned import SHIPPED
 from genart_upsample.nets import SRNet

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genart.plugins import App
+from genart.contract.plugins import App
 from genart.testing import build_context, check_model
 
 

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from genart import FinishesTraining, LatentSampler
-from genart.plugins import App
-from genart.runs import load_checkpoint, save_checkpoint
+from genart.contract.plugins import App
+from genart.loop.checkpoints import restore_checkpoint
+from genart.loop.train import TrainConfig, train
+from genart.records.runs import load_checkpoint, save_checkpoint
 from genart.testing import build_context, make_tiny_images
-from genart.train import TrainConfig, restore_checkpoint, train
 from genart_vae.prior import MixturePrior, fit_mixture, fitting_subset
 
 TINY = "vae:image_size=8,width=4,latent=3"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from genart.plugins import App
+from genart.contract.plugins import App
 from genart.testing import build_context, check_model, make_tiny_images
 
 TINY = "vae:image_size=8,width=4,latent=3"
@@ -188,7 +188,7 @@ def test_learning_rate_follows_the_run(builtin_app: App) -> None:
     """lr_schedule=linear decays to 0 over the loop's progress (genart.FollowsProgress); constant and a
     model trained outside the loop keep lr."""
     import genart
-    from genart.train import TrainConfig, train
+    from genart.loop.train import TrainConfig, train
     data = (make_tiny_images(8, 3, 8, seed=0) * 255).to(torch.uint8)
     for schedule, last in (("linear", 0.5e-3), ("constant", 2e-3)):
         model = build(builtin_app, f"{TINY},lr_schedule={schedule}")

@@ -1,0 +1,225 @@
+"""Commands that do work: run, train, sample, post."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import UsageError
+from ..records.console import echo
+from ..runner.context import make_context
+from ..runner.jobs import train_job
+from ..runner.settings import DEFAULT_DATA, DEFAULT_MODEL, RunSettings
+from .config import apply_config, read_config
+from .options import device_options, expand_images, post_option
+
+monitor_options = [
+    click.option("--sample-every", type=click.IntRange(min=0), metavar="N",
+                 help="snapshot grid every N steps into snapshots/ (0: off) [default: about 10 per run]"),
+    click.option("--minutes", type=click.FloatRange(min=0, min_open=True), metavar="M",
+                 help="train for M minutes of wall-clock time (--steps, if given, still caps it)"),
+    click.option("--progress", type=click.Choice(["bar", "plain", "json"]),
+                 help="bar, a plain line every few steps, or JSON events on stderr [default: bar in a terminal, "
+                      "else plain]"),
+    click.option("--tensorboard", is_flag=True, help="also write TensorBoard event files (needs tensorboard)"),
+]
+
+
+def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.option("-c", "--config", type=click.Path(dir_okay=False), help="TOML file with these settings"),
+        click.option("--model", default=DEFAULT_MODEL, show_default=True, metavar="SPEC",
+                      help="model, e.g. vae or gan:loss=hinge"),
+        click.option("--data", default=DEFAULT_DATA, show_default=True, metavar="SPEC",
+                      help="dataset, e.g. shapes, folder:path=DIR or mnist:path=DIR"),
+        click.option("--steps", type=click.IntRange(min=0), help="training steps [default: the model's]"),
+        click.option("--batch-size", type=click.IntRange(min=1), help="batch size [default: the model's]"),
+        click.option("--seed", default=0, show_default=True, type=int, help="random seed"),
+        click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
+                     help="folder in which a new run folder is created"),
+        click.option("--name", help="label for the run folder [default: the model name]"),
+        click.option("--resume", type=click.Path(exists=True, file_okay=False),
+                     help="continue the run in this folder from its last checkpoint"),
+        click.option("--checkpoint-every", default=200, show_default=True, type=click.IntRange(min=0),
+                     help="write a checkpoint every N steps (0: only at the end)"),
+        click.option("-q", "--quiet", is_flag=True, help="no progress bar"),
+        click.option("--compile", is_flag=True,
+                     help="compile the training step with torch.compile (one-off compile time)"),
+        *monitor_options,
+        device_options,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def with_config(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(app: Any, **values: Any) -> Any:
+        ctx = click.get_current_context()
+        if values.get("config"):
+            values = apply_config(ctx, values, read_config(values["config"]))
+        return func(app, **values)
+
+    return wrapper
+
+
+def settings_from(values: dict[str, Any]) -> RunSettings:
+    return RunSettings(
+        model=values["model"], data=values["data"], post=tuple(values.get("post") or ()),
+        steps=values["steps"], batch_size=values["batch_size"],
+        num_samples=values.get("num_samples", 16), seed=values["seed"], device=values["device"],
+        precision=values["precision"], compile=bool(values.get("compile")), out=values["out"],
+        checkpoint_every=values["checkpoint_every"],
+        progress=not values["quiet"], name=values["name"],
+        sample_every=values.get("sample_every"), minutes=values.get("minutes"),
+        progress_mode=values.get("progress"), tensorboard=bool(values.get("tensorboard")),
+    )
+
+
+@click.command()
+@training_options
+@post_option
+@click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1),
+              help="images to sample")
+@click.option("--checkpoint", "weights", type=click.Path(exists=True),
+              help="skip training: load this run folder's (or file's) checkpoint")
+@click.pass_obj
+@with_config
+def run(app: Any, **values: Any) -> None:
+    """Train a model (or load --checkpoint), sample it, apply the --post chain, write a run folder."""
+    if values["resume"] and values["weights"]:
+        raise UsageError("--resume and --checkpoint cannot be combined")
+    train_job(app, settings_from(values), resume=_path(values["resume"]), weights=_path(values["weights"]),
+              given=given_options(values))
+
+
+@click.command("train")
+@training_options
+@click.pass_obj
+@with_config
+def train_command(app: Any, **values: Any) -> None:
+    """Train a model into a new run folder (checkpoint and manifest), without sampling."""
+    train_job(app, settings_from(values), resume=_path(values["resume"]), sample_after=False,
+              given=given_options(values))
+
+
+@click.command("sample")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@post_option
+@click.option("--model-args", default="", metavar="KEY=VALUE,...",
+              help="sampling-time model parameters replacing the trained ones, e.g. steps=20")
+@click.option("--out", type=click.Path(file_okay=False), help="output folder [default: RUN_DIR/sample-seedS]")
+@click.option("--overwrite", is_flag=True, help="replace files in an existing output folder")
+@device_options
+@click.pass_obj
+def sample_command(app: Any, /, run_dir: str, **options: Any) -> None:
+    """Draw new samples from a trained run (optionally through a --post chain)."""
+    from ..runner.sample_job import SampleRequest, sample_job
+
+    request = SampleRequest(run_dir=Path(run_dir), out=Path(options.pop("out")) if options["out"] else None,
+                            post=tuple(options.pop("post")), **options)
+    target = sample_job(app, request)
+    echo(f"wrote {request.num_samples} samples to {target}")
+
+
+@click.command("post")
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
+@post_option
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="folder for the results")
+@click.option("--overwrite", is_flag=True, help="replace existing files in --out")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+@device_options
+@click.pass_obj
+def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: str, overwrite: bool,
+                 quiet: bool, device: str, precision: str) -> None:
+    """Apply a --post chain to existing image files (folders are searched recursively)."""
+    from tqdm.auto import tqdm
+
+    from ..images import ImageError, load_image, save_image
+    from ..records.recipe import file_entry
+    from ..records.reproduce import post_recipe
+    from ..runner.pipeline import apply_chain, build_chain
+
+    if not post:
+        raise UsageError("give at least one --post SPEC")
+    context = make_context(app, device, precision)
+    chain = build_chain(context, post)
+    files = expand_images(images)
+    if not files:
+        raise UsageError("no image files found in the given paths")
+    target = Path(out)
+    planned = {file: target / (file.stem + ".png") for file in files}
+    if len(set(planned.values())) != len(planned):
+        raise UsageError("two inputs share a file name; process them into separate --out folders")
+    clashes = [p for p in planned.values() if p.exists()]
+    if clashes and not overwrite:
+        raise UsageError(f"{clashes[0]} already exists (use --overwrite to replace it)")
+    recipe = post_recipe(app, context, post)
+    failed: list[str] = []
+    for file, destination in tqdm(planned.items(), disable=quiet, unit="img"):
+        try:
+            image = load_image(file)
+        except ImageError as error:
+            tqdm.write(f"skipped: {error}", file=sys.stderr)  # on its own line, not onto the bar
+            failed.append(str(error))
+            continue
+        result = apply_chain(chain, image[None], context.device, batch_size=1)[0]
+        file_recipe = {**recipe, "input": file_entry(file)}
+        if not _save_16_bit(file, result, destination, file_recipe):
+            save_image(result, destination, overwrite=True, recipe=file_recipe)
+    echo(f"wrote {len(planned) - len(failed)} image(s) to {target}"
+         + (f"; {len(failed)} unreadable" if failed else ""))
+    if len(failed) == len(planned):
+        raise UsageError(f"none of the images could be read (e.g. {failed[0]})")
+
+
+def _save_16_bit(source: Path, result: Any, destination: Path, recipe: dict[str, Any]) -> bool:
+    """Write a 16-bit grey PNG when the input was one, so post keeps its depth; False for other inputs.
+
+    (Pillow reads colour PNGs with 16 bits per channel as 8-bit RGB, so only grey keeps 16 bits.)"""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from ..records.recipe import dumps, png_info
+    from ..records.runs import write_bytes_atomic
+
+    with Image.open(source) as probe:
+        if probe.mode not in ("I;16", "I;16B", "I;16L", "I") or result.shape[0] != 1:
+            return False
+    array = result[0].detach().float().clamp(0, 1).mul(65535).round().cpu().numpy().astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", pnginfo=png_info(dumps(recipe)))
+    write_bytes_atomic(destination, buffer.getvalue())
+    return True
+
+
+def given_options(values: dict[str, Any]) -> set[str]:
+    """Options the user set, on the command line or in a config file (a value other than the default)."""
+    ctx = click.get_current_context()
+    given = set()
+    for param in ctx.command.params:
+        name = param.name
+        if not name or values.get(name) in (None, ()):
+            continue
+        source = ctx.get_parameter_source(name)
+        default = param.default if not callable(param.default) else None
+        if source not in (click.core.ParameterSource.DEFAULT, None) or values[name] != default:
+            given.add(name)
+    return given
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+COMMANDS = [run, train_command, sample_command, post_command]
