@@ -91,6 +91,22 @@ class PaletteMapper:
                 write_bytes_atomic(target, gpl_text(self.locked, target.stem).encode())
         return self.locked
 
+    def finish(self, folder: Path) -> list[Path]:
+        """After a batch (genart.WritesBeside): its locked palette as ``palette.gpl`` beside the outputs, unless
+        ``gpl=`` already holds it. An existing file with other colours is kept; the next free name is used."""
+        if not self.params.lock or self.locked is None or self.params.gpl:
+            return []
+        text = gpl_text(self.locked, "palette")
+        for number in range(1, 1000):
+            target = folder / ("palette.gpl" if number == 1 else f"palette-{number}.gpl")
+            if target.is_file() and target.read_text(encoding="utf-8", errors="replace") == text:
+                return [target]
+            if not target.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                write_bytes_atomic(target, text.encode())
+                return [target]
+        return []
+
     def stretch(self, colour: Any, opaque: Any, palettes: list[list[Colour]]) -> Any:
         """Each image's Oklab lightness moved linearly so its 2nd-98th percentile spans its palette's lightness."""
         import torch

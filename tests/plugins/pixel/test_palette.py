@@ -202,3 +202,26 @@ def test_stretch_spreads_a_narrow_lightness_range_over_a_ramp(app: App) -> None:
     stretched = colours_of(build(app, "palette:colors=gameboy,space=lightness,stretch=true")(image)[0])
     ramp = builtin("gameboy")
     assert len(flat) == 1 and len(stretched) == 2 and ramp[0] in stretched  # (out-of-gamut blues lose some light)
+
+
+def test_the_locked_palette_is_written_beside_the_outputs(genart_cli: Any, app: App, tmp_path: Path) -> None:
+    import genart
+
+    assert isinstance(build(app, "palette"), genart.WritesBeside)
+    folder = tmp_path / "in"
+    for i, image in enumerate(make_tiny_images(3, 3, 16, seed=2)):
+        save_image(image, folder / f"{i}.png")
+    result = genart_cli(["post", str(folder), "--post", "palette:n=5", "--out", str(tmp_path / "out"), "-q"], app=app)
+    assert result.exit_code == 0, result.output
+    colours = read_palette_file(tmp_path / "out" / "palette.gpl")
+    assert len(colours) <= 5
+    for i in range(3):
+        from genart.images import load_image
+
+        assert colours_of(load_image(tmp_path / "out" / f"{i}.png")) <= set(colours)
+    other = tmp_path / "out" / "palette.gpl"
+    other.write_text(gpl_text(builtin("gameboy")))  # a file of the user's is never replaced
+    again = genart_cli(["post", str(folder), "--post", "palette:n=5", "--out", str(tmp_path / "out"), "-q",
+                        "--overwrite"], app=app)
+    assert again.exit_code == 0 and read_palette_file(other) == builtin("gameboy")
+    assert read_palette_file(tmp_path / "out" / "palette-2.gpl") == colours

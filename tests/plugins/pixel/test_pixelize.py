@@ -129,3 +129,20 @@ def test_reproduce_a_sample_through_a_locked_palette(genart_cli: Any, app: App, 
     assert gpl.is_file()
     again = genart_cli(["reproduce", str(out / "samples" / "0005.png"), "--out", str(tmp_path / "again")], app=app)
     assert again.exit_code == 0 and "identical" in again.output, again.output
+
+
+def test_genart_sample_writes_the_locked_palette_beside_the_samples(genart_cli: Any, app: App,
+                                                                   tmp_path: Path) -> None:
+    from genart.testing import make_tiny_run
+    from genart_pixel.palettes import read_palette_file
+
+    run = make_tiny_run(app, tmp_path / "runs", "vae", "shapes:count=8", steps=1, num_samples=2)
+    out = tmp_path / "sheet"
+    result = genart_cli(["sample", str(run), "-n", "3", "--post", "palette:n=3", "--out", str(out),
+                         "--device", "cpu"], app=app)
+    assert result.exit_code == 0, result.output
+    colours = set(read_palette_file(out / "palette.gpl"))
+    for index in range(3):
+        image = load_image(out / "samples" / f"{index:04d}.png")
+        rgb = torch.round(image * 255).to(torch.int64).reshape(image.shape[0], -1).T
+        assert {tuple(row) for row in rgb[:, :3].tolist()} <= colours
