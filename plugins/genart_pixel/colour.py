@@ -22,28 +22,31 @@ _LMS_TO_RGB = ((4.0767416621, -3.3077115913, 0.2309699292),
                (-0.0041960863, -0.7034186147, 1.7076147010))
 
 
-def _matrix(rows: tuple[tuple[float, ...], ...], like: Any) -> Any:
+def _combine(rows: tuple[tuple[float, ...], ...], channels: list[Any], dim: int) -> Any:
+    """The 3x3 matrix ``rows`` applied along ``dim`` as three weighted sums of whole channels: elementwise
+    work on any layout, where a matmul over a last dimension of 3 would copy and crawl."""
     import torch
 
-    return torch.tensor(rows, dtype=like.dtype, device=like.device).T
+    return torch.stack([a * channels[0] + b * channels[1] + c * channels[2] for a, b, c in rows], dim)
 
 
-def srgb_to_oklab(rgb: Any) -> Any:
-    """``[..., 3]`` sRGB in [0, 1] to Oklab (L in [0, 1], a and b about [-0.4, 0.4])."""
+def srgb_to_oklab(rgb: Any, dim: int = -1) -> Any:
+    """sRGB in [0, 1] (three channels along ``dim``) to Oklab (L in [0, 1], a and b about [-0.4, 0.4])."""
     import torch
 
     rgb = rgb.clamp(0, 1)
     linear = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    lms = linear @ _matrix(_TO_LMS, rgb)
-    return torch.sign(lms) * lms.abs().pow(1 / 3) @ _matrix(_LMS_TO_LAB, rgb)
+    lms = _combine(_TO_LMS, list(linear.unbind(dim)), dim)
+    root = torch.sign(lms) * lms.abs().pow(1 / 3)
+    return _combine(_LMS_TO_LAB, list(root.unbind(dim)), dim)
 
 
-def oklab_to_srgb(lab: Any) -> Any:
-    """Oklab ``[..., 3]`` back to sRGB, clamped to [0, 1]."""
+def oklab_to_srgb(lab: Any, dim: int = -1) -> Any:
+    """Oklab (three channels along ``dim``) back to sRGB, clamped to [0, 1]."""
     import torch
 
-    linear = (lab @ _matrix(_LAB_TO_LMS, lab)) ** 3 @ _matrix(_LMS_TO_RGB, lab)
-    linear = linear.clamp(0, 1)
+    lms = _combine(_LAB_TO_LMS, list(lab.unbind(dim)), dim) ** 3
+    linear = _combine(_LMS_TO_RGB, list(lms.unbind(dim)), dim).clamp(0, 1)
     return torch.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear.pow(1 / 2.4) - 0.055).clamp(0, 1)
 
 

@@ -42,6 +42,8 @@ def cell_colours(lab: Any, opaque: Any, method: str) -> Any:
     any_opaque = opaque.any(-1, keepdim=True)
     use = opaque | ~any_opaque  # a wholly transparent cell still gets a colour (its alpha says it is hidden)
     if method == "median":
+        if bool(use.all()):
+            return lab.median(-1).values
         masked = torch.where(use[:, None], lab, torch.full_like(lab, float("nan")))
         return masked.nanmedian(-1).values
     bins = torch.round(lab / MODE_BIN).to(torch.int64)
@@ -97,9 +99,9 @@ class Pixelizer:
         colour = cells[:, : c - 1] if has_alpha else cells
         colour = colour if colour.shape[1] == 3 else colour.expand(-1, 3, -1, -1, -1)
         opaque = cells[:, -1] >= p.alpha if has_alpha else torch.ones_like(cells[:, 0], dtype=torch.bool)
-        lab = srgb_to_oklab(colour.permute(0, 2, 3, 4, 1)).permute(0, 4, 1, 2, 3)
+        lab = srgb_to_oklab(colour, dim=1)
         picked = cell_colours(lab, opaque, p.method)  # [N, 3, gh, gw]
-        rgb = oklab_to_srgb(picked.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        rgb = oklab_to_srgb(picked, dim=1)
         alpha = (opaque.float().mean(-1) >= 0.5).float()[:, None] if has_alpha else None
         if self.outline is not None:
             rgb, alpha = add_outline(rgb, alpha, self.outline)
