@@ -8,9 +8,9 @@ Writes:
   in for a model's mottled flat areas), then ``pixelize:size=16``, then that through
   ``palette:colors=gameboy`` (4 colours) with the nearest colour in Oklab, then in Oklab lightness after
   stretching each image's lightness range onto the palette's, then that with ``dither=bayer``.
-* ``tile-upsample-3x3.png``: one sample of a ``tileable=true`` run (``--run``, or a diffusion model trained
-  here on ``shapes`` at 32 px for ``--seconds``, seed 0) repeated 3x3; the same after ``upsample``
-  (learned x2) as usual; and after ``upsample:wrap=true``.
+* ``tile-upsample-3x3.png``: one sample (``--index``, seed 0) of a ``tileable=true`` run (``--run``, or a
+  diffusion model trained here on ``shapes`` at 32 px for ``--seconds``, seed 0) repeated 3x3; the same
+  after ``upsample`` (learned x2) as usual; and after ``upsample:wrap=true``.
 
 ``shapes`` is genart's own procedural data, so these pictures may be published. Small pictures are
 enlarged with nearest neighbour so their pixels stay visible.
@@ -84,7 +84,7 @@ def gameboy_figure(app: Any, out: Path) -> None:
     labelled([(text, strip(batch, 2)) for text, batch in rows]).save(out / "pixel-gameboy.png", optimize=True)
 
 
-def tileable_sample(app: Any, run: Path | None, seconds: float) -> Any:
+def tileable_sample(app: Any, run: Path | None, seconds: float, index: int = 0) -> Any:
     from genart.api import load_run_model, sample
 
     if run is None:
@@ -95,15 +95,15 @@ def tileable_sample(app: Any, run: Path | None, seconds: float) -> Any:
                                seed=0, device="cpu", precision="fp32", out=str(folder), progress_mode="none")
         run = train_job(app, settings, sample_after=False)
     model, _, _ = load_run_model(app, run, "cpu", "fp32")
-    return sample(model, 1, seed=0)
+    return sample(model, index + 1, seed=0)[index:]
 
 
-def tile_figure(app: Any, out: Path, run: Path | None, seconds: float) -> None:
+def tile_figure(app: Any, out: Path, run: Path | None, seconds: float, index: int = 0) -> None:
     from genart.api import apply_chain, build_chain, make_context
     from genart_pixel.seams import seam_ratio, tile_preview
 
     context = make_context(app, "cpu", "fp32")
-    image = tileable_sample(app, run, seconds)
+    image = tileable_sample(app, run, seconds, index)
     plain = apply_chain(build_chain(context, ["upsample"]), image, "cpu")
     wrapped = apply_chain(build_chain(context, ["upsample:wrap=true"]), image, "cpu")
     panels = [(f"sample 3x3 (seam {seam_ratio(image):.2f})", to_pil(tile_preview(image, 3)[0], 2)),
@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
     parser.add_argument("--run", type=Path, help="a tileable=true run to sample (default: train one here)")
     parser.add_argument("--seconds", type=float, default=240.0, help="training time when no --run is given")
+    parser.add_argument("--index", type=int, default=0, help="which sample (seed 0) of the run to show")
     args = parser.parse_args()
 
     from genart.api import App
@@ -124,7 +125,7 @@ def main() -> None:
     app = App.from_entry_points()
     args.out.mkdir(parents=True, exist_ok=True)
     gameboy_figure(app, args.out)
-    tile_figure(app, args.out, args.run, args.seconds)
+    tile_figure(app, args.out, args.run, args.seconds, args.index)
 
 
 if __name__ == "__main__":
