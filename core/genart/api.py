@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from .cli.options import device_option, device_options, expand_images, params_options, parse_values, post_option
 from .contract.components import build_component, resolve_params
-from .contract.params import LIST_SEPARATOR, ComponentRequest, coerce, params_to_dict, split_spec
+from .contract.params import LIST_SEPARATOR, ComponentRequest, coerce, describe_params, params_to_dict, split_spec
 from .contract.plugins import App, PluginRecord
+from .contract.registry import ComponentSpec, Registry
 from .loop.train import TrainConfig, TrainResult, train
 from .records.console import echo, progress
 from .records.recipe import base_recipe, file_entry
@@ -39,9 +40,11 @@ __all__ = [
     "CHECKPOINT",
     "Chain",
     "ComponentRequest",
+    "ComponentSpec",
     "LIST_SEPARATOR",
     "MANIFEST",
     "PluginRecord",
+    "Registry",
     "RunSettings",
     "TrainConfig",
     "TrainResult",
@@ -52,6 +55,7 @@ __all__ = [
     "build_component",
     "build_model",
     "coerce",
+    "describe_params",
     "device_option",
     "device_options",
     "echo",

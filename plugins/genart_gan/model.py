@@ -35,10 +35,11 @@ class GAN:
         self.image_shape = (params.channels, params.image_size, params.image_size)
         self.latent_shape = (params.latent,)
         self.policy = augment_policy(params.augment)
-        self.loss = context.build("loss", params.loss, tag="gan")
+        self.loss = context.build("loss", params.loss)
         if not isinstance(self.loss, GANLoss):
             raise UsageError(f"loss {params.loss!r} is not an adversarial loss (it needs d_loss(d, real, fake) "
                              "and g_loss(d, fake)); try ns, hinge, lsgan or wgan-gp")
+        context.check_tag("loss", params.loss, "gan")
         self.prepare = context.prepare  # device + memory layout
         self.build_networks()
         self.scaler = context.scaler  # loss scaling under fp16 (a pass-through otherwise)

@@ -49,12 +49,13 @@ class VAE:
         self.device = context.device
         self.image_shape = (params.channels, params.image_size, params.image_size)
         self.latent_shape = (params.latent,)
-        likelihood = context.build("loss", params.loss, tag="vae-likelihood")
+        likelihood = context.build("loss", params.loss)
         if not isinstance(likelihood, Likelihood):
             from genart import UsageError
 
             raise UsageError(f"loss {params.loss!r} is not a VAE likelihood (use mixlogistic, logistic, "
                              "gaussian, bernoulli, bce or mse)")
+        context.check_tag("loss", params.loss, "vae-likelihood")
         self.likelihood = likelihood.to(self.device)
         net = VAENet(params.channels, params.image_size, params.latent, params.width,
                      self.likelihood.out_channels(params.channels), params.blocks, params.latent_grid)

@@ -124,8 +124,9 @@ def sample_command(app: Any, /, run_dir: str, **options: Any) -> None:
     """Draw new samples from a trained run (optionally through a --post chain)."""
     from ..runner.sample_job import SampleRequest, sample_job
 
-    request = SampleRequest(run_dir=Path(run_dir), out=Path(options.pop("out")) if options["out"] else None,
-                            post=tuple(options.pop("post")), **options)
+    out = options.pop("out")
+    request = SampleRequest(run_dir=Path(run_dir), out=Path(out) if out else None, post=tuple(options.pop("post")),
+                            **options)
     target = sample_job(app, request)
     echo(f"wrote {request.num_samples} samples to {target}")
 

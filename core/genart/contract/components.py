@@ -41,19 +41,22 @@ class BuildContext:
         module = module.to(self.device)
         return module.to(memory_format=torch.channels_last) if self.channels_last else module  # type: ignore[call-overload]
 
-    def build(self, kind: str, spec: str | Any, *, tag: str | None = None) -> Any:
-        """Build another component by spec, e.g. a model building the loss its params name; with ``tag``,
-        only a component registered with that tag (a model family's losses) is accepted."""
-        return build_component(self, kind, spec, tag=tag)
+    def build(self, kind: str, spec: str | Any) -> Any:
+        """Build another component by spec, e.g. a model building the loss its params name."""
+        return build_component(self, kind, spec)
+
+    def check_tag(self, kind: str, spec: str | Any, tag: str) -> None:
+        """Refuse, in one line, a component of ``spec`` registered for another model family than ``tag``
+        (a model calls it on the loss its parameters name, after checking the loss's protocol)."""
+        request = split_spec(spec) if isinstance(spec, str) else spec
+        check_tag(self.registry, self.registry.get(kind, request.name), tag)
 
 
-def build_component(context: BuildContext, kind: str, spec: str | ComponentRequest, *, tag: str | None = None) -> Any:
+def build_component(context: BuildContext, kind: str, spec: str | ComponentRequest) -> Any:
     """Build ``kind`` from ``"name:key=value"``; every user mistake is a one-line UsageError."""
     request = split_spec(spec) if isinstance(spec, str) else spec
     component = context.registry.get(kind, request.name)
     label = KIND_LABELS.get(kind, kind)
-    if tag is not None:
-        check_tag(context.registry, component, tag)
     params = build_params(component.params, request.options, component=f"{label} {request.name!r}")
     with blame(label, request.name, component.plugin, "building", "lower its size parameters (image_size, width, ...)"):
         return component.factory(params, context)

@@ -192,7 +192,7 @@ def test_queries_without_tolerance_keep_their_own_match() -> None:
 def test_far_from_edges_keeps_coherence_off_a_tower_front() -> None:
     """A dark 'tower' on a light 'sky': its flat front is flat to the edge mask, yet no farther from the
     outline than COHERENCE_REACH, so far_from_edges gives it no tolerance; the open sky keeps it."""
-    from genart_style import synthesis
+    from genart_style import patch_synthesis as synthesis
 
     transfer = synthesis.PatchTransfer.__new__(synthesis.PatchTransfer)
     transfer.params = type("P", (), {"tileable": False})()

@@ -54,7 +54,7 @@ def test_patch_is_the_default_method(context, style_png: Path) -> None:
 
 def test_nearest_matches_brute_force(style_png: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With all PCA dimensions kept the search is exact; chunking the distance blocks changes nothing."""
-    from genart_style import patches
+    from genart_style import patch_search as patches
 
     style = load_image(style_png, channels=3)
     generator = torch.Generator().manual_seed(0)
@@ -83,7 +83,7 @@ def test_aggregation_reproduces_an_image_made_of_style_patches(context, style_pn
 def test_strips_do_not_change_the_result(context, style_png: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fine levels run in strips to bound memory; the strip height must not change an aggregation pass beyond
     float rounding (a whole run can still differ: rounding can flip a near-tie in a later search)."""
-    from genart_style import synthesis
+    from genart_style import patch_synthesis as synthesis
     from genart_style.patch_search import PatchBank
 
     processor = context.build("post", f"style:image={style_png},{FAST}")
@@ -193,7 +193,7 @@ def test_reuse_penalty_spreads_matches_over_the_style(style_png: Path, monkeypat
     """Identical queries (a flat sky) all take one style patch without the penalty; with it they spread over
     many, deterministically for one seed."""
     from genart.images import load_image
-    from genart_style import patches
+    from genart_style import patch_search as patches
 
     style = load_image(style_png, channels=3)
     generator = torch.Generator().manual_seed(0)
@@ -210,7 +210,7 @@ def test_reuse_penalty_spreads_matches_over_the_style(style_png: Path, monkeypat
 def test_motif_cost_paints_flat_queries_with_busy_patches() -> None:
     """A painting half bare ground, half stripes: a flat query's nearest patch is the bare ground; with the
     motif cost it takes a striped one, the same one whatever else is searched with it."""
-    from genart_style import patches
+    from genart_style import patch_search as patches
 
     style = torch.full((3, 24, 48), 0.5)
     x = torch.arange(24).float()
