@@ -1,7 +1,7 @@
 """GPU readiness in one script (at most about 5 minutes on one card): does genart's CUDA path work and how fast is it?
 
-    python benchmarks/cuda_check.py            # everything below
-    python benchmarks/cuda_check.py --quick    # fewer steps (a smoke test, about 1 minute)
+    python -m benchmarks.cuda_check            # everything below
+    python -m benchmarks.cuda_check --quick    # fewer steps (a smoke test, about 1 minute)
 
 On a machine without CUDA it prints one line and exits 0. With CUDA it checks, printing one line each:
 
@@ -34,6 +34,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.common import context, train_config
+
 RESULTS: list[tuple[str, bool, str]] = []
 
 
@@ -65,12 +67,10 @@ def genart(*args: str, env: dict[str, str] | None = None, timeout: float = 240) 
 def device_selection() -> str:
     import torch
 
-    from genart.loop.device import resolve_device, resolve_precision
-
-    device = resolve_device("auto")
+    ctx = context("auto", device="auto")
+    device, precision = ctx.device, ctx.precision
     if device.type != "cuda":
         raise RuntimeError(f"auto picked {device}")
-    precision = resolve_precision("auto", device)
     expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if precision != expected:
         raise RuntimeError(f"auto precision {precision}, expected {expected}")
@@ -139,17 +139,13 @@ def step_speed(model_spec: str, batch: int, steps: int, probe: float) -> str:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from genart.contract.plugins import App
-    from genart.loop.train import TrainConfig, train
-    from genart.runner.context import make_context
-    from genart.runner.pipeline import build_model, load_data
+    from genart.api import build_model, load_data, train
 
-    app = App.from_entry_points()
-    context = make_context(app, "cuda", "bf16")
+    ctx = context("bf16", device="cuda")
     torch.manual_seed(0)
-    model = build_model(context, model_spec)
+    model = build_model(ctx, model_spec)
     channels, size, _ = model.image_shape
-    data = load_data(context, "shapes:count=2048", size, channels)
+    data = load_data(ctx, "shapes:count=2048", size, channels)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16)
     sample = (data[:batch].to("cuda").float() / 255).contiguous(memory_format=torch.channels_last)
     with autocast:  # a lazy regulariser may run on the first step
@@ -157,14 +153,13 @@ def step_speed(model_spec: str, batch: int, steps: int, probe: float) -> str:
     with FlopCounterMode(display=False) as counter, autocast:
         model.train_step(sample)
     flops = counter.get_total_flops()
-    config = TrainConfig(steps=10, batch_size=batch, checkpoint_every=0, progress=False, precision=context.precision,
-                         channels_last=context.channels_last, scaler=context.scaler)
-    train(model, data, config, device=context.device, checkpoint_path=None)  # warm-up
+    config = train_config(ctx, 10, batch)
+    train(model, data, config, device=ctx.device, checkpoint_path=None)  # warm-up
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     config.steps = 10 + steps
     start = time.perf_counter()
-    train(model, data, config, device=context.device, checkpoint_path=None, start_step=10)
+    train(model, data, config, device=ctx.device, checkpoint_path=None, start_step=10)
     torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     achieved = flops * steps / seconds / 1e12
@@ -200,19 +195,16 @@ def torchrun(root: Path, steps: int) -> str:
 def tiled(spec: str, size: int, scale: int) -> str:
     import torch
 
-    from genart.contract.plugins import App
-    from genart.runner.context import make_context
-    from genart.runner.pipeline import apply_chain, build_chain
+    from genart.api import apply_chain, build_chain
 
-    app = App.from_entry_points()
-    context = make_context(app, "cuda", "auto")
-    chain = build_chain(context, [spec])
+    ctx = context("auto", device="cuda")
+    chain = build_chain(ctx, [spec])
     generator = torch.Generator().manual_seed(0)
     image = torch.rand(1, 3, size, size, generator=generator)
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    out = apply_chain(chain, image, context.device, batch_size=1)
+    out = apply_chain(chain, image, ctx.device, batch_size=1)
     torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     if tuple(out.shape[-2:]) != (size * scale, size * scale):

@@ -1,8 +1,8 @@
 """The folder dataset's decode cache: first load (decode into the cache), later loads (memory-map), and
 decoding in memory without it (`cache=false`), each in a fresh process for its own time and memory.
 
-    python benchmarks/data_cache.py                      # 2000 photos of 640x480, loaded at 128 px
-    python benchmarks/data_cache.py --images 500 --size 64
+    python -m benchmarks.data_cache                      # 2000 photos of 640x480, loaded at 128 px
+    python -m benchmarks.data_cache --images 500 --size 64
 
 It writes its own folder of JPEGs (smooth random colour fields with shapes, seed 0) into a temporary
 folder, so it needs no data; the cache goes to a temporary GENART_CACHE_DIR too.
@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.common import REPO, context
 
 
 def make_photos(folder: Path, count: int, width: int = 640, height: int = 480) -> None:
@@ -42,9 +44,7 @@ def one(folder: str, size: int, cache: bool) -> dict:
     every image once (what an epoch of training does)."""
     import resource
 
-    from genart.contract.plugins import App
-    from genart.runner.context import make_context
-    from genart.runner.pipeline import load_data
+    from genart.api import load_data
 
     def rss_mb() -> float:
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -52,10 +52,10 @@ def one(folder: str, size: int, cache: bool) -> dict:
                 return int(line.split()[1]) / 1024
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    context = make_context(App.from_entry_points(), "cpu", "fp32")
+    ctx = context("fp32")
     before = rss_mb()
     start = time.perf_counter()
-    images = load_data(context, f"folder:path={folder},cache={str(cache).lower()}", size, 3)
+    images = load_data(ctx, f"folder:path={folder},cache={str(cache).lower()}", size, 3)
     seconds = time.perf_counter() - start
     loaded = rss_mb()
     checksum = int(images.sum(dtype=__import__("torch").int64))
@@ -84,8 +84,9 @@ def main() -> None:
         results = {}
         for label, cache in (("cache=false (decode in memory)", "false"), ("first run (decode into cache)", "true"),
                              ("later run (map the cache)", "true"), ("later run again", "true")):
-            done = subprocess.run([sys.executable, __file__, "--one", str(folder), str(args.size), cache],
-                                  env=env, check=True, capture_output=True, text=True)
+            done = subprocess.run([sys.executable, "-m", "benchmarks.data_cache", "--one", str(folder),
+                                   str(args.size), cache], env=env, check=True, capture_output=True, text=True,
+                                  cwd=REPO)
             result = results[label] = json.loads(done.stdout)
             print(f"{label:<34} {result['seconds']:>8.2f} {result['mb']:>8.1f} {result['rss_load_mb']:>12.0f} MB "
                   f"{result['rss_epoch_mb']:>12.0f} MB")

@@ -26,7 +26,7 @@ over the real images' (see ``tone_figures``), which say why a diversity ratio is
 Each model trains in one call of genart's loop with ``minutes`` = the budget, so a model that follows
 the run's progress (the diffusion model's learning rate) sees the wall-clock share. Grids go to
 ``--out`` (never into the repo). Run by hand, e.g.
-    python benchmarks/diffusion_bench.py --what speed+shapes+mnist --budget 90
+    python -m benchmarks.diffusion_bench --what speed+shapes+mnist --budget 90
 """
 
 from __future__ import annotations
@@ -42,18 +42,24 @@ from typing import Any
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks.common import (
+    add_data_root,
+    context,
+    data_root,
+    default_batch_size,
+    mnist_folder,
+    require,
+    save_grid,
+    train_config,
+    with_options,
+)
+from benchmarks.mnist_eval import Evaluator
 
+#: ``steps`` when only the wall-clock budget bounds a run
+UNLIMITED = 2**62
 SHAPES_TRAIN = "shapes:count=4096,split=train,holdout=512"
 SHAPES_TEST = "shapes:count=4096,split=test,holdout=512"
 CHUNK = 10
-
-
-def context(precision: str = "auto") -> Any:
-    from genart.contract.plugins import App
-    from genart.runner.context import make_context
-
-    return make_context(App.from_entry_points(only=None), "cpu", precision)
 
 
 class LossLog:
@@ -79,17 +85,14 @@ def train_for(ctx: Any, spec: str, data: torch.Tensor, budget: float, seed: int 
     """Train through genart's own loop, in one call, for ``budget`` seconds (its ``minutes``: a model that
     follows the run's progress sees the wall-clock share) or ``max_steps`` steps, at ``batch_size`` (0: the
     model's own default); ``history`` keeps the mean loss of every ``CHUNK`` steps."""
-    from genart.loop.train import UNLIMITED, TrainConfig, train
-    from genart.runner.pipeline import build_model
+    from genart.api import build_model, train
 
     torch.manual_seed(seed)
     model = build_model(ctx, spec)
-    batch = batch_size or int(getattr(model, "default_batch_size", 64))
+    batch = batch_size or default_batch_size(model)
     log = LossLog()
-    config = TrainConfig(steps=UNLIMITED if max_steps is None else max_steps, batch_size=batch, seed=seed,
-                         checkpoint_every=0, progress=False, precision=ctx.precision,
-                         channels_last=ctx.channels_last, scaler=ctx.scaler,
-                         minutes=None if max_steps is not None else budget / 60, monitor=log)
+    config = train_config(ctx, UNLIMITED if max_steps is None else max_steps, batch, seed=seed,
+                          minutes=None if max_steps is not None else budget / 60, monitor=log)
     result = train(model, data, config, device=ctx.device, checkpoint_path=None)
     return {"model": model, "steps": result.step, "seconds": result.seconds, "batch": batch,
             "images_per_s": result.step * batch / result.seconds,
@@ -97,17 +100,11 @@ def train_for(ctx: Any, spec: str, data: torch.Tensor, budget: float, seed: int 
 
 
 def draw(model: Any, n: int, seed: int = 0) -> tuple[torch.Tensor, float]:
-    from genart.runner.pipeline import sample
+    from genart.api import sample
 
     started = time.perf_counter()
     images = sample(model, n, seed)
     return images, time.perf_counter() - started
-
-
-def save_grid(images: torch.Tensor, path: Path) -> None:
-    from genart.images import make_grid, save_image
-
-    save_image(make_grid(images[:64], nrow=8), path, overwrite=True)
 
 
 def speed(ctx: Any, label: str) -> None:
@@ -172,7 +169,7 @@ def speed_grid(size: int, channels: int, widths: list[int], batches: list[int], 
 
 
 def context_model(ctx: Any, spec: str) -> Any:
-    from genart.runner.pipeline import build_model
+    from genart.api import build_model
 
     torch.manual_seed(0)
     return build_model(ctx, spec)
@@ -211,8 +208,7 @@ def variant_model(ctx: Any, spec: str, trained: Any, variant: str) -> Any:
     """The trained diffusion model under other sample-time settings: ``key=value,...`` rebuilds it with
     these parameters (what ``genart sample --model-args`` does) and its trained weights; ``raw`` samples
     with the training weights instead of their EMA."""
-    from genart.runner.loading import with_options
-    from genart.runner.pipeline import build_model
+    from genart.api import build_model
 
     if variant == "raw":
         model = build_model(ctx, spec)
@@ -292,7 +288,7 @@ def weight_free(ctx: Any, specs: dict[str, str], train_data: torch.Tensor, real:
 
 
 def shapes(ctx: Any, budget: float, out: Path, models: list[str]) -> None:
-    from genart.runner.pipeline import load_data
+    from genart.api import load_data
 
     train_data = load_data(ctx, SHAPES_TRAIN, 32, 3)
     held_out = load_data(ctx, SHAPES_TEST, 32, 3)
@@ -301,14 +297,9 @@ def shapes(ctx: Any, budget: float, out: Path, models: list[str]) -> None:
 
 
 def pokemon(ctx: Any, budget: float, out: Path, models: list[str], size: int) -> None:
-    from mnist_eval import data_root
+    from genart.api import load_data
 
-    from genart.runner.pipeline import load_data
-
-    folder = data_root() / "art" / "pokemon"
-    if not folder.is_dir():
-        print(f"pokemon: no folder {folder}; skipped")
-        return
+    folder = require(data_root() / "art" / "pokemon", "the pokemon pictures")
     data = load_data(ctx, f"folder:path={folder}", size, 3)
     print(f"pokemon {size} px: {data.shape[0]} images (trained on and scored against); {budget:.0f} s each")
     weight_free(ctx, chosen([m for m in models if m != "diffusion edm"], size, 3), data, data, budget, out,
@@ -318,7 +309,7 @@ def pokemon(ctx: Any, budget: float, out: Path, models: list[str], size: int) ->
 def seeds(ctx: Any, steps: int, out: Path) -> bool:
     """The default diffusion model for ``steps`` steps on ``shapes`` under seeds 0, 1, 2: all finite?"""
     from genart import TrainingDiverged
-    from genart.runner.pipeline import load_data
+    from genart.api import load_data
 
     data = load_data(ctx, SHAPES_TRAIN, 32, 3)
     print(f"seeds: diffusion on shapes 32 px, {steps} steps each; losses logged every {CHUNK} steps")
@@ -347,15 +338,10 @@ def seeds(ctx: Any, steps: int, out: Path) -> bool:
 
 
 def mnist(ctx: Any, budget: float, out: Path, samples: int, models: list[str]) -> None:
-    from mnist_eval import Evaluator, mnist_folder
-
-    from genart.runner.pipeline import load_data
+    from genart.api import load_data
     from genart_explore.sample_metrics import evaluate_samples
 
     folder = mnist_folder()
-    if folder is None:
-        print("mnist: no data in ../shared/data/mnist; skipped")
-        return
     evaluator = Evaluator.load(folder)
     spec = f"mnist:path={folder},which=t10k,holdout={2 * samples}"
     data = load_data(ctx, f"{spec},split=train", 28, 1)
@@ -421,6 +407,7 @@ def main() -> int:
                         help="shapes, pokemon: also write each sample set to --out as uint8 safetensors")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/genart-bench-diffusion"))
+    add_data_root(parser)
     args = parser.parse_args()
     parts = set(args.what.split("+"))
     models = [m.strip().replace("-", " ") for m in args.models.split(",") if m.strip()]
@@ -450,7 +437,12 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     ctx = context(args.precision)
-    from genart.runner.context import precision_label
+    from genart.api import precision_label
+
+    if "mnist" in parts:  # missing data stops the run before anything is trained
+        mnist_folder()
+    if "pokemon" in parts:
+        require(data_root() / "art" / "pokemon", "the pokemon pictures")
 
     label = precision_label(ctx)
     print(f"torch threads {torch.get_num_threads()}, precision {label}; grids in {args.out}")

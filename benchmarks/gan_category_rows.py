@@ -1,9 +1,9 @@
 """One row of samples per category of a trained ``gan`` run with ``categories=K`` (the docs' pictures).
 
     genart run --model gan:categories=8 --data shapes --out /tmp/gan-shapes-cat --seed 0 -n 64
-    python benchmarks/gan_category_rows.py /tmp/gan-shapes-cat/<run> docs/images/gan-shapes-categories.png
+    python -m benchmarks.gan_category_rows /tmp/gan-shapes-cat/<run> docs/images/gan-shapes-categories.png
 
-Each row draws z's first entry inside one category's bin (see ``by_category`` in gan_vs_dcgan.py), so a row
+Each row draws z's first entry inside one category's bin (see ``by_category`` in benchmarks/common.py), so a row
 shows what that category stands for; the rest of z varies along the row.
 """
 
@@ -13,8 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gan_vs_dcgan import by_category  # noqa: E402
+from benchmarks.common import app, by_category
 
 
 def main() -> int:
@@ -28,13 +27,12 @@ def main() -> int:
 
     import torch
 
-    from genart.contract.plugins import App
+    from genart.api import load_run_model
     from genart.errors import GenartError
     from genart.images import make_grid, save_image
-    from genart.runner.loading import load_run_model
 
     try:
-        model, _, _ = load_run_model(App.from_entry_points(only=None), args.run, "cpu")
+        model, _, _ = load_run_model(app(), args.run, "cpu")
         if not getattr(getattr(model, "params", None), "categories", 0):
             raise GenartError(f"{args.run}: not a gan trained with categories=K")
         rows = by_category(model, args.per_row, args.seed)

@@ -9,20 +9,17 @@ like fakes. Two overfitting signals are printed, each over the 500 training digi
 * ``vs fakes``: E[sign(D(real) - mean D(fake))], which does not depend on where D's outputs are centred
   (tried as the ``gan`` model's ADA signal and reverted: see docs/plugins/gan.md).
 
-    python benchmarks/gan_overfitting.py --budget 200 --threads 2    # about 7 minutes: 200 s per size
+    python -m benchmarks.gan_overfitting --budget 200 --threads 2    # about 7 minutes: 200 s per size
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gan_vs_dcgan import GENART_SPEC, genart_context, mnist_with_threads, train_genart  # noqa: E402
+from benchmarks.common import MNIST_GAN_SPEC, add_data_root, context, mnist_folder, train_genart
 
 
 def report(model: Any, train: torch.Tensor, held: torch.Tensor, step: int, latent: int) -> str:
@@ -44,14 +41,15 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=200, help="training seconds per size")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
+    add_data_root(parser)
     args = parser.parse_args()
-    folder = mnist_with_threads(args.threads)
-    if folder is None:
-        return 0
-    from genart.runner.pipeline import load_data
+    folder = mnist_folder()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from genart.api import load_data
 
-    context = genart_context("auto")
-    data = load_data(context, f"mnist:path={folder},which=t10k", 28, 1)
+    ctx = context("auto")
+    data = load_data(ctx, f"mnist:path={folder},which=t10k", 28, 1)
     held = data[9500:10000]
     for size in (int(s) for s in args.sizes.split("+")):
         if not 0 < size <= 9500:
@@ -63,7 +61,7 @@ def main() -> int:
             if step % 500 == 0:
                 print(report(model, train, held, step, model.latent_shape[0]), flush=True)
 
-        train_genart(context, data[:size], args.budget, args.seed, spec=f"{GENART_SPEC},augment=none", chunk=100,
+        train_genart(ctx, data[:size], args.budget, args.seed, spec=f"{MNIST_GAN_SPEC},augment=none", chunk=100,
                      after_chunk=every_500)
     return 0
 

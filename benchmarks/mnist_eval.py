@@ -8,12 +8,14 @@ the last 1000 to report its accuracy) and cached under ~/.cache/genart (never in
 * IS  - exp(E_x KL(p(y|x) || p(y))) from its class probabilities (10 is the maximum: sure and balanced)
 * class shares - fraction of samples assigned to each digit (a collapse shows as a class near 0 %)
 
-Run by hand:  python benchmarks/mnist_eval.py            (trains/loads the classifier, scores real digits)
-Library use:  from mnist_eval import Evaluator; Evaluator.load().score(images)   (images [N,1,28|32,28|32] in [0,1])
+Run by hand:  python -m benchmarks.mnist_eval            (trains/loads the classifier, scores real digits)
+Library use:  from benchmarks.mnist_eval import Evaluator; Evaluator.load().score(images)
+              (images [N,1,28|32,28|32] in [0,1])
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import sys
@@ -25,29 +27,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmarks.common import add_data_root, load_mnist_test, mnist_folder
 from genart_data.cache import cache_root
 
 # genart's cache folder (GENART_CACHE_DIR); GENART_CACHE is this file's older name for it
 CACHE = Path(os.environ["GENART_CACHE"]) if os.environ.get("GENART_CACHE") else cache_root()
 VERSION = "mnist-eval-1"
-
-
-def data_root() -> Path:
-    return Path(os.environ.get("GENART_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-
-
-def mnist_folder() -> Path | None:
-    folder = data_root() / "mnist"
-    return folder if folder.is_dir() else None
-
-
-def load_mnist_test(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """The t10k images (uint8 [N,1,28,28]) and labels, read with genart's own IDX reader."""
-    from genart_data.mnist import find_idx, read_idx
-
-    images = torch.from_numpy(read_idx(find_idx(folder, "images", "t10k")).copy()).unsqueeze(1)
-    labels = torch.from_numpy(read_idx(find_idx(folder, "labels", "t10k")).astype("int64"))
-    return images, labels
 
 
 class Classifier(nn.Module):
@@ -170,10 +155,10 @@ def _run(model: Classifier, images: torch.Tensor) -> tuple[torch.Tensor, torch.T
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_data_root(parser)
+    parser.parse_args()
     folder = mnist_folder()
-    if folder is None:
-        print(f"MNIST not found under {data_root()} (set GENART_DATA); nothing to do.")
-        return 0
     torch.manual_seed(0)
     evaluator = Evaluator.load(folder)
     images, _ = load_mnist_test(folder)

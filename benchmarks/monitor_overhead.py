@@ -1,9 +1,9 @@
 """What the run monitor (metrics.jsonl + snapshots at the defaults) costs the training loop.
 
-    python benchmarks/monitor_overhead.py                  # default gan and vae, 2 pairs of segments each
-    python benchmarks/monitor_overhead.py --models "gan;vae:width=16" --pairs 1
+    python -m benchmarks.monitor_overhead                  # default gan and vae, 2 pairs of segments each
+    python -m benchmarks.monitor_overhead --models "gan;vae:width=16" --pairs 1
 
-One process per model; the model trains through genart.loop.train.train in segments of ``sample_every``
+One process per model; the model trains through genart.api.train in segments of ``sample_every``
 steps (the model's default snapshot interval, so each monitored segment holds exactly one snapshot
 and one metrics line per step), alternating monitor off / on (ABBA order), on the same model and
 data, no checkpoints. Two figures, side by side in the same run:
@@ -19,21 +19,22 @@ apart. Synthetic ``shapes`` data, so no shared data is needed. Target: at most 2
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import context, default_batch_size, train_config
 
-def segment(model: Any, data: Any, context: Any, start: int, steps: int, batch: int, monitor: Any) -> float:
-    from genart.loop.train import TrainConfig, train
 
-    config = TrainConfig(steps=start + steps, batch_size=batch, checkpoint_every=0, progress=False,
-                         precision=context.precision, channels_last=context.channels_last, scaler=context.scaler,
-                         monitor=monitor)
+def segment(model: Any, data: Any, ctx: Any, start: int, steps: int, batch: int, monitor: Any) -> float:
+    from genart.api import train
+
+    config = train_config(ctx, start + steps, batch, monitor=monitor)
     begun = time.perf_counter()
-    train(model, data, config, device=context.device, checkpoint_path=None, start_step=start)
+    train(model, data, config, device=ctx.device, checkpoint_path=None, start_step=start)
     return time.perf_counter() - begun
 
 
@@ -53,31 +54,39 @@ class Timed:
         self.seconds += time.perf_counter() - begun
 
 
+def snapshot_interval(model: Any) -> int:
+    """The interval ``genart run`` snapshots a model at by default: the model's own ``default_sample_every``,
+    else about ten snapshots over its default steps at a round step count (1, 2 or 5 x 10^k)."""
+    from genart import SampleEvery
+
+    if isinstance(model, SampleEvery) and int(model.default_sample_every) > 0:
+        return int(model.default_sample_every)
+    target = max(1.0, int(getattr(model, "default_steps", 1000)) / 10)
+    power = 10 ** math.floor(math.log10(target))
+    return int(max(m * power for m in (1, 2, 5) if m * power <= target))
+
+
 def bench(spec: str, pairs: int) -> dict[str, Any]:
     import torch
 
-    from genart.contract.plugins import App
-    from genart.records.monitor import Events, Monitor, default_sample_every
-    from genart.runner.context import make_context
-    from genart.runner.pipeline import build_model, load_data
+    from genart.api import Events, Monitor, build_model, load_data
 
-    app = App.from_entry_points()
-    context = make_context(app, "auto", "auto")
+    ctx = context("auto", device="auto")
     torch.manual_seed(0)
-    model = build_model(context, spec)
+    model = build_model(ctx, spec)
     channels, size, _ = model.image_shape
-    data = load_data(context, "shapes", size, channels)
-    batch = int(model.default_batch_size)
-    every = default_sample_every(model, int(model.default_steps))
+    data = load_data(ctx, "shapes", size, channels)
+    batch = default_batch_size(model)
+    every = snapshot_interval(model)
     step = 10
-    segment(model, data, context, 0, step, batch, None)  # warm-up
+    segment(model, data, ctx, 0, step, batch, None)  # warm-up
     off, on, shares = [], [], []
     with tempfile.TemporaryDirectory() as folder:
         for pair in range(pairs):
             for monitored in ((False, True) if pair % 2 == 0 else (True, False)):
                 timed = Timed(Monitor(Path(folder), model, seed=0, batch_size=batch, steps=None,
                                       sample_every=every, events=Events("none"))) if monitored else None
-                seconds = segment(model, data, context, step, every, batch, timed)
+                seconds = segment(model, data, ctx, step, every, batch, timed)
                 step += every
                 if timed is not None:
                     timed.monitor.close()

@@ -9,109 +9,43 @@ for two halves of that split (real vs real).
   with a message when it is missing) or ``shapes`` (genart's synthetic dataset), at ``--size`` (64) px colour.
   The held-out split is a seeded random ``--holdout`` images, not the folder's last files: sorted by path,
   the last files of a folder with sub-folders are one sub-folder.
-* DCGAN: the PyTorch example's recipe as a plain loop at 64 px colour - transposed-conv G (ngf 64, BatchNorm +
-  ReLU), conv D (ndf 64, BatchNorm + LeakyReLU), BCE, Adam 2e-4 beta1 0.5, z of 100, N(0, 0.02) init, no
-  augmentation, no EMA, fp32. Sampled with BatchNorm's batch statistics (as the example does).
+* DCGAN (benchmarks/dcgan.py): the PyTorch example's recipe as a plain loop at 64 px colour - transposed-conv
+  G (ngf 64, BatchNorm + ReLU), conv D (ndf 64, BatchNorm + LeakyReLU), BCE, Adam 2e-4 beta1 0.5, z of 100,
+  N(0, 0.02) init, no augmentation, no EMA, fp32. Sampled with BatchNorm's batch statistics (as the example does).
 * genart: ``gan:image_size=64,channels=3`` (plus ``--extra``) trained through genart's own loop at its default
   precision, sampled from the EMA generator.
 * with ``--vae``, also genart's default ``vae:image_size=64,channels=3`` through the same loop at its own default
   batch size, sampled as ``genart sample`` does (from the prior it fits when training ends).
 
-  python benchmarks/own_images_bench.py --budget 600 --threads 2                  pokemon, DCGAN and genart
-  python benchmarks/own_images_bench.py --data shapes --budget 180 --threads 2    the synthetic shapes
-  python benchmarks/own_images_bench.py --skip-dcgan --seeds 1+2 --extra r1_gamma=1   genart only, variants
-  python benchmarks/own_images_bench.py --score-at 300 ...                        also score genart at 300 s
-  python benchmarks/own_images_bench.py --skip-dcgan --skip-genart --vae          genart's VAE only
+  python -m benchmarks.own_images_bench --budget 600 --threads 2                  pokemon, DCGAN and genart
+  python -m benchmarks.own_images_bench --data shapes --budget 180 --threads 2    the synthetic shapes
+  python -m benchmarks.own_images_bench --skip-dcgan --seeds 1+2 --extra r1_gamma=1   genart only, variants
+  python -m benchmarks.own_images_bench --score-at 300 ...                        also score genart at 300 s
+  python -m benchmarks.own_images_bench --skip-dcgan --skip-genart --vae          genart's VAE only
 
 Grids go to --out (default /tmp/genart-own-images; a folder inside the repository is refused, since the
 images of a user's folder are not ours to commit). Run under the shared lock:
-  flock /tmp/genart-heavy.lock python benchmarks/own_images_bench.py
+  flock /tmp/genart-heavy.lock python -m benchmarks.own_images_bench
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gan_vs_dcgan import dcgan_init, dcgan_step, genart_context, sample_genart, train_genart  # noqa: E402
-from mnist_eval import data_root  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-BATCH = 64
-NZ = 100
+from benchmarks.common import REPO, add_data_root, context, data_root, require, sample_genart, save_grid, train_genart
+from benchmarks.dcgan import BATCH, sample_dcgan64, train_dcgan64
 
 
 # -- the classic recipe at 64 px colour, as a plain loop ---------------------------------------------
-class DCGAN64Generator(nn.Module):
-    def __init__(self, channels: int = 3, ngf: int = 64) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [nn.ConvTranspose2d(NZ, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8),
-                                   nn.ReLU(True)]
-        for c_in, c_out in ((ngf * 8, ngf * 4), (ngf * 4, ngf * 2), (ngf * 2, ngf)):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
-        layers += [nn.ConvTranspose2d(ngf, channels, 4, 2, 1, bias=False), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.view(z.shape[0], -1, 1, 1))
-
-
-class DCGAN64Discriminator(nn.Module):
-    def __init__(self, channels: int = 3, ndf: int = 64) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
-        for c_in, c_out in ((ndf, ndf * 2), (ndf * 2, ndf * 4), (ndf * 4, ndf * 8)):
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, True)]
-        layers += [nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False)]
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).view(-1)
-
-
-def train_dcgan64(data: torch.Tensor, budget: float, seed: int) -> dict[str, Any]:
-    torch.manual_seed(seed)
-    channels = data.shape[1]
-    g, d = DCGAN64Generator(channels), DCGAN64Discriminator(channels)
-    g.apply(dcgan_init)
-    d.apply(dcgan_init)
-    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce = nn.BCEWithLogitsLoss()
-    n, steps, position = data.shape[0], 0, 0
-    order = torch.randperm(n)
-    started = time.perf_counter()
-    while time.perf_counter() - started < budget:
-        if position + BATCH > n:
-            order, position = torch.randperm(n), 0
-        real = data[order[position:position + BATCH]].float() / 127.5 - 1
-        position += BATCH
-        dcgan_step(g, d, opt_g, opt_d, bce, real, NZ)
-        steps += 1
-    seconds = time.perf_counter() - started
-    return {"g": g, "steps": steps, "seconds": seconds, "images_per_s": steps * BATCH / seconds}
-
-
-@torch.no_grad()
-def sample_dcgan64(g: nn.Module, n: int, seed: int) -> torch.Tensor:
-    g.train()  # batch statistics, as the PyTorch example samples
-    generator = torch.Generator().manual_seed(seed)
-    chunks = [g(torch.randn(min(BATCH, n - s), NZ, generator=generator)) for s in range(0, n, BATCH)]
-    return ((torch.cat(chunks) + 1) / 2).clamp(0, 1)
-
-
 # -- data and scoring ----------------------------------------------------------------------------------
 def load_images(context: Any, data: str, size: int) -> tuple[str, torch.Tensor]:
     """The dataset spec and its images (uint8 [N, 3, size, size]); SystemExit with a message when missing."""
-    from genart.runner.pipeline import load_data
+    from genart.api import load_data
 
     if data in ("shapes", "pokemon"):
         folder = data_root() / "art" / "pokemon"
@@ -120,8 +54,7 @@ def load_images(context: Any, data: str, size: int) -> tuple[str, torch.Tensor]:
     if data == "shapes":
         spec = "shapes:count=2000"
     else:
-        if not folder.is_dir():
-            raise SystemExit(f"own_images_bench: no image folder at {folder} (give --data DIR, or --data shapes)")
+        require(folder, "the image folder (give --data DIR, or --data shapes)")
         spec = f"folder:path={folder}"
     return spec, load_data(context, spec, size, 3)
 
@@ -154,12 +87,6 @@ def row(name: str, held: dict[str, float], train: dict[str, float], run: dict[st
     return f"{name:<34}{part(held)}  |{part(train)}{tail}"
 
 
-def save_grid(images: torch.Tensor, path: Path) -> None:
-    from genart.images import make_grid, save_image
-
-    save_image(make_grid(images[:64], nrow=8), path, overwrite=True)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="pokemon", help="pokemon (../shared/data/art/pokemon), shapes, or a DIR")
@@ -178,6 +105,7 @@ def main() -> int:
     parser.add_argument("--score-at", default="", help="also score genart after these training seconds, "
                                                        "'+'-joined (outside the timed budget)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/genart-own-images"))
+    add_data_root(parser)
     args = parser.parse_args()
 
     out = args.out.resolve()
@@ -186,17 +114,17 @@ def main() -> int:
                          "your images, write them elsewhere (default /tmp/genart-own-images)")
     if args.threads:
         torch.set_num_threads(args.threads)
-    context = genart_context()
-    from genart.runner.context import precision_label
+    ctx = context()
+    from genart.api import precision_label
 
-    spec, images = load_images(context, args.data, args.size)
+    spec, images = load_images(ctx, args.data, args.size)
     train, held = split(images, args.holdout)
     out.mkdir(parents=True, exist_ok=True)
     save_grid(held.float() / 255, out / "real_held-out.png")
     gan_spec = f"gan:image_size={args.size},channels=3" + (f",{args.extra}" if args.extra else "")
     print(f"data: {spec} ({images.shape[0]} images at {args.size} px; {train.shape[0]} train, {held.shape[0]} "
           f"held out); budget {args.budget:.0f} s per model; torch threads {torch.get_num_threads()}; "
-          f"genart {gan_spec} at {precision_label(context)}", flush=True)
+          f"genart {gan_spec} at {precision_label(ctx)}", flush=True)
     n_samples = train.shape[0] // 2
     floor = figures(held, held)["floor"], figures(train, train)["floor"]
     lines = [row("real vs real (floor)", floor[0], floor[1], None)]
@@ -225,7 +153,7 @@ def main() -> int:
                     {"images_per_s": steps * BATCH / seconds, "steps": steps, "seconds": seconds})
 
         after: Callable[[Any, int, float], None] = score_at
-        run = train_genart(context, train, args.budget, seed, spec=gan_spec, after_chunk=after)
+        run = train_genart(ctx, train, args.budget, seed, spec=gan_spec, after_chunk=after)
         samples = sample_genart(run["model"], n_samples, seed)
         save_grid(samples, out / f"genart_{tag}_seed-{seed}.png")
         results[f"genart seed={seed}"] = add(f"genart seed={seed} {args.extra}".strip(), samples, run)
@@ -233,7 +161,7 @@ def main() -> int:
 
     if args.vae:
         vae_spec = f"vae:image_size={args.size},channels=3"
-        run = train_genart(context, train, args.budget, args.seed, spec=vae_spec, batch=None)
+        run = train_genart(ctx, train, args.budget, args.seed, spec=vae_spec, batch=None)
         samples = sample_genart(run["model"], n_samples, args.seed)
         save_grid(samples, out / f"genart_vae_seed-{args.seed}.png")
         results["genart vae"] = add(f"genart vae seed={args.seed}", samples, run)

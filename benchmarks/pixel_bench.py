@@ -1,7 +1,7 @@
 """pixelize + palette speed: 1000 sprites of 64 px through ``pixelize,palette`` (target: under 10 s on the CPU).
 
 Run by hand, under the shared lock on the 2-core machine:
-    flock /tmp/genart-heavy.lock python benchmarks/pixel_bench.py
+    flock /tmp/genart-heavy.lock python -m benchmarks.pixel_bench
 The sprites are the first 1000 images of the embedded ``shapes`` dataset at 64 px with a little noise added
 (seed 0), so they have flat areas with model-like grain; no files are needed. It times the chain as
 ``genart sample``/``genart post`` run it (genart.api.apply_chain, batches of 16), best of ``--repeats``,

@@ -1,7 +1,7 @@
 """Quality and speed of the learned upsampler and restorer, against the classical methods, in one table.
 
-    flock /tmp/genart-heavy.lock python benchmarks/restore_sr_table.py            # everything
-    python benchmarks/restore_sr_table.py --only sr --quick                       # a fast look
+    flock /tmp/genart-heavy.lock python -m benchmarks.restore_sr_table            # everything
+    python -m benchmarks.restore_sr_table --only sr --quick                       # a fast look
 
 Sections:
   * Set14 super-resolution x2/x3/x4: Y-PSNR / SSIM (ITU-R BT.601 studio-swing Y of 8-bit outputs,
@@ -14,28 +14,25 @@ Sections:
     the classical chain's best setting for noise).
   * Speed: x4 of a 512x512 image and denoising of a 512x512 image (median of 3, after a warm-up), and
     peak resident memory (VmHWM, measured in a fresh subprocess) for a 4096x4096 input.
-Data: ../shared/data/{Set14,Kodak24} (override with GENART_DATA). Exits 0 with a message when missing.
+Data: ../shared/data/{Set14,Kodak24} (or --data-root DIR, or $GENART_DATA); a missing folder a chosen section
+needs ends the run with one line and exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-DATA = Path(os.environ.get("GENART_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+from benchmarks.common import add_data_root, context, data_root, require
+
 SEED = 0
 
 
 def build(spec: str):
-    from genart.contract.plugins import App
-    from genart.testing import build_context
-
-    return build_context(App.from_entry_points()).build("post", spec)
+    return context("fp32").build("post", spec)
 
 
 def to_tensor(image):
@@ -88,7 +85,7 @@ def sr_section(quick: bool, ensemble: int = 1) -> list[str]:
     import torch
     from PIL import Image
 
-    folder = DATA / "Set14"
+    folder = data_root() / "Set14"
     files = sorted(folder.glob("*.png"))[: 4 if quick else None]
     if not files:
         return [f"Set14: no images in {folder} (skipped)"]
@@ -123,7 +120,7 @@ def denoise_section(quick: bool) -> list[str]:
 
     from genart.images import load_image
 
-    folder = DATA / "Kodak24"
+    folder = data_root() / "Kodak24"
     files = sorted(folder.glob("*.png"))[: 4 if quick else None]
     if not files:
         return [f"Kodak24: no images in {folder} (skipped)"]
@@ -182,7 +179,7 @@ def speed_section() -> list[str]:
 
 MEMORY_PROBE = """
 import sys, time, torch
-from genart.contract.plugins import App
+from genart.api import App
 from genart.testing import build_context
 def hwm():
     for line in open('/proc/self/status'):
@@ -218,14 +215,15 @@ def main() -> None:
     parser.add_argument("--only", choices=["sr", "denoise", "speed", "memory"], help="run one section")
     parser.add_argument("--quick", action="store_true", help="first 4 images only")
     parser.add_argument("--sr-ensemble", type=int, default=1, help="the learned upsampler's ensemble= for the SR table")
+    add_data_root(parser)
     args = parser.parse_args()
-    if not (DATA / "Set14").is_dir() and not (DATA / "Kodak24").is_dir():
-        print(f"benchmark data not found under {DATA} (set GENART_DATA); nothing to do")
-        return
+    for section, folder in (("sr", "Set14"), ("denoise", "Kodak24")):
+        if args.only in (None, section):
+            require(data_root() / folder, f"{folder} (for the {section} section; --only speed/memory need no data)")
     import torch
 
     torch.manual_seed(SEED)
-    print(f"genart restore/upsample benchmark - data {DATA}, seed {SEED}, torch {torch.__version__}, "
+    print(f"genart restore/upsample benchmark - data {data_root()}, seed {SEED}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
     sections = {"sr": lambda: sr_section(args.quick, args.sr_ensemble), "denoise": lambda: denoise_section(args.quick),
                 "speed": speed_section, "memory": memory_section}

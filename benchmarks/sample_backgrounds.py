@@ -1,10 +1,10 @@
-"""Background tones of sample sets kept by ``diffusion_bench.py --keep-samples``, beside the real ``shapes``.
+"""Background tones of sample sets kept by ``benchmarks.diffusion_bench --keep-samples``, beside the real ``shapes``.
 
 Why a diversity ratio is low, in terms one can see in a grid: each image's background is the median
 colour of its border pixels; the table gives the share of dark (luminance < 0.2) and bright (> 0.8)
 backgrounds, the spread of background luminance over images, their mean saturation (max - min channel),
 and the mean share of pixels further than 0.15 from the background (shapes, and grain). Run by hand:
-    python benchmarks/sample_backgrounds.py /tmp/genart-bench-diffusion diffusion gan
+    python -m benchmarks.sample_backgrounds /tmp/genart-bench-diffusion diffusion gan
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import sys
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 LUMA = (0.299, 0.587, 0.114)
 
@@ -37,10 +35,11 @@ def main() -> int:
     parser.add_argument("folder", type=Path, help="--out of a diffusion_bench.py shapes run with --keep-samples")
     parser.add_argument("names", nargs="+", help="sample sets: shapes-NAME.safetensors in the folder")
     args = parser.parse_args()
-    from diffusion_bench import SHAPES_TEST, context
     from safetensors.torch import load_file
 
-    from genart.runner.pipeline import load_data
+    from benchmarks.common import context
+    from benchmarks.diffusion_bench import SHAPES_TEST
+    from genart.api import load_data
 
     rows = {"real (held-out half)": background_figures(load_data(context("fp32"), SHAPES_TEST, 32, 3)[1::2])}
     for name in args.names:

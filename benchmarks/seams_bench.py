@@ -1,7 +1,7 @@
 """Seams of samples: tileable=true against the default, for the GAN, the VAE and the diffusion model.
 
 Run by hand, under the shared lock on the 2-core machine:
-    flock /tmp/genart-heavy.lock python benchmarks/seams_bench.py            # 60 s of training per model
+    flock /tmp/genart-heavy.lock python -m benchmarks.seams_bench      # 60 s of training per model
 Each model trains on the embedded ``shapes`` dataset at 32 px for ``--seconds`` of wall clock (seed 0,
 CPU, fp32), once with ``tileable=true`` and once without, then draws 64 samples (seed 0) and reports
 the seam ratio of genart_pixel.seams: the mean absolute difference across the wrapped edge over the

@@ -1,18 +1,18 @@
 """Training and post-processing speed: genart's loop against a plain PyTorch loop, fp32 and bf16.
 
-    python benchmarks/speed.py                 # full table (5 rounds: about 16 minutes on 2 cores)
-    python benchmarks/speed.py --steps 25 --repeats 2    # quicker, noisier
-    python benchmarks/speed.py --models vae --configs plain:fp32,genart:bf16 --skip-default-job   # one ratio
+    python -m benchmarks.speed                 # full table (5 rounds: about 16 minutes on 2 cores)
+    python -m benchmarks.speed --steps 25 --repeats 2    # quicker, noisier
+    python -m benchmarks.speed --models vae --configs plain:fp32,genart:bf16 --skip-default-job   # one ratio
 
 For each model (the default `vae` and `gan`, default batch sizes, on `shapes`):
 - plain fp32: a bare loop `batch = data[idx].float() / 255; model.train_step(batch)` — what a user
   would write around the same network and step, with no framework;
 - plain fp32+keepmem: the same bare loop with glibc's malloc told to keep freed memory
-  (genart.loop.allocator.keep_freed_memory, which genart's loop applies on CPUs), so the table shows how much
+  (the setting genart's loop applies on CPUs, benchmarks.common.keep_freed_memory), so the table shows how much
   of genart's lead is that setting and how much is precision and layout;
-- genart fp32 / bf16: genart.loop.train.train (batch order, loss checks, checkpoint at the end) with
+- genart fp32 / bf16: genart.api.train (batch order, loss checks, checkpoint at the end) with
   --precision fp32 and bf16 (bf16 = autocast + channels_last, what `auto` picks on CPUs with
-  native bf16; genart's fp32 is channels_last too on x86 CPUs, see genart.loop.device.prefers_channels_last);
+  native bf16; genart's fp32 is channels_last too on x86 CPUs, as genart.api.make_context picks);
 - genart bf16 + compile: the same with --compile (torch.compile of the training step; the one-off
   compile time, spent in the warm-up steps, is reported in its own column).
 Each configuration runs in its own process (clean peak memory), once per round, all configurations back to
@@ -33,6 +33,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchmarks.common import REPO, context, default_batch_size, epoch_batches, keep_freed_memory, train_config
 
 MODELS = ["vae", "gan"]
 CONFIGS = [("plain", "fp32"), ("plain", "fp32+keepmem"), ("genart", "fp32"), ("genart", "bf16"),
@@ -56,26 +58,20 @@ def one(model_spec: str, loop: str, precision: str, steps: int, warmup: int) -> 
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from genart.contract.plugins import App
-    from genart.loop.train import TrainConfig, batch_indices, train
-    from genart.runner.context import make_context
-    from genart.runner.pipeline import build_model, load_data
+    from genart.api import build_model, load_data, train
 
-    app = App.from_entry_points()
     precision, _, option = precision.partition("+")
-    context = make_context(app, "cpu", precision)
+    ctx = context(precision)
     if loop == "plain":  # a bare loop keeps PyTorch's default layout, whatever genart would pick
-        context = dataclasses.replace(context, channels_last=False)
+        ctx = dataclasses.replace(ctx, channels_last=False)
     if option == "keepmem":  # the bare loop with the one process setting genart's loop adds (allocator.py)
-        from genart.loop.allocator import keep_freed_memory
-
-        keep_freed_memory()
+        keep_freed_memory(ctx)
     torch.manual_seed(0)
-    model = build_model(context, model_spec)
-    batch_size = int(getattr(model, "default_batch_size", 64))
+    model = build_model(ctx, model_spec)
+    batch_size = default_batch_size(model)
     channels, size, _ = model.image_shape
-    data = load_data(context, "shapes:count=1024", size, channels)
-    autocast = torch.autocast("cpu", dtype=context.precision, enabled=context.precision is not None)
+    data = load_data(ctx, "shapes:count=1024", size, channels)
+    autocast = torch.autocast("cpu", dtype=ctx.precision, enabled=ctx.precision is not None)
 
     sample = data[:batch_size].float() / 255
     with autocast:  # the first step may run a lazy regulariser (R1's autograd.grad defeats the counter)
@@ -85,26 +81,25 @@ def one(model_spec: str, loop: str, precision: str, steps: int, warmup: int) -> 
     flops_per_step = counter.get_total_flops()
 
     if loop == "plain":
-        for step in range(warmup):
-            model.train_step(data[batch_indices(step, len(data), batch_size, 0)].float() / 255)
+        batches = epoch_batches(len(data), batch_size)
+        for _ in range(warmup):
+            model.train_step(data[next(batches)].float() / 255)
         start = time.perf_counter()
-        for step in range(warmup, warmup + steps):
-            batch = data[batch_indices(step, len(data), batch_size, 0)].float() / 255
+        for _ in range(steps):
+            batch = data[next(batches)].float() / 255
             model.train_step(batch)
         seconds = time.perf_counter() - start
     else:
         import tempfile
 
-        config = TrainConfig(steps=warmup, batch_size=batch_size, checkpoint_every=0, progress=False,
-                             precision=context.precision, channels_last=context.channels_last,
-                             scaler=context.scaler, compile=option == "compile")
+        config = train_config(ctx, warmup, batch_size, compile=option == "compile")
         warm_start = time.perf_counter()
-        train(model, data, config, device=context.device, checkpoint_path=None)
+        train(model, data, config, device=ctx.device, checkpoint_path=None)
         warmup_s = time.perf_counter() - warm_start
         with tempfile.TemporaryDirectory() as folder:
             config.steps = warmup + steps
             start = time.perf_counter()
-            train(model, data, config, device=context.device, checkpoint_path=Path(folder) / "c.safetensors",
+            train(model, data, config, device=ctx.device, checkpoint_path=Path(folder) / "c.safetensors",
                   start_step=warmup)
             seconds = time.perf_counter() - start
         # one-off cost of the warm-up beyond what its steps take at the measured rate (compilation)
@@ -124,23 +119,21 @@ def post_throughput(spec: str, loop: str, size: int = 256, n: int = 8, repeats: 
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from genart.contract.plugins import App
-    from genart.runner.context import make_context
-    from genart.runner.pipeline import apply_chain, build_chain
+    from genart.api import apply_chain, build_chain
 
-    context = make_context(App.from_entry_points(), "cpu", "fp32")
-    chain = build_chain(context, [spec])
+    ctx = context("fp32")
+    chain = build_chain(ctx, [spec])
     processor = chain[0][1]
     images = torch.rand(n, 3, size, size)
     base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    apply_chain(chain, images[:1], context.device)
+    apply_chain(chain, images[:1], ctx.device)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         processor(images[:1])
     flops = counter.get_total_flops() * n
 
     def run() -> None:
         if loop == "genart":
-            apply_chain(chain, images, context.device)
+            apply_chain(chain, images, ctx.device)
         else:
             with torch.no_grad():
                 torch.cat([processor(image[None]) for image in images])
@@ -157,7 +150,8 @@ def post_throughput(spec: str, loop: str, size: int = 256, n: int = 8, repeats: 
 def in_child(*args: str) -> dict:
     """Run this script with ``args`` in a fresh process (its own peak memory, no state carried over) and
     return the figures it prints as JSON."""
-    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.speed", *args], check=True, capture_output=True,
+                          text=True, cwd=REPO)
     return json.loads(done.stdout)
 
 

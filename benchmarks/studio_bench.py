@@ -1,6 +1,6 @@
 """genart studio: how long the runs page takes with many runs, and how soon a job's event reaches the page.
 
-    flock /tmp/genart-heavy.lock python benchmarks/studio_bench.py [--runs 500] [--events 40]
+    flock /tmp/genart-heavy.lock python -m benchmarks.studio_bench [--runs 500] [--events 40]
 
 1. Runs page: RUNS fake run folders (a manifest.json like genart writes, a small grid.png each) in a
    temporary folder; ``GET /`` through the ASGI app in-process (server time: routing, reading the

@@ -1,10 +1,10 @@
 """Style plugin benchmark: speed, losses, colour fidelity, determinism and peak memory, with targets.
 
 Run by hand, under the shared lock on the 2-core machine:
-    flock /tmp/genart-heavy.lock python benchmarks/style_bench.py --part methods   # patch vs gram, 512/2048 px
-    flock /tmp/genart-heavy.lock python benchmarks/style_bench.py --part gram      # the gram method's rows
-    flock /tmp/genart-heavy.lock python benchmarks/style_bench.py --part anchors   # structure beside the VGG anchors
-Reads ../shared/data (Kodak24 and style), or $GENART_DATA. ``methods``: content chicago.jpg, style
+    flock /tmp/genart-heavy.lock python -m benchmarks.style_bench --part methods   # patch vs gram, 512/2048 px
+    flock /tmp/genart-heavy.lock python -m benchmarks.style_bench --part gram      # the gram method's rows
+    flock /tmp/genart-heavy.lock python -m benchmarks.style_bench --part anchors   # structure beside the VGG anchors
+Reads ../shared/data (Kodak24 and style), or --data-root DIR, or $GENART_DATA. ``methods``: content chicago.jpg, style
 starry_night.jpg, each run in a fresh process (seconds of the stylisation, peak resident memory).
 ``gram``: content kodim23 (parrots, 500x500), style starry_night.jpg, seed 0, CPU, method=gram.
 ``anchors``: chicago.jpg with the four anchor paintings at 510 px (default method=patch), the structure
@@ -15,17 +15,25 @@ energy of genart's result, of Johnson et al.'s VGG anchor and of the unstylised 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
-DATA = Path(os.environ.get("GENART_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-CONTENT = DATA / "Kodak24" / "kodim23.png"
-STYLE = DATA / "style" / "starry_night.jpg"
-CHICAGO = DATA / "style" / "chicago.jpg"
+from benchmarks.common import add_data_root, data_root, require
+from benchmarks.common import context as build
+
+#: the data root and the pictures every part reads, set by main() from --data-root / $GENART_DATA
+DATA = CONTENT = STYLE = CHICAGO = Path()
+
+
+def use_data_root(root: Path) -> None:
+    global DATA, CONTENT, STYLE, CHICAGO
+    DATA = root
+    CONTENT = DATA / "Kodak24" / "kodim23.png"
+    STYLE = DATA / "style" / "starry_night.jpg"
+    CHICAGO = DATA / "style" / "chicago.jpg"
 
 
 def main() -> None:
@@ -36,7 +44,9 @@ def main() -> None:
                                                      "e.g. coherence=0.5")
     parser.add_argument("--gram-2048", action="store_true",
                         help="also run method=gram above 1024 px (slow; memory grows 4x per doubling)")
+    add_data_root(parser)
     args = parser.parse_args()
+    use_data_root(data_root())
     if args.part in ("methods", "all"):
         methods([int(v) for v in args.sizes.split(",")], args.gram_2048, args.extra)
     if args.part in ("gram", "all"):
@@ -54,7 +64,7 @@ def structure_energy(image: object, painting: object, edge: int = 128, patch: in
     both in grey, scaled to a ``edge`` px long edge (a 510 px output: 8 px patches there are 32 px
     motifs), each normalised to zero mean and unit spread (so the palette does not count), then the mean
     squared contrast of its mean-removed ``patch`` px patches over the painting's. Checked by eye
-    (docs/notes/style-patch.md): on the four chicago pairs it ranks the VGG anchor above genart and
+    (docs/notes/2026-12-01-style-patch.md): on the four chicago pairs it ranks the VGG anchor above genart and
     genart after the reuse penalty above genart before it, as the eye does; pixel noise of std 0.3 on the
     photo moves it by under 0.03. Not a painting detector: it counts structure, not whose, and the
     unstylised photo scores 0.36-0.65, above the older genart results on two pairs."""
@@ -75,22 +85,18 @@ def structure_energy(image: object, painting: object, edge: int = 128, patch: in
 
 def anchor_rows() -> None:
     """Structure energy of genart patch, the VGG anchor and the photo, for each chicago pair."""
-    anchor_dir = DATA / "style-anchor"
-    if not anchor_dir.is_dir() or not CHICAGO.is_file():
-        print(f"style_bench: {anchor_dir} or {CHICAGO} missing; nothing to do for --part anchors.")
-        return
-    from genart.contract.plugins import App
+    anchor_dir = require(DATA / "style-anchor", "the VGG anchors (for --part anchors)")
+    require(CHICAGO, "the content picture")
     from genart.images import load_image
-    from genart.testing import build_context
 
-    context = build_context(App.from_entry_points())
+    ctx = build("fp32")
     photo = load_image(CHICAGO, channels=3)[None]
     print("\nstructure energy at the motif scale (1 = the painting's), chicago.jpg, 510 px, method=patch defaults")
     print(f"{'painting':<16} {'genart':>7} {'anchor':>7} {'photo':>7}  genart < anchor")
     for painting, anchor_name in ANCHORS.items():
         style_path = DATA / "style" / f"{painting}.jpg"
         style = load_image(style_path, channels=3)[None]
-        post = context.build("post", f"style:image={style_path},method=patch,size=510,progress=false")
+        post = ctx.build("post", f"style:image={style_path},method=patch,size=510,progress=false")
         genart = structure_energy(post(photo), style)
         anchor = structure_energy(load_image(anchor_dir / f"{anchor_name}.jpg", channels=3)[None], style)
         plain = structure_energy(photo, style)
@@ -99,9 +105,8 @@ def anchor_rows() -> None:
 
 def methods(sizes: list[int], gram_big: bool, extra: str = "") -> None:
     """Seconds and peak memory per method and size, each in a fresh process."""
-    if not CHICAGO.is_file() or not STYLE.is_file():
-        print(f"style_bench: data not found ({CHICAGO}, {STYLE}); set GENART_DATA. Nothing to do.")
-        return
+    require(CHICAGO, "the content picture")
+    require(STYLE, "the style picture")
     print(f"methods: content {CHICAGO.name}, style {STYLE.name}, default parameters{' + ' + extra if extra else ''}, "
           "one process per row")
     print(f"{'method':<7} {'px':>5} {'seconds':>8} {'peak MiB':>9} {'target':>22} ok", flush=True)
@@ -124,7 +129,7 @@ def in_fresh_process(body: str) -> list[str]:
     code = textwrap.dedent("""
         import time
         from genart.images import load_image
-        from genart.contract.plugins import App
+        from genart.api import App
         from genart.testing import build_context
         def hwm():
             for line in open('/proc/self/status'):
@@ -149,20 +154,17 @@ def run_once(spec: str) -> tuple[float, float]:
 
 
 def gram_rows() -> None:
-    if not CONTENT.is_file() or not STYLE.is_file():
-        print(f"style_bench: data not found ({CONTENT}, {STYLE}); set GENART_DATA. Nothing to do.")
-        return
+    require(CONTENT, "the content picture")
+    require(STYLE, "the style picture")
     import kornia
     import torch
 
-    from genart.contract.plugins import App
     from genart.images import load_image
-    from genart.testing import build_context
     from genart_style import color
     from genart_style.gram_transfer import resize
 
     torch.manual_seed(0)
-    context = build_context(App.from_entry_points())
+    context = build("fp32")
     content = load_image(CONTENT, channels=3)[None]
     rows: list[tuple[str, str, str, str]] = []
 

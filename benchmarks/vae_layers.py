@@ -7,7 +7,7 @@ trains the whole default VAE step with today's decoder, with PyTorch's transpose
 and with a sub-pixel decoder (3x3 conv to 4x the channels + PixelShuffle) in alternating rounds, so that all
 ratios come from the same minutes of this machine's drifting speed. Run it with the machine otherwise quiet:
 
-    python benchmarks/vae_layers.py            # about 2 minutes on 2 cores
+    python -m benchmarks.vae_layers            # about 2 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import argparse
 import statistics
 import time
 from collections import defaultdict
-from typing import Any
 
 import torch
 from torch import nn
 
+from benchmarks.common import context
 from genart_vae.upsample import Upsample2x
 
 BATCH = 32
@@ -83,25 +83,24 @@ def to_subpixel(module: nn.Module) -> None:
             to_subpixel(child)
 
 
-def step_rate(app: Any, precision: str, decoder: str, steps: int) -> float:
+def step_rate(precision: str, decoder: str, steps: int) -> float:
     """Training images/s of the default VAE: plain fp32 layout, or genart's bf16 + channels_last."""
-    from genart.runner.context import make_context
-    from genart.runner.pipeline import build_model, load_data
+    from genart.api import build_model, load_data
 
-    context = make_context(app, "cpu", precision)
+    ctx = context(precision)
     torch.manual_seed(0)
-    model = build_model(context, "vae")
+    model = build_model(ctx, "vae")
     if decoder == "pytorch":
         to_pytorch_transposed(model.net)
     if decoder == "subpixel":
         to_subpixel(model.net)
-        model.net = context.prepare(model.net)
+        model.net = ctx.prepare(model.net)
         model.optimizer = torch.optim.Adam([*model.net.parameters(), *model.likelihood.parameters()],
                                            lr=model.params.lr, fused=True)
     bf16 = precision == "bf16"
     layout = torch.channels_last if bf16 else torch.contiguous_format
     model.net.to(memory_format=layout)
-    batch = (load_data(context, "shapes:count=256", 32, 3)[:BATCH].float() / 255).contiguous(memory_format=layout)
+    batch = (load_data(ctx, "shapes:count=256", 32, 3)[:BATCH].float() / 255).contiguous(memory_format=layout)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for _ in range(8):
             model.train_step(batch)
@@ -130,14 +129,11 @@ def main() -> int:
         fp32, bf16 = min(times[False]), min(times[True])
         print(f"{name:<30}{fp32:>8.2f}{bf16:>9.2f}{fp32 / bf16:>9.2f}x", flush=True)
 
-    from genart.contract.plugins import App
-
-    app = App.from_entry_points()
     rates: dict[tuple[str, str], list[float]] = defaultdict(list)
     for _ in range(args.rounds):
         for decoder in DECODERS:
             for precision in ("fp32", "bf16"):
-                rates[decoder, precision].append(step_rate(app, precision, decoder, args.steps))
+                rates[decoder, precision].append(step_rate(precision, decoder, args.steps))
     print(f"\nPart 2: the default VAE's training step, {args.rounds} rounds (img/s median; ratios per round)")
     for decoder in DECODERS:
         fp32, bf16 = rates[decoder, "fp32"], rates[decoder, "bf16"]

@@ -1,7 +1,7 @@
 """Can a learned prior over a VAE's latents give shapes with edges? Two learned priors, scored.
 
     genart run --model vae:latent_grid=8,latent=128 --post restore --out /tmp/vae-grid8
-    flock /tmp/genart-heavy.lock python benchmarks/vae_learned_prior.py /tmp/vae-grid8/<run> \
+    flock /tmp/genart-heavy.lock python -m benchmarks.vae_learned_prior /tmp/vae-grid8/<run> \
         --prior flow --marks 30,90,180 --out /tmp/flow-prior
 
 The run's weights stay as trained. The posterior means of the ``shapes`` training images are
@@ -15,7 +15,7 @@ standardised per dimension and a prior is trained on them for ``--marks``' last 
 
 At each mark the prior draws 2048 latents (seed 0), which are decoded and scored with ``genart
 eval``'s weight-free figures against the data, and 32 of them are written as ``samples-<mark>.png``.
-An experiment (issue 20, docs/notes/vae-edges-2026-12-02.md), not a product feature: it asks
+An experiment (issue 20, docs/notes/2026-12-02-vae-edges.md), not a product feature: it asks
 whether the fitted Gaussian mixture is what stands between the spatial latent and coherent samples.
 """
 
@@ -43,14 +43,14 @@ def main() -> None:
 
     import torch
 
+    from benchmarks.common import app
     from genart.api import load_data, load_run_model
-    from genart.contract.plugins import App
     from genart.images import make_grid, save_image
     from genart_explore.sample_metrics import evaluate_samples
 
     torch.manual_seed(0)
     args.out.mkdir(parents=True, exist_ok=True)
-    model, context, _ = load_run_model(App.from_entry_points(), args.run, "cpu")
+    model, context, _ = load_run_model(app(), args.run, "cpu")
     data = load_data(context, "shapes", model.image_shape[1], model.image_shape[0])
     with torch.no_grad():
         points = torch.cat([model.encode(data[s:s + 256].float() / 255).float().cpu()

@@ -6,10 +6,10 @@ images, evaluation the last 1,000 (``split=train/test,holdout=1000`` of the gena
 Both models see dynamically binarised training images (a fresh 0/1 draw every time) and are scored
 on one fixed binarisation of the held-out images (seeded), by importance-sampled NLL with k samples.
 
-    python benchmarks/vae_mnist.py                     # 10 min per model, k=500
-    python benchmarks/vae_mnist.py --budget 120 --k 500
+    python -m benchmarks.vae_mnist                     # 10 min per model, k=500
+    python -m benchmarks.vae_mnist --budget 120 --k 500
 
-The genart model trains through the core loop (genart.loop.train.train); the reference MLP VAE is a
+The genart model trains through the core loop (genart.api.train); the reference MLP VAE is a
 plain PyTorch loop, as in pytorch/examples/vae (784-400-20, BCE, Adam 1e-3, batch 128).
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-DATA = Path(os.environ.get("GENART_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "mnist"
+from benchmarks.common import add_data_root, context, mnist_folder, train_config
+
 CONV_SPEC = "vae:image_size=28,channels=1,loss=bernoulli,latent=32,width=32,beta=1,warmup=1000,lr=2e-3"
 HOLDOUT = 1000
 
@@ -41,17 +41,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=64, help="conv VAE batch size")
     parser.add_argument("--precision", default="auto", help="genart precision for the conv VAE (auto, fp32, bf16)")
     parser.add_argument("--skip-mlp", action="store_true", help="only the genart model")
+    add_data_root(parser)
     args = parser.parse_args()
     if not 0 < args.budget <= 600:
         parser.error("--budget must be in (0, 600] seconds")
     return args
 
 
-def load_split(context: Any, split: str) -> torch.Tensor:
-    from genart.runner.pipeline import load_data
+def load_split(ctx: Any, folder: Path, split: str) -> torch.Tensor:
+    from genart.api import load_data
 
-    spec = f"mnist:path={DATA},which=t10k,split={split},holdout={HOLDOUT}"
-    return load_data(context, spec, 28, 1)
+    spec = f"mnist:path={folder},which=t10k,split={split},holdout={HOLDOUT}"
+    return load_data(ctx, spec, 28, 1)
 
 
 def binarised_test_set(images: torch.Tensor, seed: int) -> torch.Tensor:
@@ -63,21 +64,16 @@ def binarised_test_set(images: torch.Tensor, seed: int) -> torch.Tensor:
 
 # -- genart conv VAE (core training loop) ---------------------------------------------------------------
 def run_genart(args: argparse.Namespace, train_images: torch.Tensor, test: torch.Tensor) -> dict[str, Any]:
-    from genart.contract.plugins import App
-    from genart.loop.train import TrainConfig, train
-    from genart.runner.context import make_context
-    from genart.runner.pipeline import build_model
+    from genart.api import build_model, precision_label, train
 
-    app = App.from_entry_points()
-    context = make_context(app, "cpu", args.precision)
+    ctx = context(args.precision)
     torch.manual_seed(args.seed)
-    model = build_model(context, args.model)
+    model = build_model(ctx, args.model)
     steps, started = 0, time.perf_counter()
     chunk = 50
     while time.perf_counter() - started < args.budget:
-        config = TrainConfig(steps=steps + chunk, batch_size=args.batch_size, seed=args.seed, progress=False,
-                             precision=context.precision, channels_last=context.channels_last)
-        result = train(model, train_images, config, device=context.device, checkpoint_path=None, start_step=steps)
+        config = train_config(ctx, steps + chunk, args.batch_size, seed=args.seed)
+        result = train(model, train_images, config, device=ctx.device, checkpoint_path=None, start_step=steps)
         steps = result.step
         rate = chunk / max(result.seconds, 1e-9)
         remaining = args.budget - (time.perf_counter() - started)
@@ -85,8 +81,7 @@ def run_genart(args: argparse.Namespace, train_images: torch.Tensor, test: torch
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
     figures = evaluate_in_batches(lambda x, g: model.evaluate(x, args.k, g), test, args.seed)
-    precision = {None: "fp32", torch.bfloat16: "bf16"}.get(context.precision, str(context.precision))
-    return {"name": f"genart conv VAE ({precision})", "params": count(model.net), "steps": steps,
+    return {"name": f"genart conv VAE ({precision_label(ctx)})", "params": count(model.net), "steps": steps,
             "epochs": steps * args.batch_size / train_images.shape[0], "train_s": train_seconds,
             "eval_s": time.perf_counter() - started, **figures}
 
@@ -169,7 +164,7 @@ def mlp_evaluate(model: MLPVAE, images: torch.Tensor, k: int, generator: torch.G
 
 
 def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    print(f"\nDynamically binarised MNIST: train = first 9,000 of {DATA} (t10k), held out = last 1,000; "
+    print(f"\nDynamically binarised MNIST: train = first 9,000 of {mnist_folder()} (t10k), held out = last 1,000; "
           f"budget {args.budget:.0f} s per model; k = {args.k}; seed {args.seed}; {torch.get_num_threads()} threads")
     header = (f"{'model':<30} {'params':>9} {'steps':>7} {'epochs':>7} {'train s':>8} {'-ELBO':>8} "
               f"{'IS NLL':>8} {'bits/dim':>9} {'eval s':>7}")
@@ -186,14 +181,9 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
 
 def main() -> int:
     args = parse_args()
-    if not any((DATA / name).is_file() for name in ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte")):
-        print(f"MNIST test images not found in {DATA} (set GENART_DATA); nothing to benchmark")
-        return 0
-    from genart.contract.plugins import App
-    from genart.testing import build_context
-
-    context = build_context(App.from_entry_points())
-    train_images, test_images = load_split(context, "train"), load_split(context, "test")
+    folder = mnist_folder()
+    ctx = context("fp32")
+    train_images, test_images = load_split(ctx, folder, "train"), load_split(ctx, folder, "test")
     assert train_images.shape[0] == 9000 and test_images.shape[0] == HOLDOUT
     test = binarised_test_set(test_images, args.seed).view(-1, 1, 28, 28)
     rows = [run_genart(args, train_images, test)]

@@ -1,7 +1,7 @@
 """Which prior to sample a trained VAE from: N(0, I) against mixtures fitted to its posterior means.
 
     genart run --model vae --post restore --out /tmp/vae-default      # the main job
-    flock /tmp/genart-heavy.lock python benchmarks/vae_prior.py /tmp/vae-default/<run> --components 1 10 50
+    flock /tmp/genart-heavy.lock python -m benchmarks.vae_prior /tmp/vae-default/<run> --components 1 10 50
 
 Same weights for every row (the run's checkpoint): only the distribution the latents are drawn from
 changes. Each row is scored with ``genart eval``'s weight-free figures (precision, recall, diversity,
@@ -28,12 +28,12 @@ def main() -> None:
 
     import torch
 
+    from benchmarks.common import app
     from genart.api import load_data, load_run_model
-    from genart.contract.plugins import App
     from genart_explore.sample_metrics import evaluate_samples
     from genart_vae.prior import fit_mixture
 
-    model, context, _ = load_run_model(App.from_entry_points(), args.run, "cpu", model_args="prior=normal")
+    model, context, _ = load_run_model(app(), args.run, "cpu", model_args="prior=normal")
     channels, size, _ = model.image_shape
     real = load_data(context, args.data, size, channels)
     started = time.perf_counter()

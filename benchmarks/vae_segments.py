@@ -1,6 +1,6 @@
 """The default VAE's training speed over a whole default run, segment by segment, fp32 vs bf16.
 
-    python benchmarks/vae_segments.py            # fp32, bf16, fp32, bf16: 4 runs of 8 x 200 steps
+    python -m benchmarks.vae_segments            # fp32, bf16, fp32, bf16: 4 runs of 8 x 200 steps
 
 Single default-job timings differ by more than bf16's gain on this small model, because the machine's
 speed drifts within a minute; pairing the precisions run by run, and printing images/s per 200-step
@@ -9,30 +9,29 @@ segment, shows both the drift and the gain under the same conditions. Each run i
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import time
+
+from benchmarks.common import REPO, context, default_batch_size, train_config
 
 
 def one(precision: str, segments: int = 8, steps: int = 200) -> None:
     import torch
 
-    from genart.contract.plugins import App
-    from genart.loop.train import TrainConfig, train
-    from genart.runner.context import make_context
-    from genart.runner.pipeline import build_model, load_data
+    from genart.api import build_model, load_data, train
 
-    context = make_context(App.from_entry_points(), "cpu", precision)
+    ctx = context(precision)
     torch.manual_seed(0)
-    model = build_model(context, "vae")
-    data = load_data(context, "shapes", 32, 3)
-    batch = int(model.default_batch_size)
+    model = build_model(ctx, "vae")
+    data = load_data(ctx, "shapes", 32, 3)
+    batch = default_batch_size(model)
     rates, step = [], 0
     for _ in range(segments):
-        config = TrainConfig(steps=step + steps, batch_size=batch, progress=False, checkpoint_every=0,
-                             precision=context.precision, channels_last=context.channels_last, scaler=context.scaler)
+        config = train_config(ctx, step + steps, batch)
         start = time.perf_counter()
-        train(model, data, config, device=context.device, checkpoint_path=None, start_step=step)
+        train(model, data, config, device=ctx.device, checkpoint_path=None, start_step=step)
         rates.append(steps * batch / (time.perf_counter() - start))
         step += steps
     total = sum(steps * batch / rate for rate in rates)
@@ -41,12 +40,16 @@ def one(precision: str, segments: int = 8, steps: int = 200) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) > 2 and sys.argv[1] == "--one":
-        one(sys.argv[2])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2, help="fp32 and bf16 runs, paired, this many times")
+    parser.add_argument("--one", choices=["fp32", "bf16"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        one(args.one)
         return
-    for _ in range(2):
+    for _ in range(args.rounds):
         for precision in ("fp32", "bf16"):
-            subprocess.run([sys.executable, __file__, "--one", precision], check=True)
+            subprocess.run([sys.executable, "-m", "benchmarks.vae_segments", "--one", precision], check=True, cwd=REPO)
 
 
 if __name__ == "__main__":

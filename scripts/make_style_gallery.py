@@ -51,7 +51,7 @@ def main() -> None:
         print(f"make_style_gallery: {style_dir} or {anchor_dir} missing; set GENART_DATA. Nothing to do.")
         return
 
-    from genart.contract.plugins import App
+    from genart.api import App
     from genart.images import load_image
     from genart.testing import build_context
 
@@ -134,8 +134,8 @@ def save_table(rows: list, headers: list[str], path: Path, cell: tuple[int, int]
     a None cell (a source image we must not publish) stays blank."""
     from PIL import Image, ImageDraw
 
+    from genart.api import write_bytes_atomic
     from genart.images import tensor_to_pil
-    from genart.records.runs import write_bytes_atomic
 
     label_w, header_h, gap = 110, 22, 4
     widths = [first] + [cell[0]] * (len(headers) - 1)

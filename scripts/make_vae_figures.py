@@ -38,8 +38,7 @@ def main() -> None:
     parser.add_argument("--before-label", default="before", help="label of that panel")
     args = parser.parse_args()
 
-    from genart.api import apply_chain, build_chain, load_data, load_run_model, read_json, sample
-    from genart.contract.plugins import App
+    from genart.api import App, apply_chain, build_chain, load_data, load_run_model, read_json, sample
     from genart.images import make_grid
 
     app = App.from_entry_points()

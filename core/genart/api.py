@@ -17,6 +17,7 @@ from .contract.plugins import App, PluginRecord
 from .contract.registry import ComponentSpec, Registry
 from .loop.train import TrainConfig, TrainResult, train
 from .records.console import echo, progress
+from .records.monitor import Events, Monitor
 from .records.recipe import base_recipe, file_entry
 from .records.runs import (
     CHECKPOINT,
@@ -41,8 +42,10 @@ __all__ = [
     "Chain",
     "ComponentRequest",
     "ComponentSpec",
+    "Events",
     "LIST_SEPARATOR",
     "MANIFEST",
+    "Monitor",
     "PluginRecord",
     "Registry",
     "RunSettings",

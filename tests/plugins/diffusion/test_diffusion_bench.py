@@ -9,12 +9,9 @@ from typing import Any
 import pytest
 import torch
 
+from benchmarks import diffusion_bench
 from genart.contract.plugins import App
 from genart_diffusion.samplers import EulerSampler, StochasticSampler
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
-
-import diffusion_bench  # noqa: E402
 
 SPEC = "diffusion:image_size=28,channels=1,width=8,steps=2"
 
@@ -95,7 +92,7 @@ def test_weight_free_scores_each_variant_from_the_same_weights(
 
 
 def test_background_figures_read_the_border_colour() -> None:
-    import sample_backgrounds
+    from benchmarks import sample_backgrounds
 
     images = torch.zeros(4, 3, 8, 8)
     images[2:] = 0.9  # two near-white backgrounds, two black

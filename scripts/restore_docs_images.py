@@ -1,6 +1,6 @@
 """Make the comparison pictures in docs/images/ (restore-*.png, upsample-*.png) from procedural images.
 
-    python benchmarks/restore_docs_images.py [--out docs/images]
+    python scripts/restore_docs_images.py [--out docs/images]
 
 Uses the embedded ``shapes`` dataset (seed 0) plus a procedural texture, never files from shared/data, so
 the pictures can live in the repository. Each picture is: degraded | classical | learned | original.
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 
 def build(kind: str, spec: str):
-    from genart.contract.plugins import App
+    from genart.api import App
     from genart.testing import build_context
 
     return build_context(App.from_entry_points()).build(kind, spec)
