@@ -32,6 +32,7 @@ from .contract.protocols import (
     Register,
     RegisterComponent,
     SampleEvery,
+    WritesBeside,
 )
 from .contract.registry import DATASET, LOSS, MODEL, POST
 from .errors import (
@@ -87,6 +88,7 @@ __all__ = [
     "PluginAPIDeprecation",
     "PluginError",
     "PostProcessor",
+    "WritesBeside",
     "Register",
     "RegisterComponent",
     "RelativisticGANLoss",

@@ -7,6 +7,12 @@ least the network's receptive-field radius the stitched result equals the untile
 rounding). :func:`run_learned` wraps the chores every learned post-processor shares: premultiplied
 alpha, greyscale, padding to the network's stride, tiling, channel-mean preservation and clamping.
 :func:`self_ensemble` trades time for quality by averaging a network over flips and rotations.
+
+With ``wrap=True`` the image is treated as one period of an endless tiling: it is padded with its own
+opposite edges (:func:`wrap_pad`) by at least the network's radius before the tiles are cut, and the
+padding is cropped off again, so the left edge of the output is computed from the pixels to the right
+of the input's right edge, and a tileable input stays tileable (:func:`wrapped` does the same for any
+local operator, e.g. a classical filter).
 """
 
 from __future__ import annotations
@@ -18,10 +24,14 @@ __all__ = [
     "DIHEDRAL",
     "ENSEMBLE_SIZES",
     "check_ensemble",
+    "circular_padding",
     "pad_to_multiple",
     "run_learned",
     "self_ensemble",
     "tiled",
+    "wrap_crops",
+    "wrap_pad",
+    "wrapped",
 ]
 
 #: the dihedral transforms as (quarter turns, mirror), in the order ``self_ensemble`` adds them, so that
@@ -100,6 +110,16 @@ def tiled(fn: Callable[[Any], Any], images: Any, *, tile: int = 512, overlap: in
     return out
 
 
+def _wrap_pad_hw(images: Any, before: int, after_h: int, after_w: int) -> Any:
+    """:func:`wrap_pad` with different amounts after the rows and after the columns."""
+    import torch
+
+    h, w = images.shape[-2:]
+    rows = torch.arange(-before, h + after_h, device=images.device) % h
+    cols = torch.arange(-before, w + after_w, device=images.device) % w
+    return images.index_select(-2, rows).index_select(-1, cols)
+
+
 def pad_to_multiple(images: Any, multiple: int) -> Any:
     """Replicate-pad the bottom and right edges up to a multiple of ``multiple`` (any size, even 1x1)."""
     import torch.nn.functional as F
@@ -116,9 +136,25 @@ def pad_to_multiple(images: Any, multiple: int) -> Any:
     return images
 
 
+def wrap_pad(images: Any, before: int, after: int | None = None) -> Any:
+    """Pad the last two dimensions with the image's own opposite edges (circular padding of any width,
+    even wider than the image): ``before`` rows/columns at the top and left, ``after`` (default the
+    same) at the bottom and right."""
+    after = before if after is None else after
+    return images if before == 0 and after == 0 else _wrap_pad_hw(images, before, after, after)
+
+
+def wrapped(fn: Callable[[Any], Any], images: Any, margin: int, scale: int = 1) -> Any:
+    """``fn`` applied as if ``images`` repeated endlessly: wrap-padded by ``margin``, then cropped by
+    ``margin * scale``. Exact for an operator whose reach is at most ``margin`` input pixels."""
+    out = fn(wrap_pad(images, margin))
+    crop = margin * scale
+    return out[..., crop:out.shape[-2] - crop, crop:out.shape[-1] - crop]
+
+
 def run_learned(fn: Callable[[Any], Any], images: Any, *, scale: int = 1, multiple: int = 1, tile: int = 512,
                 overlap: int = 32, keep_mean: bool = True, extra: Any = None,
-                resize_alpha: Callable[[Any, tuple[int, int]], Any] | None = None) -> Any:
+                resize_alpha: Callable[[Any, tuple[int, int]], Any] | None = None, wrap: bool = False) -> Any:
     """Run an RGB network ``fn`` on any image batch in [0, 1], the way users expect.
 
     - grey images go through the RGB network as three equal channels and come back grey;
@@ -127,7 +163,8 @@ def run_learned(fn: Callable[[Any], Any], images: Any, *, scale: int = 1, multip
     - ``extra`` (``[N, E, H, W]``, e.g. an inpainting mask) is appended to the channels so it is cut
       into the same tiles; ``fn`` receives ``[N, 3 + E, h, w]``;
     - with ``keep_mean`` each output channel's mean is moved back to the input's, so there is no colour
-      shift (the network's residual should be zero-mean anyway; this makes it exact up to clamping).
+      shift (the network's residual should be zero-mean anyway; this makes it exact up to clamping);
+    - with ``wrap`` tiles and padding wrap around the image's edges (see the module's docstring).
     """
     import torch
 
@@ -144,16 +181,26 @@ def run_learned(fn: Callable[[Any], Any], images: Any, *, scale: int = 1, multip
         colour = colour * alpha
     n, _, h, w = colour.shape
     stacked = colour if extra is None else torch.cat([colour, extra.to(colour)], 1)
-    padded = pad_to_multiple(stacked, multiple)
-    out = tiled(fn, padded, tile=tile, overlap=overlap, scale=scale, multiple=multiple)
-    out = out[:, :, : h * scale, : w * scale]
+    if wrap:  # the margin on multiples of the stride, so the image keeps the pixel grid it has untiled
+        margin = -(-overlap // multiple) * multiple
+        padded = _wrap_pad_hw(stacked, margin, margin + (-h) % multiple, margin + (-w) % multiple)
+        out = tiled(fn, padded, tile=tile, overlap=overlap, scale=scale, multiple=multiple)
+        out = out[:, :, margin * scale: (margin + h) * scale, margin * scale: (margin + w) * scale]
+    else:
+        padded = pad_to_multiple(stacked, multiple)
+        out = tiled(fn, padded, tile=tile, overlap=overlap, scale=scale, multiple=multiple)
+        out = out[:, :, : h * scale, : w * scale]
     new_alpha: Any = None
     if alpha is not None and scale == 1:
         new_alpha = alpha
     elif alpha is not None:
         if resize_alpha is None:
             raise ValueError("run_learned with scale > 1 and alpha needs resize_alpha")
-        new_alpha = resize_alpha(alpha, (h * scale, w * scale)).clamp(0, 1)
+        if wrap:
+            new_alpha = wrapped(lambda a: resize_alpha(a, ((h + 8) * scale, (w + 8) * scale)), alpha, 4, scale)
+        else:
+            new_alpha = resize_alpha(alpha, (h * scale, w * scale))
+        new_alpha = new_alpha.clamp(0, 1)
     out = out.contiguous()
     target = colour.mean((2, 3), keepdim=True)
     # Clamping to the valid range moves the mean again (on tiny or saturated images), so shift and clamp
@@ -171,3 +218,49 @@ def run_learned(fn: Callable[[Any], Any], images: Any, *, scale: int = 1, multip
     if grey:
         out = out.mean(1, keepdim=True)
     return torch.cat([out, new_alpha], 1) if alpha is not None else out
+
+
+# -- seamless models ----------------------------------------------------------------------------------
+def circular_padding(module: Any) -> Any:
+    """Make every convolution in ``module`` wrap around the image's edges, in place (returns ``module``).
+
+    A ``Conv2d`` with padding pads circularly instead of with zeros. A ``ConvTranspose2d`` (which torch
+    only pads with zeros) gets its input wrap-padded and the matching output border cropped by hooks,
+    which equals a circular transposed convolution. A network built only of these, pointwise layers,
+    norms, nearest resizing and global layers (attention, a projection to a small grid) then computes
+    functions on a torus: its output tiles seamlessly. Parameters and state-dict keys do not change.
+    """
+    import torch.nn.functional as F
+    from torch import nn
+
+    for layer in module.modules():
+        if isinstance(layer, nn.ConvTranspose2d):
+            kernel, stride, padding = layer.kernel_size[0], layer.stride[0], int(layer.padding[0])
+            reach = max(1, -(-(kernel - 1 - padding) // stride))
+
+            def pad_input(_: Any, inputs: tuple[Any, ...], reach: int = reach) -> tuple[Any, ...]:
+                return (F.pad(inputs[0], (reach,) * 4, mode="circular"), *inputs[1:])
+
+            def crop_output(_: Any, __: Any, out: Any, cut: int = reach * stride) -> Any:
+                return out[..., cut:out.shape[-2] - cut, cut:out.shape[-1] - cut]
+
+            layer.register_forward_pre_hook(pad_input)
+            layer.register_forward_hook(crop_output)
+        elif isinstance(layer, nn.Conv2d) and not isinstance(layer.padding, str) and any(layer.padding):
+            layer.padding_mode = "circular"
+    return module
+
+
+def wrap_crops(batch: Any, generator: Any = None) -> Any:
+    """Each image rolled by its own random offset (wrapping around): training crops that wrap, so no
+    position in a tileable model's output is special and the wrapped edge is as likely as any other."""
+    import torch
+
+    n, _, h, w = batch.shape
+    shift_y = torch.randint(0, h, (n,), generator=generator).to(batch.device)
+    shift_x = torch.randint(0, w, (n,), generator=generator).to(batch.device)
+    rows = (torch.arange(h, device=batch.device)[None] - shift_y[:, None]) % h  # [n, h]
+    cols = (torch.arange(w, device=batch.device)[None] - shift_x[:, None]) % w  # [n, w]
+    index = torch.arange(n, device=batch.device)[:, None, None]
+    return batch.permute(0, 2, 3, 1)[index, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2).contiguous()
+

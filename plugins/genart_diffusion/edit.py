@@ -51,6 +51,9 @@ class RunEditor:
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         color, alpha = split_alpha(images.float())
         h, w = color.shape[-2:]
+        if getattr(getattr(self.model, "params", None), "tileable", False) and h != w:
+            raise UsageError(f"the run was trained with tileable=true, which takes square images; got {h}x{w} "
+                             "(crop them square first)")
         model_in = resize(convert_channels(color, self.channels), (self.size, self.size)).cpu()
         generator = torch.Generator().manual_seed(self.params.seed)
         out = self.edit(model_in, color, generator)

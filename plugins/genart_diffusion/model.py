@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from genart import BuildContext, UsageError
+from genart.tiling import circular_padding, wrap_crops
 from genart.trainkit import follow_schedule
 
 from .nets import UNet
@@ -97,9 +98,9 @@ class Diffusion:
         self.latent_shape = self.image_shape
         self.default_batch_size = default_batch_size(params.channels)
         self.width, self.patch = network_shape(params.channels, params.image_size, params.width, params.patch)
-        self.net = context.prepare(UNet(params.channels, params.image_size, self.width, params.depth,
-                                        params.attention, params.levels, params.dropout, params.max_mult,
-                                        self.patch))
+        net = UNet(params.channels, params.image_size, self.width, params.depth, params.attention, params.levels,
+                   params.dropout, params.max_mult, self.patch)
+        self.net = context.prepare(circular_padding(net) if params.tileable else net)
         self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)
         fused = self.device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=params.lr, betas=(0.9, 0.99), fused=fused)
@@ -161,7 +162,7 @@ class Diffusion:
     # -- training --------------------------------------------------------------------------------
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         self.net.train()
-        x0 = self.encode_images(batch.to(self.device))
+        x0 = self.encode_images((wrap_crops(batch) if self.params.tileable else batch).to(self.device))
         n = x0.shape[0]
         eps = torch.randn_like(x0)
         if self.params.objective == "flow":

@@ -50,6 +50,8 @@ class DiffusionParams:
     sigma_min: float = param(0.002, "lowest noise level of the step schedule")
     sigma_max: float = param(80.0, "highest noise level of the step schedule (where sampling starts)")
     rho: float = param(7.0, "EDM schedule exponent (higher spends more steps at low noise)")
+    tileable: bool = param(False, "samples tile seamlessly: circular padding in every convolution and training "
+                                  "images rolled by random offsets (wrapping around)")
 
     def validate(self) -> None:
         if not 28 <= self.image_size <= 128:

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from genart import BuildContext, GANLoss, RelativisticGANLoss, Scored, UsageError
+from genart.tiling import circular_padding, wrap_crops
 
 from .augment import augment
 from .nets import Discriminator, Generator, MinibatchStd, category_of
@@ -51,10 +52,11 @@ class GAN:
     def build_networks(self) -> None:
         """G, D, the EMA of G and both optimisers, from ``self.params`` (again when a checkpoint differs)."""
         p = self.params
-        self.g = self.prepare(Generator(p.latent, p.width, p.image_size, p.channels, p.upsample, p.categories,
-                                        p.blocks))
-        self.d = self.prepare(Discriminator(p.width, p.image_size, p.channels, p.spectral_norm, p.categories,
-                                            p.mbstd_group))
+        g = Generator(p.latent, p.width, p.image_size, p.channels, p.upsample, p.categories, p.blocks)
+        d = Discriminator(p.width, p.image_size, p.channels, p.spectral_norm, p.categories, p.mbstd_group)
+        if p.tileable:  # both wrap: D judges the image as the torus G makes
+            circular_padding(g), circular_padding(d)
+        self.g, self.d = self.prepare(g), self.prepare(d)
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
         betas = (p.beta1, p.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=p.lr_g, betas=betas)
@@ -105,7 +107,7 @@ class GAN:
         p = self.params
         self.g.train()
         self.d.train()
-        real = batch.to(self.device) * 2 - 1
+        real = (wrap_crops(batch) if p.tileable else batch).to(self.device) * 2 - 1
         n = real.shape[0]
         logs: dict[str, float] = {}
 

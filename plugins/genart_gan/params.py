@@ -44,6 +44,8 @@ class GANParams:
     lr_d: float = param(1.5e-3, "discriminator Adam learning rate")
     beta1: float = param(0.0, "Adam beta1 (both networks)")
     beta2: float = param(0.99, "Adam beta2 (both networks)")
+    tileable: bool = param(False, "samples tile seamlessly: circular padding in every convolution and training "
+                                  "images rolled by random offsets (wrapping around)")
 
     def __post_init__(self) -> None:
         # Measured (docs/plugins/gan.md, "G's depth"): two blocks lift IS on 28 px MNIST and sharpen 32 px

@@ -8,6 +8,10 @@ import kornia
 import torch
 
 from genart.images import split_alpha
+from genart.tiling import wrapped
+
+#: wrap=true pads by this many pixels: more than the bilateral (5x5) and unsharp (5x5) filters reach together
+WRAP_MARGIN = 6
 
 
 class ClassicRestorer:
@@ -18,6 +22,11 @@ class ClassicRestorer:
         self.params = params
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        if self.params.wrap and self.params.strength != 0:
+            return wrapped(self._restore, images, WRAP_MARGIN)
+        return self._restore(images)
+
+    def _restore(self, images: torch.Tensor) -> torch.Tensor:
         p = self.params
         if p.strength == 0:
             return images.clamp(0, 1)

@@ -83,7 +83,8 @@ class LearnedRestorer:
                     return (x * (1 - m) + net(x, m) * m).to(tile.device)
 
                 out = run_learned(self_ensemble(run, self.params.ensemble), filled, multiple=STRIDE,
-                                  tile=self.params.tile, overlap=overlap, keep_mean=False, extra=mask)
+                                  tile=self.params.tile, overlap=overlap, keep_mean=False, extra=mask,
+                                  wrap=self.params.wrap)
                 images = filled
             else:
                 cond = None
@@ -97,7 +98,7 @@ class LearnedRestorer:
                     return net(x, sigma_map).to(tile.device)
 
                 out = run_learned(self_ensemble(run, self.params.ensemble), images, multiple=STRIDE,
-                                  tile=self.params.tile, overlap=overlap)
+                                  tile=self.params.tile, overlap=overlap, wrap=self.params.wrap)
         if self.params.strength != 1:
             out = torch.lerp(images, out, self.params.strength).clamp(0, 1)
         return out

@@ -34,6 +34,8 @@ class RestoreParams:
     weights: str = param("", "learned: weights file or restorer-trainer run folder (default: the shipped ones)")
     tile: int = param(512, "learned: tile size in pixels (bounds memory on huge images)")
     ensemble: int = param(8, "learned: average over this many flips/rotations (1, 2, 4, 8); 1 is 8x faster")
+    wrap: bool = param(False, "treat each image as a repeating tile: edges are computed from the opposite edge, "
+                              "so a tileable input stays tileable")
 
     def validate(self) -> None:
         check_ensemble(self.ensemble)

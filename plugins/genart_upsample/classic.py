@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from genart.images import split_alpha
+from genart.tiling import wrap_pad
+
+#: input pixels of wrap-around padding for wrap=true: more than the reach of lanczos-3 and bicubic
+WRAP_MARGIN = 4
 
 
 def lanczos_resize(images: torch.Tensor, size: tuple[int, int], a: int = 3) -> torch.Tensor:
@@ -40,6 +45,14 @@ class ClassicUpsampler:
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         _, _, h, w = images.shape
         size = (max(1, round(h * self.params.scale)), max(1, round(w * self.params.scale)))
+        if self.params.wrap:  # resize one period of the endless tiling with its neighbours around it, then crop
+            margin = wrap_margin(self.params.scale)
+            extra = round(margin * self.params.scale)
+            out = self._resize_all(wrap_pad(images, margin), (size[0] + 2 * extra, size[1] + 2 * extra))
+            return out[..., extra:extra + size[0], extra:extra + size[1]]
+        return self._resize_all(images, size)
+
+    def _resize_all(self, images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         colour, alpha = split_alpha(images.float())
         if alpha is not None:  # resample premultiplied colour so transparent pixels do not bleed
             colour = colour * alpha
@@ -57,3 +70,13 @@ class ClassicUpsampler:
         if method == "nearest":
             return F.interpolate(images, size=size, mode="nearest-exact")
         return F.interpolate(images, size=size, mode=method, align_corners=False, antialias=True)
+
+
+def wrap_margin(scale: float) -> int:
+    """A margin of at least WRAP_MARGIN input pixels that the scale maps onto whole output pixels where one
+    exists (x1.5: 4 -> 6), so the cropped result samples the same positions as an unpadded resize."""
+    least = max(WRAP_MARGIN, math.ceil(3 / min(scale, 1.0)) + 1)  # shrinking widens the antialiased kernel
+    for margin in range(least, 8 * least + 1):
+        if abs(margin * scale - round(margin * scale)) < 1e-9:
+            return margin
+    return least

@@ -62,6 +62,7 @@ class LearnedUpsampler:
         self.net = self.net.to(device)
         self.tile = params.tile
         self.ensemble = params.ensemble
+        self.wrap = params.wrap
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         net, scale = self.net, self.scale
@@ -71,4 +72,4 @@ class LearnedUpsampler:
 
         with torch.inference_mode():
             return run_learned(self_ensemble(run, self.ensemble), images, scale=scale, tile=self.tile,
-                               overlap=net.radius + 2, resize_alpha=bicubic_resize)
+                               overlap=net.radius + 2, resize_alpha=bicubic_resize, wrap=self.wrap)

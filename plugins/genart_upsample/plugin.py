@@ -24,6 +24,8 @@ class UpsampleParams:
     weights: str = param("", "learned: weights file or sr-trainer run folder (default: the shipped ones)")
     tile: int = param(512, "learned: tile size in input pixels (bounds memory on huge images)")
     ensemble: int = param(1, "learned: average over this many flips/rotations (1, 2, 4, 8); each costs a pass")
+    wrap: bool = param(False, "treat each image as a repeating tile: edges are computed from the opposite edge, "
+                              "so a tileable input stays tileable")
 
     def validate(self) -> None:
         if not 0 < self.scale <= 16:

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from genart.tiling import circular_padding, wrap_crops
 from genart.trainkit import follow_schedule
 
 from .likelihoods import Likelihood
@@ -56,9 +57,9 @@ class VAE:
                              "gaussian, bernoulli, bce or mse)")
         context.check_tag("loss", params.loss, "vae-likelihood")
         self.likelihood = likelihood.to(self.device)
-        self.net = context.prepare(VAENet(params.channels, params.image_size, params.latent, params.width,
-                                          self.likelihood.out_channels(params.channels), params.blocks,
-                                          params.latent_grid))
+        net = VAENet(params.channels, params.image_size, params.latent, params.width,
+                     self.likelihood.out_channels(params.channels), params.blocks, params.latent_grid)
+        self.net = context.prepare(circular_padding(net) if params.tileable else net)
         # Fused Adam: one kernel for all parameters, several times faster than the default on a CPU.
         fused = self.device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.Adam([*self.net.parameters(), *self.likelihood.parameters()], lr=params.lr,
@@ -78,7 +79,7 @@ class VAE:
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         self.net.train()
-        x = self.likelihood.prepare(batch)
+        x = self.likelihood.prepare(wrap_crops(batch) if self.params.tileable else batch)
         mean, log_var = self.net.encode(x)
         z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
         recon = self.likelihood.nll(self.net.decode(z), x)

@@ -38,6 +38,8 @@ class VAEParams:
                                                            "training ends (ex-post, stored in the checkpoint), or "
                                                            "the standard normal")
     prior_components: int = param(50, "components of the fitted mixture (1: one full-covariance Gaussian)")
+    tileable: bool = param(False, "samples tile seamlessly: circular padding in every convolution and training "
+                                  "images rolled by random offsets (wrapping around)")
 
     def validate(self) -> None:
         if self.image_size < 4:

@@ -165,7 +165,7 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
     from ..images import ImageError, load_image, save_image
     from ..records.recipe import file_entry
     from ..records.reproduce import post_recipe
-    from ..runner.pipeline import apply_chain, build_chain
+    from ..runner.pipeline import apply_chain, build_chain, finish_chain
 
     if not post:
         raise UsageError("give at least one --post SPEC")
@@ -199,6 +199,7 @@ def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: 
         file_recipe = {**recipe, "input": file_entry(file)}
         if not _save_16_bit(file, result, destination, file_recipe):
             save_image(result, destination, overwrite=True, recipe=file_recipe)
+    finish_chain(chain, target)  # files a post-processor keeps beside the outputs (genart.WritesBeside)
     echo(f"wrote {len(planned) - len(failed)} image(s) to {target}"
          + (f"; {len(failed)} unreadable" if failed else ""))
     if len(failed) == len(planned):

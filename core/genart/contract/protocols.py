@@ -20,6 +20,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import torch
 
     from .components import BuildContext
@@ -217,6 +219,19 @@ class PostProcessor(Protocol):
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         """``[N, C, H, W]`` in [0, 1] to ``[N, C', H', W']`` in [0, 1]; must accept any size."""
+        ...
+
+
+@runtime_checkable
+class WritesBeside(Protocol):
+    """An optional post-processor capability: files of its own beside a batch's outputs.
+
+    ``finish(folder)`` is called once after a ``genart run``/``sample`` batch (folder: the run or
+    ``--out`` folder) or a ``genart post`` batch (its ``--out``) is written, e.g. to save the palette the
+    batch was locked to; it returns the paths it wrote. It must not overwrite a file it did not write."""
+
+    def finish(self, folder: Path) -> list[Path]:
+        """Write this processor's files for the finished batch into ``folder``; the paths written."""
         ...
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..contract.components import BuildContext, build_component, resolve_params
 from ..contract.params import DatasetParams, split_spec
-from ..contract.protocols import Dataset, GenerativeModel, PostProcessor
+from ..contract.protocols import Dataset, GenerativeModel, PostProcessor, WritesBeside
 from ..contract.registry import DATASET, MODEL, POST
 from ..errors import GenartError, blame
 
@@ -125,6 +125,19 @@ def apply_chain(chain: Sequence[tuple[str, PostProcessor | Callable[[Any], Any]]
                 torch.clamp(out.detach().to("cpu", torch.float32), 0, 1, out=result[start:start + out.shape[0]])
         images = result if result is not None else images
     return images
+
+
+def finish_chain(chain: Sequence[tuple[str, Any]], folder: Any) -> list[Any]:
+    """Call ``finish(folder)`` on every post-processor of a finished batch that writes files of its own
+    (``genart.WritesBeside``); the paths they wrote."""
+    from pathlib import Path
+
+    written: list[Any] = []
+    for spec, processor in chain:
+        if isinstance(processor, WritesBeside):
+            with blame("post-processor", spec, _module_of(processor), "writing its files"):
+                written += list(processor.finish(Path(folder)))
+    return written
 
 
 def _module_of(component: Any) -> str:

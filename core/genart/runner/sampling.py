@@ -11,7 +11,7 @@ from ..contract.protocols import GenerativeModel
 from ..errors import DiskFullError
 from ..loop import memory
 from ..loop.memory import MIN_PNG_BYTES, gib, refuse_if_too_big
-from .pipeline import SAMPLE_BATCH, Chain
+from .pipeline import SAMPLE_BATCH, Chain, finish_chain
 
 #: grid.png (and grid-raw.png, comparison.png) show the first this many samples (a 16 x 16 grid)
 GRID_MAX = 256
@@ -83,6 +83,7 @@ def write_samples(folder: Path, model: GenerativeModel, chain: Chain, n: int, se
     for kind in ("grid", "grid-raw", "comparison"):
         if kind in pictures:
             save_image(pictures[kind], folder / f"{kind}.png", overwrite=True, recipe=tagged(kind))
+    finish_chain(chain, folder)
 
 
 def check_samples(count: int, image_shape: tuple[int, ...], folder: Any = None) -> None:

@@ -13,7 +13,7 @@ from genart_gan.plugin import GANParams
 BEFORE = {"latent": 64, "width": 16, "blocks": 2, "mbstd_group": 0, "categories": 0, "info_weight": 1.0,
           "upsample": "transposed", "loss": "hinge", "spectral_norm": True, "r1_gamma": 0.2, "r1_every": 16,
           "augment": "color+translation", "ada_target": 0.6, "ada_images": 50000, "ema": 0.999, "ema_warmup": 0,
-          "lr_g": 1.5e-3, "lr_d": 1.5e-3, "beta1": 0.0, "beta2": 0.99}
+          "lr_g": 1.5e-3, "lr_d": 1.5e-3, "beta1": 0.0, "beta2": 0.99, "tileable": False}
 
 
 @pytest.mark.parametrize(("size", "channels"), [(28, 1), (32, 3), (32, 1)])

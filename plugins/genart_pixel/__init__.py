@@ -1,0 +1,1 @@
+"""Pixel art, palettes and seamless tiles: the ``palette``, ``pixelize`` and ``tile-preview`` post-processors."""
