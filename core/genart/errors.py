@@ -31,6 +31,7 @@ __all__ = [
     "TrainingDiverged",
     "UsageError",
     "blame",
+    "one_line",
 ]
 
 
