@@ -48,7 +48,7 @@ def panels() -> list[tuple[str, np.ndarray]]:
     row = 1 / 5
     return [
         ("a Kodak photo painted with\nStarry Night (patch method)",
-         crop("style-gallery.jpg", (0.105, 0.252, 0.553, 0.497))),
+         crop("style-gallery.jpg", (0.106, 0.256, 0.545, 0.497))),
         ("noisy sample | learned denoise", side_by_side(crop("restore-denoise.png", (0, 3 * row, cell, 4 * row)),
                                                         crop("restore-denoise.png", (3 * cell, 3 * row, 1, 4 * row)))),
         ("input pixels | learned x4 upsample", side_by_side(crop("upsample-x4.png", (0, 3 * row, cell, 4 * row)),
