@@ -15,6 +15,7 @@ from .contract.components import build_component, resolve_params
 from .contract.params import LIST_SEPARATOR, ComponentRequest, coerce, describe_params, params_to_dict, split_spec
 from .contract.plugins import App, PluginRecord
 from .contract.registry import ComponentSpec, Registry
+from .loop.memory import available_bytes, gib
 from .loop.train import TrainConfig, TrainResult, train
 from .records.console import echo, progress
 from .records.monitor import Events, Monitor, Watch
@@ -54,6 +55,7 @@ __all__ = [
     "Watch",
     "apply_chain",
     "atomic_path",
+    "available_bytes",
     "base_recipe",
     "build_chain",
     "build_component",
@@ -66,6 +68,7 @@ __all__ = [
     "expand_images",
     "file_entry",
     "find_run_dir",
+    "gib",
     "load_checkpoint",
     "load_data",
     "load_run_model",

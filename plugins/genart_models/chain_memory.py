@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from genart.api import available_bytes, gib
 from genart.errors import OutOfMemory
 
 PROBE = 64
@@ -71,22 +72,6 @@ def plan_chain(chain: Sequence[tuple[str, Any]], shape: tuple[int, int, int, int
         steps.append(Step(spec, shape, after))
         shape = after
     return steps
-
-
-def available_bytes() -> int | None:
-    """The host's MemAvailable (the chain's images live on the host between steps), None if unknown."""
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def gib(count: float) -> str:
-    return f"{count / 2**30:.1f} GiB"
 
 
 def check_chain(chain: Sequence[tuple[str, Any]], shape: tuple[int, int, int, int],
