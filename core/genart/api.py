@@ -10,7 +10,16 @@ third party can rely on the same names; a test fails when a built-in imports any
 
 from __future__ import annotations
 
-from .cli.options import device_option, device_options, expand_images, params_options, parse_values, post_option
+from .cli.options import (
+    device_option,
+    device_options,
+    expand_images,
+    image_files_options,
+    invoke_post,
+    params_options,
+    parse_values,
+    post_option,
+)
 from .contract.components import build_component, resolve_params
 from .contract.params import LIST_SEPARATOR, ComponentRequest, coerce, describe_params, params_to_dict, split_spec
 from .contract.plugins import App, PluginRecord
@@ -69,6 +78,8 @@ __all__ = [
     "file_entry",
     "find_run_dir",
     "gib",
+    "image_files_options",
+    "invoke_post",
     "load_checkpoint",
     "load_data",
     "load_run_model",

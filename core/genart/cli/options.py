@@ -106,3 +106,30 @@ def parse_values(params_type: type, values: dict[str, Any]) -> dict[str, Any]:
         elif hint is Path or (hint is not None and Path in get_args(hint)):
             out[name] = Path(value).expanduser() if value not in (None, "") else None
     return out
+
+
+def image_files_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """What a command that processes image files into a folder takes, as ``genart post`` does: ``IMAGES...``
+    (files or folders), ``--out``, ``--overwrite``, ``-q`` and the device options."""
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.argument("images", nargs=-1, required=True, type=click.Path(exists=True)),
+        click.option("--out", required=True, type=click.Path(file_okay=False), help="folder for the results"),
+        click.option("--overwrite", is_flag=True, help="replace existing files in --out"),
+        click.option("-q", "--quiet", is_flag=True, help="no progress bar"),
+        device_options,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def invoke_post(ctx: click.Context, *specs: str, **options: Any) -> None:
+    """Run ``genart post`` (found through the command group, so its folder handling, safety checks and
+    recipes are the ones ``post`` has) with the chain ``specs``: what a short command such as
+    ``genart upscale`` does with the ``image_files_options`` it took."""
+    parent = ctx.parent
+    group = parent.command if parent is not None else None
+    post = group.get_command(parent, "post") if parent is not None and isinstance(group, click.Group) else None
+    if post is None:
+        raise click.UsageError("genart post is not available")
+    ctx.invoke(post, post=specs, **options)
