@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import torch
+from pixel_support import periodic_noise
 
 from genart.api import App
 from genart.images import load_image, save_image
@@ -75,15 +76,6 @@ def test_chains_with_palette(app: App) -> None:
     for image in out:
         rgb = torch.round(image * 255).to(torch.int64).reshape(3, -1).T
         assert {tuple(r) for r in rgb.tolist()} <= allowed
-
-
-def periodic_noise(n: int, size: int, seed: int = 0) -> torch.Tensor:
-    """Low-pass filtered noise made in the Fourier domain: periodic, so it tiles by construction."""
-    noise = torch.randn(n, 3, size, size, generator=torch.Generator().manual_seed(seed))
-    frequency = torch.fft.fftfreq(size)
-    keep = (frequency[:, None] ** 2 + frequency[None, :] ** 2) < 0.02
-    smooth = torch.fft.ifft2(torch.fft.fft2(noise) * keep).real
-    return (smooth - smooth.amin()) / (smooth.amax() - smooth.amin())
 
 
 def test_tile_preview_and_the_seam_metric(app: App) -> None:

@@ -6,20 +6,12 @@ from typing import Any
 
 import pytest
 import torch
+from pixel_support import periodic_noise
 
 from genart.api import App
 from genart.testing import build_context
 from genart.tiling import run_learned, wrap_pad
 from genart_pixel.seams import seam_ratio
-
-
-def periodic_noise(n: int, size: int, seed: int = 0) -> torch.Tensor:
-    """Low-pass filtered noise made in the Fourier domain: periodic, so it tiles by construction."""
-    noise = torch.randn(n, 3, size, size, generator=torch.Generator().manual_seed(seed))
-    frequency = torch.fft.fftfreq(size)
-    keep = (frequency[:, None] ** 2 + frequency[None, :] ** 2) < 0.02
-    smooth = torch.fft.ifft2(torch.fft.fft2(noise) * keep).real
-    return (smooth - smooth.amin()) / (smooth.amax() - smooth.amin())
 
 
 @pytest.fixture(scope="module")
