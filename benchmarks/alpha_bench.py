@@ -87,6 +87,7 @@ def composited_figures(run: Path, opaque_folder: Path, holdout: int) -> dict:
     """The alpha run's sample PNGs laid on white, scored like ``genart eval`` scores the opaque run: against
     the opaque copies of the held-out sprites (the folder's last ``holdout`` files)."""
     import torch
+
     from genart_explore.sample_metrics import evaluate_samples
 
     real = load_folder(sorted(opaque_folder.glob("*.png"))[-holdout:], "RGB")
