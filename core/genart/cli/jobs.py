@@ -129,7 +129,8 @@ def train_command(app: Any, **values: Any) -> None:
 
 @click.command("sample", cls=ListsPostProcessors)
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1),
+              help="images to sample (of each class with --label)")
 @click.option("--seed", default=0, show_default=True, type=SEED)
 @post_option
 @click.option("--model-args", default="", metavar="KEY=VALUE,...",
