@@ -167,6 +167,18 @@ def test_extract_from_an_image_and_a_folder(app: App, tmp_path: Path) -> None:
         assert build(app, f"palette:extract={source},n=6").fixed == processor.fixed  # deterministic
 
 
+def test_extracting_more_colours_than_the_source_has_gives_fewer(app: App, tmp_path: Path) -> None:
+    """Before: ``extract=reference/,n=12`` (a docs example) on a reference with 3 colours failed with
+    'n=12 but the palette has only 3 colours'; n is "at most"."""
+    image = torch.zeros(3, 8, 8)
+    image[0, :4], image[2, 4:, :4] = 1.0, 1.0  # red top, blue bottom-left, black bottom-right
+    save_image(image, tmp_path / "three.png")
+    processor = build(app, f"palette:extract={tmp_path / 'three.png'},n=12")
+    assert sorted(processor.fixed) == [(0, 0, 0), (0, 0, 255), (255, 0, 0)]
+    out = processor(make_tiny_images(2, 3, 12, seed=9))
+    assert all(colours_of(image) <= set(processor.fixed) for image in out)
+
+
 def test_lock_writes_and_rereads_the_gpl(app: App, tmp_path: Path) -> None:
     gpl = tmp_path / "sheet" / "palette.gpl"
     first = build(app, f"palette:n=5,gpl={gpl}")
