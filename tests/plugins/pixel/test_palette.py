@@ -133,7 +133,7 @@ def test_bad_palette_files_are_one_line_errors(genart_cli: Any, app: App, tmp_pa
 
 @pytest.mark.parametrize(("spec", "message"), [
     ("palette:colors=gameboy,n=5", "n=5 but the palette 'gameboy' has only 4 colours"),
-    ("palette:colors=gamebox", "neither a built-in palette"),
+    ("palette:colors=gamebox", "neither a built-in palette (gameboy, pico8, nes, c64, cga, bw)"),
     ("palette:colors=missing.gpl", "palette file not found"),
     ("palette:extract=nowhere", "no such file or folder"),
     ("palette:gpl=x.gpl,lock=false", "needs lock=true"),
