@@ -24,7 +24,7 @@ from .contract.components import build_component, resolve_params
 from .contract.params import LIST_SEPARATOR, ComponentRequest, coerce, describe_params, params_to_dict, split_spec
 from .contract.plugins import App, PluginRecord
 from .contract.registry import ComponentSpec, Registry
-from .loop.memory import available_bytes, gib
+from .loop.memory import available_bytes, check_chain, gib
 from .loop.train import TrainConfig, TrainResult, train
 from .records.console import echo, progress
 from .records.monitor import Events, Monitor, Watch
@@ -44,6 +44,7 @@ from .runner.context import make_context, precision_label, versions
 from .runner.jobs import train_job
 from .runner.loading import load_run_model
 from .runner.pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
+from .runner.post_job import FilesRequest, files_job
 from .runner.settings import RunSettings
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "ComponentRequest",
     "ComponentSpec",
     "Events",
+    "FilesRequest",
     "LIST_SEPARATOR",
     "MANIFEST",
     "Monitor",
@@ -65,6 +67,7 @@ __all__ = [
     "apply_chain",
     "atomic_path",
     "available_bytes",
+    "check_chain",
     "base_recipe",
     "build_chain",
     "build_component",
@@ -77,6 +80,7 @@ __all__ = [
     "expand_images",
     "file_entry",
     "find_run_dir",
+    "files_job",
     "gib",
     "image_files_options",
     "invoke_post",
