@@ -99,6 +99,8 @@ def test_builtin_palettes() -> None:
     assert len(builtin("gameboy")) == 4 and len(builtin("pico8")) == 16 and len(builtin("c64")) == 16
     assert len(builtin("nes")) == 55  # the 64-entry hardware table repeats black
     assert resolve("GameBoy") == builtin("gameboy")
+    assert resolve("pico8+#ffffff") == [*builtin("pico8"), (255, 255, 255)]  # PICO-8 has no pure white
+    assert resolve("bw+#ffffff+000000") == [(0, 0, 0), (255, 255, 255)]  # repeats drop
 
 
 def test_palette_files_read_back(tmp_path: Path) -> None:
@@ -134,6 +136,7 @@ def test_bad_palette_files_are_one_line_errors(genart_cli: Any, app: App, tmp_pa
 @pytest.mark.parametrize(("spec", "message"), [
     ("palette:colors=gameboy,n=5", "n=5 but the palette 'gameboy' has only 4 colours"),
     ("palette:colors=gamebox", "neither a built-in palette (gameboy, pico8, nes, c64, cga, bw)"),
+    ("palette:colors=pico8+gamebox", "neither a built-in palette"),
     ("palette:colors=missing.gpl", "palette file not found"),
     ("palette:extract=nowhere", "no such file or folder"),
     ("palette:gpl=x.gpl,lock=false", "needs lock=true"),
