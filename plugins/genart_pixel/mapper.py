@@ -49,6 +49,9 @@ class PaletteMapper:
         except ValueError as error:
             raise UsageError(f"palette: {error}") from None
         self.count = params.n or (len(self.fixed) if self.fixed is not None else DEFAULT_EXTRACT)
+        if params.extract and self.fixed is not None:
+            # n is "at most": a source with fewer distinct colours than n gives a smaller palette, not an error
+            self.count = len(self.fixed)
         if self.fixed is not None and self.count > len(self.fixed):
             raise UsageError(f"palette: n={self.count} but the palette has only {len(self.fixed)} colours")
         self.locked: list[Colour] | None = None

@@ -127,11 +127,15 @@ def resolve(colors: str) -> list[Colour]:
             raise ValueError(f"palette file not found: {text}")
         return read_palette_file(text)
     items = [item for item in re.split(r"[+;\s]+", text) if item]
-    if items and all(_HEX.fullmatch(item) for item in items):
-        return unique([parse_hex(item) for item in items])
+    if items and all(_HEX.fullmatch(item) or item.lower() in BUILTIN for item in items):
+        # built-in names may be joined too: pico8+#ffffff is PICO-8 with a pure white added
+        colours: list[Colour] = []
+        for item in items:
+            colours += builtin(item.lower()) if item.lower() in BUILTIN else [parse_hex(item)]
+        return unique(colours)
     names = ", ".join(BUILTIN)
     raise ValueError(f"colors={text!r} is neither a built-in palette ({names}), a .gpl/.hex/.pal file, "
-                     "nor hex colours joined with + (#0f380f+#9bbc0f)")
+                     "nor hex colours or built-in names joined with + (#0f380f+#9bbc0f, pico8+#ffffff)")
 
 
 def gpl_text(colours: list[Colour], name: str = "genart") -> str:

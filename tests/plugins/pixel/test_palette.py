@@ -99,6 +99,8 @@ def test_builtin_palettes() -> None:
     assert len(builtin("gameboy")) == 4 and len(builtin("pico8")) == 16 and len(builtin("c64")) == 16
     assert len(builtin("nes")) == 55  # the 64-entry hardware table repeats black
     assert resolve("GameBoy") == builtin("gameboy")
+    assert resolve("pico8+#ffffff") == [*builtin("pico8"), (255, 255, 255)]  # PICO-8 has no pure white
+    assert resolve("bw+#ffffff+000000") == [(0, 0, 0), (255, 255, 255)]  # repeats drop
 
 
 def test_palette_files_read_back(tmp_path: Path) -> None:
@@ -133,7 +135,8 @@ def test_bad_palette_files_are_one_line_errors(genart_cli: Any, app: App, tmp_pa
 
 @pytest.mark.parametrize(("spec", "message"), [
     ("palette:colors=gameboy,n=5", "n=5 but the palette 'gameboy' has only 4 colours"),
-    ("palette:colors=gamebox", "neither a built-in palette"),
+    ("palette:colors=gamebox", "neither a built-in palette (gameboy, pico8, nes, c64, cga, bw)"),
+    ("palette:colors=pico8+gamebox", "neither a built-in palette"),
     ("palette:colors=missing.gpl", "palette file not found"),
     ("palette:extract=nowhere", "no such file or folder"),
     ("palette:gpl=x.gpl,lock=false", "needs lock=true"),
@@ -165,6 +168,18 @@ def test_extract_from_an_image_and_a_folder(app: App, tmp_path: Path) -> None:
         out = processor(make_tiny_images(2, 3, 12, seed=9))
         assert all(colours_of(image) <= set(processor.fixed) for image in out)
         assert build(app, f"palette:extract={source},n=6").fixed == processor.fixed  # deterministic
+
+
+def test_extracting_more_colours_than_the_source_has_gives_fewer(app: App, tmp_path: Path) -> None:
+    """Before: ``extract=reference/,n=12`` (a docs example) on a reference with 3 colours failed with
+    'n=12 but the palette has only 3 colours'; n is "at most"."""
+    image = torch.zeros(3, 8, 8)
+    image[0, :4], image[2, 4:, :4] = 1.0, 1.0  # red top, blue bottom-left, black bottom-right
+    save_image(image, tmp_path / "three.png")
+    processor = build(app, f"palette:extract={tmp_path / 'three.png'},n=12")
+    assert sorted(processor.fixed) == [(0, 0, 0), (0, 0, 255), (255, 0, 0)]
+    out = processor(make_tiny_images(2, 3, 12, seed=9))
+    assert all(colours_of(image) <= set(processor.fixed) for image in out)
 
 
 def test_lock_writes_and_rereads_the_gpl(app: App, tmp_path: Path) -> None:
