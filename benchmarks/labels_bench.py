@@ -137,11 +137,10 @@ def figures(real: Real, drawn: Any, asked: Any, judge: Any) -> dict[str, Any]:
 def score_run(run: Path, data: Preset, real: Real, guidances: list[float], per_class: int, seed: int,
               judge: Any, out: Path) -> list[dict[str, Any]]:
     """Every scored setting of one run: one per guidance for a conditional run, one for an unconditional."""
-
     from genart import Guided
-    from genart.api import load_run_model, sample
+    from genart.api import load_run_model, sample, sample_classes, set_guidance
     from genart.images import save_image
-    from genart_explore.class_eval import GRID_COLUMNS, sample_classes, trained_classes
+    from genart_explore.class_eval import GRID_COLUMNS, trained_classes
     from genart_explore.class_grid import class_grid
 
     model, _, manifest = load_run_model(app(), run, "cpu")
@@ -153,25 +152,23 @@ def score_run(run: Path, data: Preset, real: Real, guidances: list[float], per_c
     base = {"run": str(run), "model": manifest["model"]["spec"], "data": manifest["data"]["spec"],
             "steps": train.get("steps_done", train.get("steps")), "train_s": manifest.get("timings", {}).get("train_s"),
             "conditional": names is not None}
-    settings: list[float | None] = list(guidances) if names is not None else [None]
+    conditional = names is not None
+    settings: list[float | None] = list(guidances) if conditional and isinstance(model, Guided) else [None]
     results = []
     for guidance in settings:
-        if guidance is not None:
-            if not isinstance(model, Guided):
-                raise SystemExit(f"error: {run}'s model has no guidance scale to set")
-            model.guidance = guidance
+        set_guidance(model, guidance)
         started = time.perf_counter()
         # the unconditional model cannot be asked: its samples, cut into as many per class as asked, stand
         # against each class (they are exchangeable, so which ones go to which class does not matter)
-        drawn = sample_classes(model, asked, seed) if guidance is not None else sample(model, asked.shape[0], seed)
+        drawn = sample_classes(model, asked, seed) if conditional else sample(model, asked.shape[0], seed)
         seconds = time.perf_counter() - started
         result = {**base, "guidance": guidance, "samples": int(asked.shape[0]), "sampling_s": round(seconds, 1),
                   **figures(real, drawn, asked, judge)}
-        if judge is not None and guidance is None:
+        if judge is not None and not conditional:
             result.pop("label_accuracy")  # nothing was asked for
         results.append(result)
         rows = [drawn[asked == c][:GRID_COLUMNS] for c in range(len(real.names))]
-        tag = "uncond" if guidance is None else f"g{guidance:g}"
+        tag = "uncond" if not conditional else "cond" if guidance is None else f"g{guidance:g}"
         save_image(class_grid(rows, real.names), out / f"{data.name}-{run.name}-{tag}-classes.png", overwrite=True)
         print(line(result), flush=True)
     return results
@@ -192,7 +189,8 @@ def line(result: dict[str, Any]) -> str:
                        for k in KEYS)
     average = " ".join(f"{result['average'][k]:5.3f}" if k != "fd" else f"{result['average'][k]:6.2f}"
                        for k in KEYS)
-    guidance = "-" if result["guidance"] is None else f"{result['guidance']:g}"
+    guidance = ("-" if not result["conditional"] else "cond" if result["guidance"] is None
+                else f"{result['guidance']:g}")
     text = f"{Path(result['run']).name[-34:]:<34}{result['steps']!s:>6}{guidance:>5}  {overall:>30}  {average:>34}"
     if "judge" in result:
         accuracy = result.get("label_accuracy")
@@ -203,7 +201,8 @@ def line(result: dict[str, Any]) -> str:
 
 def per_class_table(results: list[dict[str, Any]], names: list[str]) -> str:
     """Class by class: each setting's FD (and label accuracy where measured), the real-vs-real FD floor."""
-    columns = [("uncond" if r["guidance"] is None else f"g={r['guidance']:g}") + f" {Path(r['run']).name[-12:]}"
+    columns = [("uncond" if not r["conditional"] else "cond" if r["guidance"] is None else f"g={r['guidance']:g}")
+               + f" {Path(r['run']).name[-12:]}"
                for r in results]
     lines = ["per-class FD (each setting's samples of the class vs the class's real images; lower is better)"
              + ("; label accuracy in brackets" if any("label_accuracy" in r for r in results) else ""),

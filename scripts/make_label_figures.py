@@ -30,9 +30,9 @@ def main() -> int:
     import torch
 
     from genart import Guided
-    from genart.api import App, load_run_model
+    from genart.api import App, load_run_model, sample_classes
     from genart.images import save_image
-    from genart_explore.class_eval import sample_classes, trained_classes
+    from genart_explore.class_eval import trained_classes
     from genart_explore.class_grid import class_grid
 
     model, _, manifest = load_run_model(App.from_entry_points(only=None), args.run, "cpu")

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from genart import GenartError, UsageError
+from genart.api import sample_classes
 from genart.images import save_image
 
 from .class_grid import class_grid
@@ -48,20 +49,6 @@ def trained_classes(model: Any, manifest: dict[str, Any]) -> list[str] | None:
     if not labels.get("conditional") or not labels.get("names") or not isinstance(model, Conditional):
         return None
     return [str(name) for name in labels["names"]]
-
-
-def sample_classes(model: Any, asked: Any, seed: int, batch_size: int = 64) -> Any:
-    """``sample_labelled`` for every label in ``asked`` (int64 ``[n]``), ``batch_size`` at a time from one
-    generator seeded with ``seed``, on the CPU in [0, 1] (the labelled twin of genart.api.sample)."""
-    import torch
-
-    generator = torch.Generator().manual_seed(seed)
-    chunks = []
-    for start in range(0, int(asked.shape[0]), batch_size):
-        with torch.inference_mode():
-            chunk = model.sample_labelled(asked[start:start + batch_size], generator)
-        chunks.append(chunk.detach().float().clamp(0, 1).cpu())
-    return torch.cat(chunks) if chunks else torch.empty(0)
 
 
 def per_class_counts(labels: Any, classes: int, samples: int | None) -> list[int]:
