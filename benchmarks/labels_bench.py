@@ -139,9 +139,8 @@ def score_run(run: Path, data: Preset, real: Real, guidances: list[float], per_c
     """Every scored setting of one run: one per guidance for a conditional run, one for an unconditional."""
     from genart import Guided
     from genart.api import load_run_model, sample, sample_classes, set_guidance
-    from genart.images import save_image
-    from genart_explore.class_eval import GRID_COLUMNS, trained_classes
-    from genart_explore.class_grid import class_grid
+    from genart.images import class_grid, save_image
+    from genart_explore.class_eval import GRID_COLUMNS, enlarged, trained_classes
 
     model, _, manifest = load_run_model(app(), run, "cpu")
     names = trained_classes(model, manifest)
@@ -169,7 +168,8 @@ def score_run(run: Path, data: Preset, real: Real, guidances: list[float], per_c
         results.append(result)
         rows = [drawn[asked == c][:GRID_COLUMNS] for c in range(len(real.names))]
         tag = "uncond" if not conditional else "cond" if guidance is None else f"g{guidance:g}"
-        save_image(class_grid(rows, real.names), out / f"{data.name}-{run.name}-{tag}-classes.png", overwrite=True)
+        grid = class_grid(enlarged(rows), real.names)
+        save_image(grid, out / f"{data.name}-{run.name}-{tag}-classes.png", overwrite=True)
         print(line(result), flush=True)
     return results
 

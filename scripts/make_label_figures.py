@@ -31,9 +31,8 @@ def main() -> int:
 
     from genart import Guided
     from genart.api import App, load_run_model, sample_classes
-    from genart.images import save_image
-    from genart_explore.class_eval import trained_classes
-    from genart_explore.class_grid import class_grid
+    from genart.images import class_grid, save_image
+    from genart_explore.class_eval import enlarged, trained_classes
 
     model, _, manifest = load_run_model(App.from_entry_points(only=None), args.run, "cpu")
     data = str(manifest.get("data", {}).get("name", ""))
@@ -51,7 +50,7 @@ def main() -> int:
     drawn = sample_classes(model, asked, args.seed)
     rows = [drawn[asked == index] for index in range(len(names))]
     guidance = f"guidance {model.guidance:g}" if isinstance(model, Guided) else ""
-    target = save_image(class_grid(rows, names), args.out, overwrite=args.overwrite,
+    target = save_image(class_grid(enlarged(rows), names), args.out, overwrite=args.overwrite,
                         recipe={"what": "per-class grid", "run": args.run.name, "seed": args.seed,
                                 "guidance": guidance})
     extra = f", {guidance}" if guidance else ""

@@ -20,9 +20,8 @@ import click
 
 from genart import GenartError, UsageError
 from genart.api import sample_classes
-from genart.images import save_image
+from genart.images import class_grid, save_image
 
-from .class_grid import class_grid
 from .records import save_metrics
 from .sample_metrics import (
     COMPONENTS,
@@ -37,6 +36,8 @@ SECTION = "class_eval"
 GRID = "classes.png"
 #: samples per row of that grid
 GRID_COLUMNS = 8
+#: tiles smaller than this are enlarged (nearest neighbour, a whole factor) so the names stay in proportion
+MIN_TILE = 48
 KEYS = ("precision", "recall", "diversity", "fd")
 
 
@@ -91,10 +92,20 @@ def class_figures(model: Any, name: str, run_dir: Path, images: Any, labels: Any
         "sampling_s": round(sampling_s, 2), "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     save_metrics(run_dir, data_spec, record, SECTION)
     rows = [drawn[asked == c][:GRID_COLUMNS] for c in range(len(names)) if counts[c]]
-    save_image(class_grid(rows, [names[c] for c in range(len(names)) if counts[c]]), run_dir / GRID,
+    save_image(class_grid(enlarged(rows), [names[c] for c in range(len(names)) if counts[c]]), run_dir / GRID,
                overwrite=True, recipe={"what": "genart eval per-class grid", "data": data_spec, "seed": seed})
     click.echo(format_classes(name, record))
     return record
+
+
+def enlarged(rows: list[Any], min_tile: int = MIN_TILE) -> list[Any]:
+    """``rows`` of images enlarged by the whole factor that brings their side to at least ``min_tile``."""
+    import torch.nn.functional as F
+
+    side = max(rows[0].shape[-2:]) if rows else min_tile
+    factor = -(-min_tile // side)
+    return [F.interpolate(row, scale_factor=factor, mode="nearest") if factor > 1 and row.shape[0] else row
+            for row in rows]
 
 
 def _guidance(model: Any) -> float | None:

@@ -1,13 +1,11 @@
-"""Per-class figures and the per-class grid on small self-made data: a class's own samples score better
-against it than another class's, classes too small to score are left out, and the grid has one row per
-class with its name written before it."""
+"""Per-class figures on small self-made data: a class's own samples score better against it than another
+class's, and classes too small to score are left out."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from genart_explore.class_grid import class_grid
 from genart_explore.sample_metrics import average_figures, evaluate_classes
 
 COLOURS = torch.tensor([[0.9, 0.1, 0.1], [0.1, 0.8, 0.2], [0.2, 0.2, 0.9]])
@@ -50,27 +48,3 @@ def test_classes_too_small_to_score_are_left_out() -> None:
     per_class = evaluate_classes(real, labels, coloured(asked, seed=3), asked, 3)
     assert sorted(per_class) == [0]  # class 1: 5 real images (< 8); class 2: 3 samples (< 4)
     assert average_figures({}) == {}
-
-
-def test_class_grid_has_one_row_per_class_and_the_names() -> None:
-    rows = [torch.full((n, 1, 8, 8), shade) for n, shade in ((3, 0.0), (2, 0.5), (3, 1.0))]
-    grid = class_grid(rows, ["zero", "a longer name", "two"], padding=2, min_tile=16)
-    assert grid.shape[0] == 3 and grid.dtype == torch.float32
-    assert float(grid.min()) >= 0.0 and float(grid.max()) <= 1.0
-    # tiles enlarged twice (8 px < 16): rows 16 px high plus padding, three rows
-    assert grid.shape[1] == 2 + 3 * (16 + 2)
-    label_width = grid.shape[2] - 3 * (16 + 2)
-    names, tiles = grid[:, :, :label_width], grid[:, :, label_width:]
-    assert float(names.min()) < 0.3, "the names are written in dark ink on the left"
-    first_row = tiles[:, 2:18]
-    assert float(first_row[:, :, :16].max()) == 0.0  # the first class's black tile
-    second_row = tiles[:, 2 + 18:2 + 18 + 16]
-    assert float(second_row[:, :, 18:34].mean()) == pytest.approx(0.5, abs=0.01)  # the grey class's second image
-    assert float(second_row[:, :, 36:52].min()) == 1.0, "class 1 has two images: its third cell stays blank"
-
-
-def test_class_grid_refuses_rows_without_names() -> None:
-    from genart import UsageError
-
-    with pytest.raises(UsageError, match="one name per row"):
-        class_grid([torch.zeros(1, 3, 8, 8)], ["a", "b"])
