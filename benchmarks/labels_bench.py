@@ -212,17 +212,31 @@ def per_class_table(results: list[dict[str, Any]], names: list[str]) -> str:
             continue
         cells = []
         for r in results:
-            accuracy = (r.get("label_accuracy") or {}).get("per_class", {}).get(index)
+            shares = (r.get("label_accuracy") or {}).get("per_class", {})
+            accuracy = shares.get(index, shares.get(str(index)))  # str keys once read back from --json
             cells.append(f"{r['classes'][name]['fd']:.2f}" + (f" [{accuracy:.2f}]" if accuracy is not None else ""))
         lines.append(f"  {name:<10}{results[0]['floor'][name]['fd']:>7.2f}" + "".join(f"{c:>26}" for c in cells))
     return "\n".join(lines)
 
 
+def print_tables(files: list[Path]) -> int:
+    """The summary lines and the per-class table of scores saved with ``--json`` (several runs together)."""
+    results = [result for file in files for result in json.loads(file.read_text())]
+    if not results:
+        raise SystemExit("error: table needs --json files of earlier scores")
+    print(header(any("judge" in r for r in results)))
+    for result in results:
+        print(line(result))
+    print(per_class_table(results, list(results[0]["classes"])))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_data_root(parser)
-    parser.add_argument("what", choices=["train", "score", "compare"])
-    parser.add_argument("runs", nargs="*", type=Path, help="score: run folders to score")
+    parser.add_argument("what", choices=["train", "score", "compare", "table"])
+    parser.add_argument("runs", nargs="*", type=Path,
+                        help="score: run folders to score; table: --json files of earlier scores to print together")
     parser.add_argument("--data", default="mnist", help="mnist, poke32 or poke64")
     parser.add_argument("--conditional", action="store_true", help="train: with the data's labels")
     parser.add_argument("--minutes", type=float, default=None, help="train, compare: wall-clock per run")
@@ -237,6 +251,8 @@ def main() -> int:
                         help="run folders (train) and per-class grids (score); keep it outside the repository")
     parser.add_argument("--json", type=Path, default=None, help="also write every scored figure to this file")
     args = parser.parse_args()
+    if args.what == "table":
+        return print_tables(args.runs)
     data = preset(args.data)
     if args.what in ("train", "compare") and not (args.minutes or args.steps):
         parser.error("train and compare need --minutes or --steps")
