@@ -25,7 +25,8 @@ RUN_DIR = click.Path(exists=True, file_okay=False)
               help="images evaluated at once")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed of the sampling noise")
 @click.option("--samples", type=click.IntRange(min=0),
-              help="samples scored against the held-out images [default: half their number; 0: none]")
+              help="samples scored against the held-out images [default: half their number; 0: none; per class: "
+                   "this number shared evenly, by default half of each class's]")
 @click.option("--model-args", default="", metavar="KEY=VALUE,...",
               help="sampling-time model parameters, e.g. steps=20")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
@@ -39,6 +40,9 @@ def eval_command(app: Any, run_dir: str, data: str, k: int, batch_size: int, see
     Every model that samples (GAN, diffusion, VAE) reports precision and recall (k-NN, k=3), the
     diversity ratio and a Frechet distance in a weight-free feature space (16x16 pixels + PCA of the
     real images), beside the real-vs-real floor of two halves of the held-out images (metrics.sample_eval).
+    A model that trained on labels (e.g. folder:path=DIR,labels=folders) is also scored class by class:
+    each class's samples against that class's held-out images, and the average (metrics.class_eval),
+    with a grid of one row per class written to RUN/classes.png.
     """
     from .evaluation import evaluate_run
 

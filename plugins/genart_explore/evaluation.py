@@ -24,6 +24,7 @@ from genart.api import (
     split_spec,
 )
 
+from .class_eval import class_figures, trained_classes
 from .records import save_metrics
 
 LABELS = {
@@ -49,7 +50,8 @@ def evaluate_run(app: Any, run_dir: Path, data_spec: str, *, k: int, batch_size:
     data_params = resolve_params(context, "dataset", data_spec)
     for warning in overlap_warnings(manifest, split_spec(data_spec).name, data_params):
         click.echo(f"warning: {warning}", err=True)
-    images = load_data(context, data_spec, size, channels)
+    names = trained_classes(model, manifest) if samples != 0 else None
+    images, labels = load_eval_data(context, data_spec, size, channels, names)
     record = likelihood_figures(model, name, images, data_spec, k=k, batch_size=batch_size, seed=seed,
                                 progress=progress) if isinstance(model, Evaluator) else None
     if record is not None:
@@ -60,7 +62,29 @@ def evaluate_run(app: Any, run_dir: Path, data_spec: str, *, k: int, batch_size:
         from .sample_eval import sample_figures
 
         sample_figures(model, name, run_dir, images, data_spec, samples=samples, seed=seed)
+        if names is not None and labels is not None:
+            class_figures(model, name, run_dir, images, labels, names, data_spec, samples=samples, seed=seed)
     return record
+
+
+def load_eval_data(context: Any, data_spec: str, size: int, channels: int,
+                   names: list[str] | None) -> tuple[Any, Any]:
+    """The evaluation images, and their labels when the model trained on classes (``names``) and the data
+    has the same classes; otherwise (images, None), saying why the per-class figures are left out."""
+    if names is None:
+        return load_data(context, data_spec, size, channels), None
+    from genart.api import load_labelled_data
+
+    data = load_labelled_data(context, data_spec, size, channels)
+    if data.labels is None or data.names is None:
+        click.echo(f"note: {data_spec!r} has no labels, so no per-class figures (the run trained on "
+                   f"{len(names)} classes; give the data its labels, e.g. folder:...,labels=folders)")
+        return data.images, None
+    if list(data.names) != list(names):
+        click.echo(f"note: {data_spec!r} has other classes than the run trained on ({len(data.names)} against "
+                   f"{len(names)}), so no per-class figures")
+        return data.images, None
+    return data.images, data.labels
 
 
 def likelihood_figures(model: Evaluator, name: str, images: Any, data_spec: str, *, k: int, batch_size: int, seed: int,

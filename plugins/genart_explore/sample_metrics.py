@@ -116,3 +116,33 @@ def evaluate_samples(real: torch.Tensor, samples: torch.Tensor, k: int = NEAREST
     half_a, half_b = split_halves(real)
     reference = features(half_b)
     return {"model": score(reference, features(samples), k), "floor": score(reference, features(half_a), k)}
+
+
+def evaluate_classes(real: torch.Tensor, labels: torch.Tensor, samples: torch.Tensor, sample_labels: torch.Tensor,
+                     classes: int, k: int = NEAREST, size: int = FEATURE_SIZE,
+                     components: int = COMPONENTS) -> dict[int, dict[str, dict[str, float]]]:
+    """``{class: {"model": figures, "floor": figures}}``: the samples of each class (``sample_labels``)
+    against one half of that class's real images, and the class's other half against the same half.
+
+    One feature space for every class, fitted on all the real images: a class of a few dozen images would
+    give a PCA of its own too few directions, and figures in one space compare across classes. Classes
+    with fewer than ``2 (k + 1)`` real images or ``k + 1`` samples are left out (k-NN needs them)."""
+    features = PixelPCA.fit(real, size, components)
+    out: dict[int, dict[str, dict[str, float]]] = {}
+    for index in range(classes):
+        mine, drawn = real[labels == index], samples[sample_labels == index]
+        if mine.shape[0] < 2 * (k + 1) or drawn.shape[0] < k + 1:
+            continue
+        half_a, half_b = split_halves(mine)
+        reference = features(half_b)
+        out[index] = {"model": score(reference, features(drawn), k), "floor": score(reference, features(half_a), k)}
+    return out
+
+
+def average_figures(per_class: dict[int, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """The unweighted mean over classes of each figure (a small class counts as much as a large one)."""
+    if not per_class:
+        return {}
+    first = next(iter(per_class.values()))
+    return {part: {key: sum(c[part][key] for c in per_class.values()) / len(per_class) for key in first[part]}
+            for part in first}

@@ -21,6 +21,7 @@ from .runs import MANIFEST, read_json, write_bytes_atomic
 REPORT = "report.html"
 #: the pictures a run may have, in page order, with their headings
 PICTURES = (("grid.png", "samples"), ("real.png", "training images (64 at random)"),
+            ("classes.png", "samples per class (genart eval)"),
             ("comparison.png", "before | after the post chain"),
             ("progress.png", "progress (snapshots during training)"), ("curves.png", "curves"))
 #: pictures the run page lays out itself (samples beside real images, the labelled comparison)
@@ -140,6 +141,27 @@ def eval_rows(manifest: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return ["data", *names], rows
 
 
+#: the per-class figures shown, in order (the model's; the real-vs-real floor's FD beside them)
+CLASS_FIGURES = ("precision", "recall", "diversity", "fd")
+
+
+def class_tables(manifest: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """``genart eval``'s per-class figures (manifest metrics.class_eval) as (title, header, rows) per data
+    spec: one row per class and the average, the model's figures and the class's real-vs-real FD."""
+    tables = []
+    for spec, record in ((manifest.get("metrics") or {}).get("class_eval") or {}).items():
+        if not isinstance(record, dict) or not isinstance(record.get("classes"), dict):
+            continue
+        guidance = record.get("guidance")
+        title = f"per class on {spec}" + ("" if guidance is None else f" (guidance {_number(guidance)})")
+        entries = [*record["classes"].items(), ("average", record.get("average") or {})]
+        rows = [[str(name), _number(entry.get("real")), _number(entry.get("samples")),
+                 *[_number((entry.get("model") or {}).get(key)) for key in CLASS_FIGURES],
+                 _number((entry.get("floor") or {}).get("fd"))] for name, entry in entries if isinstance(entry, dict)]
+        tables.append((title, ["class", "real", "samples", *CLASS_FIGURES, "fd real vs real"], rows))
+    return tables
+
+
 def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -183,6 +205,8 @@ def run_report(run_dir: Path, page_folder: Path | None = None) -> str:
     header, rows = eval_rows(manifest)
     if rows:
         body += ["<h2>eval</h2>", _table(rows, header)]
+    for title, class_header, class_rows in class_tables(manifest):
+        body += [f"<h2>{html.escape(title)}</h2>", _table(class_rows, class_header)]
     timings = manifest.get("timings", {})
     if timings:
         body += ["<h2>timings</h2>", _table([[k, _number(v)] for k, v in timings.items()], ["step", "seconds"])]
