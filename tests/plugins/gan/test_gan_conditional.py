@@ -61,12 +61,12 @@ def test_class_norm_picks_and_blends_the_class_gain_and_bias() -> None:
     x = torch.randn(4, 2, 3, 3)
     plain = torch.nn.functional.batch_norm(x, None, None, training=True)
     out = norm(x, torch.cat([one_hot([2, 0]), torch.tensor([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]])]))
-    assert torch.allclose(out[0], plain[0] * torch.tensor([5.0, 6.0]).view(2, 1, 1) + torch.tensor([4.0, 5.0]).view(2, 1, 1),
-                          atol=1e-5)
-    assert torch.allclose(out[1], plain[1] * torch.tensor([1.0, 2.0]).view(2, 1, 1) + torch.tensor([0.0, 1.0]).view(2, 1, 1),
-                          atol=1e-5)
-    assert torch.allclose(out[2], plain[2] * torch.tensor([2.0, 3.0]).view(2, 1, 1) + torch.tensor([1.0, 2.0]).view(2, 1, 1),
-                          atol=1e-5)
+    def expected(i: int, gain: list[float], bias: list[float]) -> torch.Tensor:
+        return plain[i] * torch.tensor(gain).view(2, 1, 1) + torch.tensor(bias).view(2, 1, 1)
+
+    assert torch.allclose(out[0], expected(0, [5.0, 6.0], [4.0, 5.0]), atol=1e-5)
+    assert torch.allclose(out[1], expected(1, [1.0, 2.0], [0.0, 1.0]), atol=1e-5)
+    assert torch.allclose(out[2], expected(2, [2.0, 3.0], [1.0, 2.0]), atol=1e-5)  # half of class 0, half of 1
 
 
 def test_conditional_generator_needs_and_uses_the_class() -> None:
