@@ -10,6 +10,7 @@ from __future__ import annotations
 from .contract.components import BuildContext
 from .contract.gan import Discriminator, GANLoss, RelativisticGANLoss, Scored
 from .contract.hookspecs import hookimpl
+from .contract.labels import Conditional, ConditionalDecoder, Guided, Labelled
 from .contract.params import DatasetParams, param
 from .contract.protocols import (
     CompileAware,
@@ -60,6 +61,8 @@ __all__ = [
     "CheckpointMismatch",
     "CompileAware",
     "ComponentError",
+    "Conditional",
+    "ConditionalDecoder",
     "Dataset",
     "DatasetParams",
     "DefaultBatchSize",
@@ -77,7 +80,9 @@ __all__ = [
     "GANLoss",
     "GenartError",
     "GenerativeModel",
+    "Guided",
     "Interrupted",
+    "Labelled",
     "LatentDecoder",
     "LatentPrior",
     "LatentSampler",

@@ -21,6 +21,7 @@ from .cli.options import (
     post_option,
 )
 from .contract.components import build_component, resolve_params
+from .contract.labels import resolve_labels
 from .contract.params import LIST_SEPARATOR, ComponentRequest, coerce, describe_params, params_to_dict, split_spec
 from .contract.plugins import App, PluginRecord
 from .contract.registry import ComponentSpec, Registry
@@ -40,8 +41,10 @@ from .records.runs import (
     write_bytes_atomic,
     write_json_atomic,
 )
+from .runner.class_samples import LabelPlan, PlannedSampler, sample_classes, set_guidance
 from .runner.context import make_context, precision_label, versions
 from .runner.jobs import train_job
+from .runner.labelled import LabelledData, load_labelled_data, restore_classes
 from .runner.loading import load_run_model
 from .runner.pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
 from .runner.settings import RunSettings
@@ -54,8 +57,11 @@ __all__ = [
     "ComponentSpec",
     "Events",
     "LIST_SEPARATOR",
+    "LabelPlan",
+    "LabelledData",
     "MANIFEST",
     "Monitor",
+    "PlannedSampler",
     "PluginRecord",
     "Registry",
     "RunSettings",
@@ -82,6 +88,7 @@ __all__ = [
     "invoke_post",
     "load_checkpoint",
     "load_data",
+    "load_labelled_data",
     "load_run_model",
     "make_context",
     "params_options",
@@ -91,10 +98,14 @@ __all__ = [
     "precision_label",
     "progress",
     "read_json",
+    "resolve_labels",
     "resolve_params",
+    "restore_classes",
     "sample",
+    "sample_classes",
     "save_checkpoint",
     "select_split",
+    "set_guidance",
     "split_spec",
     "train",
     "train_job",

@@ -6,4 +6,4 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 #: the plugin API version (see genart.contract.api_version and CHANGELOG.md): a breaking change bumps MAJOR
-PLUGIN_API = "2.0"
+PLUGIN_API = "2.1"

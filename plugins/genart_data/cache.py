@@ -49,9 +49,10 @@ def cache_base(root: Path, files: Sequence[Path], size: int, channels: int, fit:
     return cache_dir() / f"{setting}-{contents}"
 
 
-def read_cached(base: Path) -> tuple[Any, list[str]] | None:
-    """The cached images, memory-mapped copy-on-write (writes never reach the file), and the files that
-    could not be read when it was made; None when there is no complete, consistent entry."""
+def read_cached(base: Path) -> tuple[Any, list[str], list[int]] | None:
+    """The cached images, memory-mapped copy-on-write (writes never reach the file), the files that could
+    not be read when it was made and their positions in the file list (so labels can skip them too);
+    None when there is no complete, consistent entry."""
     import numpy as np
     import torch
 
@@ -62,7 +63,11 @@ def read_cached(base: Path) -> tuple[Any, list[str]] | None:
         return None
     if array.dtype != np.uint8 or list(array.shape) != info.get("shape"):
         return None
-    return torch.from_numpy(array), list(info.get("skipped", []))
+    skipped = list(info.get("skipped", []))
+    positions = info.get("skipped_index", [] if not skipped else None)
+    if positions is None or len(positions) != len(skipped):  # an entry from before positions were kept
+        return None
+    return torch.from_numpy(array), skipped, [int(position) for position in positions]
 
 
 def write_cached(base: Path, count: int, item_shape: tuple[int, ...], decoded: Iterable[tuple[Any, str]]) -> None:
@@ -72,12 +77,14 @@ def write_cached(base: Path, count: int, item_shape: tuple[int, ...], decoded: I
     import numpy as np
 
     skipped: list[str] = []
+    positions: list[int] = []
     with atomic_path(base.with_suffix(".npy")) as tmp:
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, *item_shape))
         kept = 0
-        for image, error in decoded:
+        for position, (image, error) in enumerate(decoded):
             if image is None:
                 skipped.append(error)
+                positions.append(position)
                 continue
             array[kept] = image
             kept += 1
@@ -93,7 +100,7 @@ def write_cached(base: Path, count: int, item_shape: tuple[int, ...], decoded: I
             array.flush()
             del array
     write_json_atomic(base.with_suffix(".json"), {"shape": [kept, *item_shape], "skipped": skipped,
-                                                  "version": CACHE_VERSION})
+                                                  "skipped_index": positions, "version": CACHE_VERSION})
     setting = base.name.split("-")[0]
     for old in base.parent.glob(f"{setting}-*"):
         if old.stem != base.name:

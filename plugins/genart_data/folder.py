@@ -31,7 +31,13 @@ class FolderDataset:
         if not self.files:
             raise GenartError(f"no image files in {root}")
         self.skipped: list[str] = []
+        #: positions in ``files`` of the files the last load skipped (their labels go too)
+        self.skipped_index: list[int] = []
         self.background = parse_background(params.background)
+        self.classes: list[str] = []
+        self.file_labels: list[int] = []
+        if getattr(params, "labels", "none") == "folders":
+            self.classes, self.file_labels = folder_labels(root, self.files)
 
     def native_shape(self) -> tuple[int, int]:
         """(channels, side) to train at: grey only when every sampled file is grey; the side is the
@@ -63,10 +69,11 @@ class FolderDataset:
                 return self._load_cached(size, channels)
             except OSError as error:  # unwritable cache folder, full disk: still train, from memory
                 print(f"folder: no decode cache ({error}); decoding in memory", file=sys.stderr)
-        images, self.skipped = [], []
-        for image, problem in self._decoded(size, channels, "decoding"):
+        images, self.skipped, self.skipped_index = [], [], []
+        for position, (image, problem) in enumerate(self._decoded(size, channels, "decoding")):
             if image is None:
                 self.skipped.append(problem)
+                self.skipped_index.append(position)
             else:
                 images.append(torch.from_numpy(image))
         if not images:
@@ -89,9 +96,22 @@ class FolderDataset:
             cached = read_cached(base)
             if cached is None:
                 raise OSError(f"cache entry {base} unreadable right after writing it")
-        images, self.skipped = cached
+        images, self.skipped, self.skipped_index = cached
         self._report_skipped()
         return images
+
+    # -- labels (genart.Labelled) -------------------------------------------------------------------
+    def label_names(self) -> list[str]:
+        """With ``labels=folders``: the first-level sub-folder names (sorted); else none."""
+        return list(self.classes)
+
+    def labels(self) -> Any:
+        """The sub-folder of each image the last ``load`` returned (skipped files left out)."""
+        import torch
+
+        skipped = set(self.skipped_index)
+        return torch.tensor([label for position, label in enumerate(self.file_labels) if position not in skipped],
+                            dtype=torch.int64)
 
     def _decoded(self, size: int, channels: int, label: str) -> Iterator[tuple[Any, str]]:
         """(uint8 [C, H, W] array, "") per readable file, in order, or (None, the error) for one that is not."""
@@ -133,3 +153,16 @@ class FolderDataset:
         canvas = Image.new(image.mode, (size, size), "white" if image.mode in ("RGB", "RGBA", "L", "LA") else 0)
         canvas.paste(image, ((size - image.width) // 2, (size - image.height) // 2))
         return canvas
+
+
+def folder_labels(root: Path, files: list[Path]) -> tuple[list[str], list[int]]:
+    """``labels=folders``: the class names (the first-level sub-folders that hold images, sorted) and each
+    file's class. An image directly in ``root`` belongs to no class: a one-line error naming one."""
+    loose = [file for file in files if len(file.relative_to(root).parts) == 1]
+    if loose:
+        raise GenartError(f"labels=folders: {len(loose)} image(s) lie directly in {root}, outside any class "
+                          f"sub-folder (e.g. {loose[0].name}); move them into a sub-folder named after their class")
+    first = [file.relative_to(root).parts[0] for file in files]
+    names = sorted(set(first))
+    index = {name: position for position, name in enumerate(names)}
+    return names, [index[name] for name in first]

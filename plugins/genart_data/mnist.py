@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +79,27 @@ class MNISTDataset:
         rows = idx_header(self.images_path)[1:]
         return 1, int(rows[0]) if rows else 28
 
+    def label_names(self) -> list[str]:
+        """``"0"`` to ``"9"`` (genart.Labelled) with ``labels=digits``; none with ``labels=none``."""
+        if self.params.labels != "digits":
+            return []
+        try:
+            self.labels_path()
+        except GenartError as error:  # images without their labels file still train, unconditionally
+            print(f"mnist: no labels ({error}); training unlabelled", file=sys.stderr)
+            return []
+        return [str(digit) for digit in range(10)]
+
+    def labels_path(self) -> Path:
+        return find_idx(self.images_path.parent, "labels", self.images_path.name.split("-")[0])
+
     def labels(self) -> Any:
-        """Digit labels in the same order as :meth:`load` (for benchmarks)."""
-        labels_path = find_idx(self.images_path.parent, "labels", self.images_path.name.split("-")[0])
-        labels = read_idx(labels_path)
-        return labels[: self.params.limit] if self.params.limit else labels
+        """Digit labels (int64) in the same order as :meth:`load`."""
+        import torch
+
+        labels = read_idx(self.labels_path())
+        labels = labels[: self.params.limit] if self.params.limit else labels
+        return torch.from_numpy(labels.astype("int64"))
 
     def load(self, size: int, channels: int) -> Any:
         import torch

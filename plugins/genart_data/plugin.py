@@ -18,6 +18,8 @@ class ShapesParams(DatasetParams):
     seed: int = param(0, "seed of the procedural generator")
     min_shapes: int = param(1, "fewest shapes per image")
     max_shapes: int = param(3, "most shapes per image")
+    labels: Literal["none", "largest"] = param("none", "none, or largest: label each image by its largest shape's "
+                                                       "kind (circle, square, triangle, bar)")
 
     def validate(self) -> None:
         if self.count < 1:
@@ -43,6 +45,8 @@ class FolderParams(DatasetParams):
                          "short side, from 28 up to 64 px)")
     background: str = param("white", "colour transparent pixels are laid on when the model has no alpha: "
                                      "white, black or #rrggbb")
+    labels: Literal["none", "folders"] = param("none", "none, or folders: label each image by the first-level "
+                                                       "sub-folder it is in (every image must be in one)")
 
     def __post_init__(self) -> None:
         self.path = expand_user(self.path)
@@ -64,6 +68,8 @@ class MNISTParams(DatasetParams):
     path: str = param("", "folder holding the IDX files")
     which: Literal["auto", "train", "t10k"] = param("auto", "which file set: train, t10k, or auto (train if present)")
     limit: int = param(0, "use only the first N images (0: all)")
+    labels: Literal["digits", "none"] = param("digits", "digits: each image's label from the labels IDX file "
+                                                        "(classes 0-9); none: unlabelled")
 
     def __post_init__(self) -> None:
         self.path = expand_user(self.path)

@@ -19,6 +19,10 @@ PALETTES = [
     ["#ffbe0b", "#fb5607", "#ff006e", "#8338ec", "#3a86ff"],
 ]
 SUPERSAMPLE = 4
+#: the shape kinds, in the order of their label indices (``labels=largest``)
+KINDS = ("circle", "square", "triangle", "bar")
+#: each kind's area per squared radius (the polygons are inscribed in the radius; a bar is a squashed square)
+AREA = {"circle": math.pi, "square": 2.0, "triangle": 3 * 3 ** 0.5 / 4, "bar": 2.0 * 0.35}
 
 
 class ShapesDataset:
@@ -46,23 +50,16 @@ class ShapesDataset:
         import numpy as np
         from PIL import Image, ImageDraw
 
-        rng = random.Random(self.params.seed * 1_000_003 + index)
-        palette = rng.choice(PALETTES)
-        colours = rng.sample(palette, len(palette))
         big = size * SUPERSAMPLE
-        image = Image.new("RGB", (big, big), colours[0])
+        background, shapes = self.composition(index)
+        image = Image.new("RGB", (big, big), background)
         draw = ImageDraw.Draw(image)
-        count = rng.randint(self.params.min_shapes, self.params.max_shapes)
-        for k in range(count):
-            colour = colours[1 + k % (len(colours) - 1)]
-            kind = rng.choice(("circle", "square", "triangle", "bar"))
-            radius = rng.uniform(0.15, 0.32) * big
-            cx, cy = rng.uniform(0.25, 0.75) * big, rng.uniform(0.25, 0.75) * big
+        for kind, colour, radius, cx, cy, angle in shapes:
+            radius, cx, cy = radius * big, cx * big, cy * big
             if kind == "circle":
                 draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=colour)
             else:
                 sides = {"square": 4, "triangle": 3, "bar": 4}[kind]
-                angle = rng.uniform(0, 2 * math.pi)
                 stretch = 0.35 if kind == "bar" else 1.0
                 points = []
                 for j in range(sides):
@@ -73,3 +70,36 @@ class ShapesDataset:
                 draw.polygon(points, fill=colour)
         image = image.resize((size, size), Image.Resampling.LANCZOS if size < big else Image.Resampling.NEAREST)
         return np.asarray(image, dtype=np.uint8)
+
+    def composition(self, index: int) -> tuple[str, list[tuple[str, str, float, float, float, float]]]:
+        """Image ``index``'s background colour and shapes (kind, colour, radius, centre x, y as shares of
+        the side, angle), drawn from its own generator in a fixed order, so rendering and labelling agree."""
+        rng = random.Random(self.params.seed * 1_000_003 + index)
+        palette = rng.choice(PALETTES)
+        colours = rng.sample(palette, len(palette))
+        shapes = []
+        count = rng.randint(self.params.min_shapes, self.params.max_shapes)
+        for k in range(count):
+            colour = colours[1 + k % (len(colours) - 1)]
+            kind = rng.choice(KINDS)
+            radius = rng.uniform(0.15, 0.32)
+            cx, cy = rng.uniform(0.25, 0.75), rng.uniform(0.25, 0.75)
+            angle = 0.0 if kind == "circle" else rng.uniform(0, 2 * math.pi)
+            shapes.append((kind, colour, radius, cx, cy, angle))
+        return colours[0], shapes
+
+    # -- labels (genart.Labelled) -------------------------------------------------------------------
+    def label_names(self) -> list[str]:
+        """With ``labels=largest``: the shape kinds; else none (unlabelled)."""
+        return list(KINDS) if self.params.labels == "largest" else []
+
+    def labels(self) -> Any:
+        """Each image's largest shape's kind (by drawn area; a later, smaller shape may cover part of it)."""
+        import torch
+
+        largest = []
+        for index in range(self.params.count):
+            _, shapes = self.composition(index)
+            biggest = max(shapes, key=lambda shape: AREA[shape[0]] * shape[2] ** 2)
+            largest.append(KINDS.index(biggest[0]))
+        return torch.tensor(largest, dtype=torch.int64)

@@ -17,12 +17,14 @@ from genart.records.runs import load_checkpoint
 
 SCRIPT = """
 import sys
+import genart_labelled_plugin
 import genart_toy_plugin
 from genart.cli import exit_distributed, make_cli
 from genart.contract.plugins import App
 
 app = App()
 app.register(genart_toy_plugin, "toy")
+app.register(genart_labelled_plugin, "labelled")
 exit_distributed(make_cli(app), sys.argv[1:])
 """
 
@@ -91,3 +93,18 @@ def test_attach_finds_optimisers_inside_containers() -> None:
 
     optimizers, modules = find_optimizers_and_modules(Model())
     assert len(optimizers) == 2 and len(modules) == 2
+
+
+@pytest.mark.slow
+def test_labels_are_sharded_with_their_images(tmp_path: Path) -> None:
+    """A conditional model under 2 processes learns the same class images as in one: each rank's labels
+    are those of its own shard of the batch (a mismatch would pull the class images apart)."""
+    extra = ["--model", "toy-cond:deterministic=true", "--data", "tiles:count=24"]
+    launch(tmp_path, 1, tmp_path / "single", extra)
+    launch(tmp_path, 2, tmp_path / "ddp", extra)
+    single, _ = load_checkpoint(run_folder(tmp_path / "single") / "checkpoint.safetensors")
+    ddp, _ = load_checkpoint(run_folder(tmp_path / "ddp") / "checkpoint.safetensors")
+    assert float(single["model"]["classes"]["weight"].abs().max()) > 0.05, "the class images trained"
+    for part in ("net", "classes"):
+        for name, tensor in single["model"][part].items():
+            assert torch.allclose(tensor, ddp["model"][part][name], atol=1e-5), (part, name)

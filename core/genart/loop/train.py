@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..contract.labels import Conditional
 from ..contract.protocols import FinishesTraining, FollowsProgress, GenerativeModel, supports_compile
 from ..errors import GenartError, TrainingDiverged
 from ..records.runs import save_checkpoint
@@ -87,12 +88,13 @@ def batch_indices(step: int, n: int, batch_size: int, seed: int, cache: dict[int
     return order[position * batch_size:(position + 1) * batch_size]
 
 
-def compiled_step(model: GenerativeModel,
-                  notify: Callable[[str], None] | None = None) -> Callable[[Any], dict[str, float]]:
+def compiled_step(model: GenerativeModel, notify: Callable[[str], None] | None = None,
+                  method: str = "train_step") -> Callable[..., dict[str, float]]:
     """``model.train_step`` through torch.compile, so a third-party model gets it without any code.
 
     The whole step is compiled, optimiser included; ``.item()`` calls and anything a model marks with
     ``torch.compiler.disable`` (e.g. a double-backward penalty) run eagerly between compiled parts.
+    ``method`` names the step to compile (``train_step_labelled`` for a conditional run).
     A model whose step branches on Python-side state that changes every step (counters, running
     tallies) would be recompiled every step; it says so with ``supports_compile = False`` and trains
     eagerly. A compiler failure becomes a one-line error instead of a page of inductor traceback.
@@ -104,16 +106,16 @@ def compiled_step(model: GenerativeModel,
     if not supports_compile(model):
         (notify or tell_stderr)(f"--compile: {type(model).__name__} opts out (its step keeps Python-side state "
                                 "that would recompile every step); training eagerly")
-        return model.train_step
+        return getattr(model, method)  # type: ignore[no-any-return]
 
     # graph breaks at .item() and friends are expected here, not news for the user
     for name in ("torch._dynamo", "torch._logging", "torch._inductor"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    compiled: Callable[[Any], dict[str, float]] = torch.compile(model.train_step)
+    compiled: Callable[..., dict[str, float]] = torch.compile(getattr(model, method))
 
-    def step(batch: Any) -> dict[str, float]:
+    def step(*batch: Any) -> dict[str, float]:
         try:  # compilation happens on the first call, and again whenever a guard fails
-            return compiled(batch)
+            return compiled(*batch)
         except Exception as error:
             if type(error).__module__.startswith(("torch._dynamo", "torch._inductor")):
                 message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -147,8 +149,12 @@ def _graceful_interrupt(notify: Callable[[str], None]) -> Iterator[Callable[[], 
 
 
 def train(model: GenerativeModel, data: Any, config: TrainConfig, *, device: Any, checkpoint_path: str | Path | None,
-          start_step: int = 0, on_checkpoint: Callable[[int], None] | None = None) -> TrainResult:
+          start_step: int = 0, on_checkpoint: Callable[[int], None] | None = None,
+          labels: Any = None) -> TrainResult:
     """Train ``model`` on ``data`` (uint8 ``[N, C, H, W]``) from ``start_step`` to ``config.steps``.
+
+    ``labels`` (int64 ``[N]``, aligned with ``data``): each batch's labels go to the model's
+    ``train_step_labelled`` (genart.Conditional, told its classes already); None trains unconditionally.
 
     The caller has already restored the model (and RNG) when ``start_step`` > 0, and seeded torch
     otherwise. Checkpoints go to ``checkpoint_path`` every ``checkpoint_every`` steps and at the end.
@@ -192,7 +198,11 @@ def train(model: GenerativeModel, data: Any, config: TrainConfig, *, device: Any
     order_cache: dict[int, Any] = {}
     if config.monitor is not None:
         config.monitor.start(start_step)
-    train_step = compiled_step(model, config.notify) if config.compile else model.train_step
+    method = "train_step" if labels is None else "train_step_labelled"
+    if labels is not None and (not isinstance(model, Conditional) or labels.shape[0] != data.shape[0]):
+        raise GenartError(f"labels for {labels.shape[0]} images given to a {type(model).__name__} training on "
+                          f"{data.shape[0]} (it needs genart.Conditional and one label per image)")
+    train_step = compiled_step(model, config.notify, method) if config.compile else getattr(model, method)
     follows = model if isinstance(model, FollowsProgress) else None
     elapsed = 0.0
     with _graceful_interrupt(config.notify) as stop_requested:
@@ -204,8 +214,9 @@ def train(model: GenerativeModel, data: Any, config: TrainConfig, *, device: Any
             index = index[world.rank::world.size]
             batch = data[index.to(data.device)].to(device, non_blocking=True).float().div_(255)
             batch = batch.contiguous(memory_format=memory_format)
+            inputs = (batch,) if labels is None else (batch, labels[index].to(device, non_blocking=True))
             with autocast:
-                losses = train_step(batch)
+                losses = train_step(*inputs)
             if config.scaler is not None:
                 config.scaler.update()
             losses = distributed.average_scalars({k: float(v) for k, v in losses.items()}, world)

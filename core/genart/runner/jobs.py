@@ -13,13 +13,12 @@ import dataclasses
 import sys
 import time
 import warnings
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..contract.components import BuildContext, resolve_params
-from ..contract.fitting import fit_model_to_data
 from ..contract.params import split_spec
 from ..contract.plugins import App
 from ..contract.protocols import GenerativeModel, default_batch_size, default_steps
@@ -35,11 +34,12 @@ from ..records import console, runs
 from ..records.monitor import Events, Monitor, Watch, default_progress, default_sample_every
 from ..records.reproduce import run_recipe, sample_recipe
 from .context import make_context, precision_label
+from .labelled import attach_classes, labels_metadata, load_labelled_data, recorded_classes, restore_classes
 from .loading import find_checkpoint, pin_recorded_params
 from .manifest import RunManifest
-from .pipeline import SAMPLE_BATCH, Chain, build_chain, build_model, load_data
+from .pipeline import SAMPLE_BATCH, Chain, build_chain, build_model
 from .sampling import check_samples, write_samples
-from .settings import RunSettings, base_manifest, settings_from_manifest
+from .settings import RunSettings, base_manifest, fit_to_data, settings_from_manifest, warning_to
 
 #: what to lower when training runs out of memory
 TRAINING_ADVICE = "lower --batch-size or the model's image size"
@@ -69,6 +69,8 @@ class Job:
     sample_after: bool = True
     #: the --steps the user gave (None: the model's default or the clock decides)
     explicit_steps: int | None = None
+    #: each training image's label (int64 [N]) for a conditional model, or None
+    labels: Any = None
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -101,7 +103,7 @@ def train_job(app: App, settings: RunSettings, *, resume: Path | None = None, sa
         try:
             with warnings.catch_warnings():  # a plugin's warnings reach the user as the job's own lines
                 warnings.simplefilter("default", PluginAPIDeprecation)
-                warnings.showwarning = _warning_to(job)
+                warnings.showwarning = warning_to(job.say)
                 return _run(job)
         except BaseException as error:
             job.record.record_failure(error, job.run_dir if resume is None and job.world.is_main else None)
@@ -136,7 +138,7 @@ def _prepare(app: App, settings: RunSettings, *, resume: Path | None, sample_aft
             context, settings.model, previous["model"].get("params") or {}))
     world = distributed.init(context.device)
     if resume is None and weights is None:  # a resumed run keeps the shape its manifest recorded
-        settings = _fit_to_data(context, settings, events.message if world.is_main else None)
+        settings = fit_to_data(context, settings, events.message if world.is_main else None)
     # Seed before building so weight initialisation is reproducible too.
     torch.manual_seed(settings.seed)
     # Build everything first so a typo in the last --post fails before minutes of training.
@@ -155,11 +157,14 @@ def _prepare(app: App, settings: RunSettings, *, resume: Path | None, sample_aft
         check_samples(settings.num_samples, tuple(model.image_shape), run_dir if run_dir is not None else settings.out)
     if steps == UNLIMITED:
         manifest["train"]["steps"] = None  # until the clock stops it
-    data = None
+    data = labels = None
     if weights is None:  # before the run folder exists: a dataset error leaves no empty folder behind
         started = time.perf_counter()
         channels, size, _ = model.image_shape
-        data = load_data(context, settings.data, size, channels)
+        loaded = load_labelled_data(context, settings.data, size, channels)
+        data = loaded.images
+        labels = attach_classes(model, loaded, manifest, events.message if world.is_main else _quiet,
+                                previous)
         manifest.setdefault("timings", {})["load_data_s"] = round(time.perf_counter() - started, 3)
         manifest["data"]["images"] = int(data.shape[0])
         if batch_size > data.shape[0]:  # a batch can hold each image once: more only costs memory
@@ -184,7 +189,7 @@ def _prepare(app: App, settings: RunSettings, *, resume: Path | None, sample_aft
     return Job(app=app, settings=settings, context=context, model=model, chain=chain, data=data, run_dir=run_dir,
                record=RunManifest(run_dir / runs.MANIFEST, manifest, world.is_main), world=world, events=events,
                steps=steps, batch_size=batch_size, identity=identity, resume=resume, weights=weights,
-               sample_after=sample_after, explicit_steps=explicit_steps)
+               sample_after=sample_after, explicit_steps=explicit_steps, labels=labels)
 
 
 def _run(job: Job) -> Path:
@@ -219,6 +224,9 @@ def _run(job: Job) -> Path:
 def _load_weights(job: Job) -> None:
     assert job.weights is not None
     source = find_checkpoint(job.weights)
+    names = restore_classes(job.model, None, source)
+    if names:
+        job.manifest["labels"] = {"names": names, "conditional": True}
     restore_checkpoint(job.model, source, expected=job.identity)
     job.manifest["weights_from"] = str(job.weights)
     if job.world.is_main:  # the run keeps its own copy of the weights it sampled from, byte for byte
@@ -242,7 +250,8 @@ def _train(job: Job, timings: dict[str, float]) -> None:
     try:
         with blame("model", job.identity["name"], job.plugin, "training", TRAINING_ADVICE):
             result = train(model, job.data, config, device=job.context.device, checkpoint_path=job.checkpoint,
-                           start_step=start_step, on_checkpoint=monitor.checkpoint if monitor else None)
+                           start_step=start_step, on_checkpoint=monitor.checkpoint if monitor else None,
+                           labels=job.labels)
     except BaseException:
         if monitor is not None:
             monitor.close()  # the lines so far stay, synced, for --resume
@@ -288,7 +297,8 @@ def _train_config(job: Job, monitor: Monitor | None) -> TrainConfig:
                        precision=context.precision, channels_last=context.channels_last,
                        scaler=context.scaler, compile=settings.compile, minutes=settings.minutes,
                        monitor=monitor, notify=job.say,
-                       checkpoint_metadata=model_metadata(job.identity["name"], job.identity["params"]))
+                       checkpoint_metadata={**model_metadata(job.identity["name"], job.identity["params"]),
+                                            **labels_metadata(recorded_classes(job.manifest))})
 
 
 def _sample(job: Job) -> None:
@@ -300,21 +310,5 @@ def _sample(job: Job) -> None:
                       recipe=recipe, progress=job.events.mode == "bar" and settings.num_samples > SAMPLE_BATCH)
 
 
-def _fit_to_data(context: BuildContext, settings: RunSettings, say: Callable[[str], None] | None) -> RunSettings:
-    fitted = fit_model_to_data(context, settings.model, settings.data)
-    if say is not None:
-        for line in fitted.warnings:  # through the run's events, so --progress json stays one JSON per line
-            say(line)
-        message = fitted.message()
-        if message:
-            say(message)
-    return dataclasses.replace(settings, model=fitted.spec)
-
-
-def _warning_to(job: Job) -> Callable[..., None]:
-    """``warnings.showwarning`` for the job: one line through its events (JSON under ``--progress json``)."""
-    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
-             line: str | None = None) -> None:
-        job.say(f"warning: {category.__name__}: {message} ({filename}:{lineno})")
-
-    return show
+def _quiet(message: str) -> None:
+    """Where the other processes of a distributed run say what the main process says."""

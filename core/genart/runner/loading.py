@@ -14,6 +14,7 @@ from ..errors import UsageError
 from ..loop.checkpoints import restore_checkpoint
 from ..records import runs
 from .context import make_context
+from .labelled import restore_classes
 from .pipeline import build_model
 
 
@@ -29,7 +30,8 @@ def find_checkpoint(path: Path) -> Path:
 
 def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto",
                    model_args: str = "") -> tuple[GenerativeModel, BuildContext, dict[str, Any]]:
-    """Rebuild a run's model from its manifest and load its checkpoint. ``model_args`` (``key=value,...``)
+    """Rebuild a run's model from its manifest (told its classes, where it trained on labels: see
+    genart.Conditional) and load its checkpoint. ``model_args`` (``key=value,...``)
     replaces parameters of the trained spec that only matter at sampling time (e.g. a sampler's steps)."""
     run_dir = runs.find_run_dir(run_dir)
     manifest = runs.read_json(run_dir / runs.MANIFEST)
@@ -37,7 +39,9 @@ def load_run_model(app: App, run_dir: Path, device: str, precision: str = "auto"
     spec = pin_recorded_params(context, manifest["model"]["spec"], manifest["model"].get("params", {}))
     model = build_model(context, with_options(spec, model_args))
     expected = {"name": model_name(manifest), "params": manifest["model"].get("params", {})}
-    restore_checkpoint(model, find_checkpoint(run_dir), expected=expected)
+    checkpoint = find_checkpoint(run_dir)
+    restore_classes(model, manifest, checkpoint)  # a conditional model sizes its label embedding first
+    restore_checkpoint(model, checkpoint, expected=expected)
     return model, context, manifest
 
 

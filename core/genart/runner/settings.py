@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..contract.components import BuildContext, resolve_params
+from ..contract.fitting import fit_model_to_data
 from ..contract.params import params_to_dict, split_spec
 from ..contract.plugins import App
 from ..contract.registry import MODEL
@@ -81,3 +83,24 @@ def settings_from_manifest(manifest: dict[str, Any], overrides: RunSettings) -> 
         num_samples=manifest.get("num_samples", overrides.num_samples),
         checkpoint_every=train_info.get("checkpoint_every", overrides.checkpoint_every),
     )
+
+
+def fit_to_data(context: BuildContext, settings: RunSettings, say: Callable[[str], None] | None) -> RunSettings:
+    """``settings`` with the model's shape fitted to the data (genart.contract.fitting), saying what changed."""
+    fitted = fit_model_to_data(context, settings.model, settings.data)
+    if say is not None:
+        for line in fitted.warnings:  # through the run's events, so --progress json stays one JSON per line
+            say(line)
+        message = fitted.message()
+        if message:
+            say(message)
+    return dataclasses.replace(settings, model=fitted.spec)
+
+
+def warning_to(say: Callable[[str], None]) -> Callable[..., None]:
+    """``warnings.showwarning`` for a job: one line through ``say`` (its events: JSON under ``--progress json``)."""
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        say(f"warning: {category.__name__}: {message} ({filename}:{lineno})")
+
+    return show

@@ -16,7 +16,8 @@ component first, options by keyword; a check that must build the component sever
 compare runs) takes the App and the spec instead:
     check_post_processor(processor), check_model(model), check_latent(model),
     check_dataset(dataset, count=N), check_gan_loss(loss), check_sampler(sampler),
-    check_loss_scaling(app, spec)
+    check_loss_scaling(app, spec), check_labelled_dataset(dataset, names=...),
+    check_conditional_model(model, names=...)
 Helpers: ``make_tiny_images``, ``make_tiny_run(app, folder, model, data, steps=2, ...)`` and
 ``build_context(app, device="cpu", loss_scale=0.0)``.
 """
@@ -41,14 +42,17 @@ from .checks import (
     make_tiny_run,
 )
 from .gan import check_gan_loss
+from .labels import check_conditional_model, check_labelled_dataset
 from .samplers import check_sampler
 
 __all__ = [
     "App",
     "build_context",
     "builtin_app",
+    "check_conditional_model",
     "check_dataset",
     "check_gan_loss",
+    "check_labelled_dataset",
     "check_latent",
     "check_loss_scaling",
     "check_model",
