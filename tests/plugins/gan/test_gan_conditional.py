@@ -206,3 +206,54 @@ def test_the_gan_learns_which_class_is_which(builtin_app: App) -> None:
     generator = torch.Generator().manual_seed(0)
     means = [float(model.sample_labelled(torch.full((16,), k), generator).mean()) for k in range(3)]
     assert means[0] + 0.2 < means[2], means
+
+
+# -- through the core ------------------------------------------------------------------------------
+def test_the_kit_accepts_the_conditional_gan(builtin_app: App) -> None:
+    from genart import Conditional, ConditionalDecoder
+    from genart.testing import check_conditional_model
+
+    model = build(builtin_app, names=None)
+    assert isinstance(model, Conditional) and isinstance(model, ConditionalDecoder)
+    check_conditional_model(model, NAMES)
+
+
+def test_the_core_loop_trains_on_labels_and_resumes_exactly(builtin_app: App, tmp_path: Path) -> None:
+    from genart.loop.train import TrainConfig, train
+
+    data, labels = labelled_data()
+    config = TrainConfig(steps=4, batch_size=4, seed=5, checkpoint_every=0, progress=False)
+    device = torch.device("cpu")
+    straight = build(builtin_app, f"{TINY},r1_every=2")
+    torch.manual_seed(5)
+    train(straight, data, config, device=device, checkpoint_path=None, labels=labels)
+
+    first = build(builtin_app, f"{TINY},r1_every=2")
+    torch.manual_seed(5)
+    half = TrainConfig(steps=2, batch_size=4, seed=5, checkpoint_every=0, progress=False)
+    train(first, data, half, device=device, checkpoint_path=tmp_path / "a.safetensors", labels=labels)
+    torch.manual_seed(123)
+    resumed = build(builtin_app, f"{TINY},r1_every=2")  # told its classes before the checkpoint, as the core does
+    step = restore_checkpoint(resumed, tmp_path / "a.safetensors")
+    train(resumed, data, config, device=device, checkpoint_path=None, start_step=step, labels=labels)
+    for part in ("g", "d", "g_ema"):
+        for key, value in straight.state_dict()[part].items():
+            assert torch.equal(value, resumed.state_dict()[part][key]), f"{part}.{key}"
+
+
+def test_cli_trains_a_conditional_gan_on_labelled_data(genart_cli: Any, builtin_app: App, tmp_path: Path) -> None:
+    import json
+
+    result = genart_cli(["run", "--model", "gan:image_size=28,width=4,latent=8", "--data",
+                         "shapes:count=16,labels=largest", "--steps", "3", "--batch-size", "4", "-n", "4",
+                         "--out", str(tmp_path), "-q", "--device", "cpu"], app=builtin_app)
+    assert result.exit_code == 0, result.output
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["labels"]["conditional"] is True
+    assert manifest["labels"]["names"] == ["circle", "square", "triangle", "bar"]
+    from genart.api import load_run_model
+
+    model, _, _ = load_run_model(builtin_app, run, "cpu")
+    assert model.class_names == ["circle", "square", "triangle", "bar"]
+    assert model.sample_labelled(torch.tensor([3, 0]), torch.Generator().manual_seed(0)).shape == (2, 3, 28, 28)
