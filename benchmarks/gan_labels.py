@@ -45,7 +45,7 @@ def main() -> int:
     right = logits.argmax(1) == asked
     per_class = [float(right[asked == k].float().mean()) for k in range(10)]
     scores = evaluator.score(samples)
-    print(f"run {args.run} ({manifest['model']['spec']}; {manifest.get('steps', '?')} steps), "
+    print(f"run {args.run} ({manifest['model']['spec']}; {manifest.get('train', {}).get('steps_done', '?')} steps), "
           f"{args.per_class} samples per digit, seed {args.seed}")
     print("label accuracy per digit: " + "  ".join(f"{k}: {a:.3f}" for k, a in enumerate(per_class)))
     print(f"label accuracy overall {float(right.float().mean()):.3f}, worst digit {min(per_class):.3f} "
