@@ -127,8 +127,8 @@ def folder_overhead(count: int, rounds: int) -> dict[str, Any]:
 
     from genart.api import App, apply_chain, build_chain
     from genart.images import is_image_path, load_image, save_image
+    from genart.runner.folder import plan, run
     from genart.testing import build_context
-    from genart_models.folder_job import plan, run
 
     root = Path(tempfile.mkdtemp(prefix="genart-folder-bench-"))
     try:
@@ -151,7 +151,7 @@ def folder_overhead(count: int, rounds: int) -> dict[str, Any]:
                 process(source, target)
 
         def job(out: Path) -> None:
-            run(plan([root / "in"], None, is_image_path), out, process, post=[spec])
+            run(plan([root / "in"], None, is_image_path), out, process, chain_key=json.dumps([spec]))
 
         times: dict[str, list[float]] = {"plain": [], "genart": [], "rerun": []}
         for index in range(rounds):

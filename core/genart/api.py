@@ -25,7 +25,7 @@ from .contract.labels import resolve_labels
 from .contract.params import LIST_SEPARATOR, ComponentRequest, coerce, describe_params, params_to_dict, split_spec
 from .contract.plugins import App, PluginRecord
 from .contract.registry import ComponentSpec, Registry
-from .loop.memory import available_bytes, gib
+from .loop.memory import available_bytes, check_chain, gib
 from .loop.train import TrainConfig, TrainResult, train
 from .records.console import echo, progress
 from .records.monitor import Events, Monitor, Watch
@@ -47,6 +47,7 @@ from .runner.jobs import train_job
 from .runner.labelled import LabelledData, load_labelled_data, restore_classes
 from .runner.loading import load_run_model
 from .runner.pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
+from .runner.post_job import FilesRequest, files_job
 from .runner.settings import RunSettings
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "ComponentRequest",
     "ComponentSpec",
     "Events",
+    "FilesRequest",
     "LIST_SEPARATOR",
     "LabelPlan",
     "LabelledData",
@@ -71,6 +73,7 @@ __all__ = [
     "apply_chain",
     "atomic_path",
     "available_bytes",
+    "check_chain",
     "base_recipe",
     "build_chain",
     "build_component",
@@ -83,6 +86,7 @@ __all__ = [
     "expand_images",
     "file_entry",
     "find_run_dir",
+    "files_job",
     "gib",
     "image_files_options",
     "invoke_post",

@@ -15,10 +15,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from genart.api import check_chain
 from genart.errors import UsageError
 from genart.tiling import pad_to_multiple, run_learned, tiled
 
-from .chain_memory import check_chain
 from .detect import describe, load_descriptor
 
 LUMA = (0.299, 0.587, 0.114)

@@ -87,6 +87,13 @@ class Pixelizer:
         self.params = params
         self.outline = tuple(v / 255 for v in parse_hex(params.outline)) if params.outline else None
 
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """The input's size, or whole cells of ``up`` pixels (genart checks a chain's memory with it)."""
+        if not self.params.up:
+            return height, width
+        block = cell_size(height, width, self.params.block, self.params.size)
+        return -(-height // block) * self.params.up, -(-width // block) * self.params.up
+
     def __call__(self, images: Any) -> Any:
         import torch
         import torch.nn.functional as F

@@ -101,6 +101,9 @@ class TilePreview:
     def __init__(self, repeat: int) -> None:
         self.repeat = repeat
 
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        return height * self.repeat, width * self.repeat
+
     def __call__(self, images: Any) -> Any:
         from .seams import tile_preview
 

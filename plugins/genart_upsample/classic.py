@@ -42,6 +42,10 @@ class ClassicUpsampler:
     def __init__(self, params: Any) -> None:
         self.params = params
 
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """What an image of this size becomes (genart checks a chain's memory with it before any work)."""
+        return max(1, round(height * self.params.scale)), max(1, round(width * self.params.scale))
+
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         _, _, h, w = images.shape
         size = (max(1, round(h * self.params.scale)), max(1, round(w * self.params.scale)))

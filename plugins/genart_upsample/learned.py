@@ -64,6 +64,10 @@ class LearnedUpsampler:
         self.ensemble = params.ensemble
         self.wrap = params.wrap
 
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """What an image of this size becomes (genart checks a chain's memory with it before any work)."""
+        return height * self.scale, width * self.scale
+
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         net, scale = self.net, self.scale
 

@@ -50,6 +50,11 @@ class PixelArtAware:
         self.noted = False
         self.last_choices: list[str] = []
 
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """Both of its upsamplers make the same size (genart checks a chain's memory with it)."""
+        size: tuple[int, int] = self.smooth.output_size(height, width)
+        return size
+
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         pixel = [is_pixel_art(image) for image in images]
         self.last_choices = ["nearest" if p else "smooth" for p in pixel]

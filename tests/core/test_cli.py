@@ -81,20 +81,28 @@ def test_checkpoint_option_skips_training_and_sample_command(genart_cli: Any, to
     assert again.exit_code == 2 and "--overwrite" in again.output
 
 
-def test_post_command_on_files_keeps_alpha_and_never_overwrites(genart_cli: Any, toy_app: App,
-                                                                 tmp_path: Path) -> None:
+def test_post_command_mirrors_folders_keeps_alpha_resumes_and_never_overwrites(genart_cli: Any, toy_app: App,
+                                                                              tmp_path: Path) -> None:
     from genart.images import save_image
 
     save_image(torch.rand(4, 6, 5), tmp_path / "in" / "a.png")
     save_image(torch.rand(3, 9, 4), tmp_path / "in" / "sub" / "b.png")
     (tmp_path / "in" / "notes.txt").write_text("not an image")
-    run_ok(genart_cli, toy_app, ["post", str(tmp_path / "in"), "--post", "invert", "--out", str(tmp_path / "o")])
+    done = run_ok(genart_cli, toy_app, ["post", str(tmp_path / "in"), "--post", "invert", "--out", str(tmp_path / "o")])
+    assert "wrote 2 image(s)" in done.output and "1 non-image file(s)" in done.output
     assert load_image(tmp_path / "o" / "a.png").shape == (4, 6, 5)
-    assert load_image(tmp_path / "o" / "b.png").shape == (3, 9, 4)
-    again = genart_cli(["post", str(tmp_path / "in"), "--post", "invert", "--out", str(tmp_path / "o")], app=toy_app)
-    assert again.exit_code == 2 and "already exists" in again.output
-    run_ok(genart_cli, toy_app, ["post", str(tmp_path / "in"), "--post", "invert", "--out", str(tmp_path / "o"),
-                                 "--overwrite"])
+    assert load_image(tmp_path / "o" / "sub" / "b.png").shape == (3, 9, 4)
+    before = (tmp_path / "o" / "a.png").stat().st_mtime_ns
+    args = ["post", str(tmp_path / "in"), "--post", "invert", "--out", str(tmp_path / "o")]
+    again = run_ok(genart_cli, toy_app, args)
+    assert "2 already done" in again.output and (tmp_path / "o" / "a.png").stat().st_mtime_ns == before
+    save_image(torch.rand(3, 4, 4), tmp_path / "mine" / "a.png")  # the user's own file where an output would go
+    refused = genart_cli(["post", str(tmp_path / "in"), "--post", "invert", "--out", str(tmp_path / "mine")],
+                         app=toy_app)
+    assert refused.exit_code == 2 and "already exists" in refused.output and "--overwrite" in refused.output
+    assert not (tmp_path / "mine" / "sub").exists()  # refused before any work
+    redone = run_ok(genart_cli, toy_app, [*args, "--overwrite"])
+    assert "wrote 2 image(s)" in redone.output
 
 
 @pytest.mark.parametrize(("args", "message"), [

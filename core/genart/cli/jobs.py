@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,10 @@ import click
 from ..contract.plugins import App
 from ..errors import UsageError
 from ..records.console import echo
-from ..runner.context import make_context
 from ..runner.jobs import train_job
 from ..runner.settings import DEFAULT_DATA, DEFAULT_MODEL, RunSettings
 from .config import apply_config, read_config
-from .options import device_options, expand_images, post_option
+from .options import device_options, image_files_options, post_option
 
 #: torch seeds its generators from 64 bits; a larger --seed was "an unexpected ValueError, a bug"
 SEED = click.IntRange(0, 2**63 - 1)
@@ -150,82 +148,17 @@ def sample_command(app: Any, /, run_dir: str, **options: Any) -> None:
 
 
 @click.command("post", cls=ListsPostProcessors)
-@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
+@image_files_options
 @post_option
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="folder for the results")
-@click.option("--overwrite", is_flag=True, help="replace existing files in --out")
-@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
-@device_options
 @click.pass_obj
-def post_command(app: Any, images: tuple[str, ...], post: tuple[str, ...], out: str, overwrite: bool,
-                 quiet: bool, device: str, precision: str) -> None:
-    """Apply a --post chain to existing image files (folders are searched recursively)."""
-    from tqdm.auto import tqdm
+def post_command(app: Any, /, images: tuple[str, ...], post: tuple[str, ...], out: str, **options: Any) -> None:
+    """Apply a --post chain to image files and folders, mirroring folders into --out.
 
-    from ..images import ImageError, load_image, save_image
-    from ..records.recipe import file_entry
-    from ..records.reproduce import post_recipe
-    from ..runner.pipeline import apply_chain, build_chain, finish_chain
+    Junk and non-image files are skipped; a file that fails is reported at the end (non-zero exit) and
+    the rest are done. Rerunning the same command after a stop redoes nothing already written."""
+    from ..runner.post_job import PostRequest, post_job
 
-    if not post:
-        raise UsageError("give at least one --post SPEC")
-    context = make_context(app, device, precision)
-    chain = build_chain(context, post)
-    files = expand_images(images)
-    if not files:
-        raise UsageError("no image files found in the given paths")
-    target = Path(out)
-    planned = {file: target / (file.stem + ".png") for file in files}
-    if len(set(planned.values())) != len(planned):
-        seen: dict[Path, Path] = {}
-        for file, destination in planned.items():
-            if destination in seen:
-                raise UsageError(f"{seen[destination]} and {file} would both be written to {destination}; "
-                                 "process them into separate --out folders")
-            seen[destination] = file
-    clashes = [p for p in planned.values() if p.exists()]
-    if clashes and not overwrite:
-        raise UsageError(f"{clashes[0]} already exists (use --overwrite to replace it)")
-    recipe = post_recipe(app, context, post)
-    failed: list[str] = []
-    for file, destination in tqdm(planned.items(), disable=quiet, unit="img"):
-        try:
-            image = load_image(file)
-        except ImageError as error:
-            tqdm.write(f"skipped: {error}", file=sys.stderr)  # on its own line, not onto the bar
-            failed.append(str(error))
-            continue
-        result = apply_chain(chain, image[None], context.device, batch_size=1)[0]
-        file_recipe = {**recipe, "input": file_entry(file)}
-        if not _save_16_bit(file, result, destination, file_recipe):
-            save_image(result, destination, overwrite=True, recipe=file_recipe)
-    finish_chain(chain, target)  # files a post-processor keeps beside the outputs (genart.WritesBeside)
-    echo(f"wrote {len(planned) - len(failed)} image(s) to {target}"
-         + (f"; {len(failed)} unreadable" if failed else ""))
-    if len(failed) == len(planned):
-        raise UsageError(f"none of the images could be read (e.g. {failed[0]})")
-
-
-def _save_16_bit(source: Path, result: Any, destination: Path, recipe: dict[str, Any]) -> bool:
-    """Write a 16-bit grey PNG when the input was one, so post keeps its depth; False for other inputs.
-
-    (Pillow reads colour PNGs with 16 bits per channel as 8-bit RGB, so only grey keeps 16 bits.)"""
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    from ..records.recipe import dumps, png_info
-    from ..records.runs import write_bytes_atomic
-
-    with Image.open(source) as probe:
-        if probe.mode not in ("I;16", "I;16B", "I;16L", "I") or result.shape[0] != 1:
-            return False
-    array = result[0].detach().float().clamp(0, 1).mul(65535).round().cpu().numpy().astype(np.uint16)
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG", pnginfo=png_info(dumps(recipe)))
-    write_bytes_atomic(destination, buffer.getvalue())
-    return True
+    post_job(app, PostRequest(images=images, post=post, out=Path(out), **options))
 
 
 def given_options(values: dict[str, Any]) -> set[str]:

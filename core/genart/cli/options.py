@@ -110,12 +110,16 @@ def parse_values(params_type: type, values: dict[str, Any]) -> dict[str, Any]:
 
 def image_files_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """What a command that processes image files into a folder takes, as ``genart post`` does: ``IMAGES...``
-    (files or folders), ``--out``, ``--overwrite``, ``-q`` and the device options."""
+    (files or folders), ``--out``, ``--format``, ``--overwrite``, ``-q``, ``--progress`` and the device options."""
     options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.argument("images", nargs=-1, required=True, type=click.Path(exists=True)),
         click.option("--out", required=True, type=click.Path(file_okay=False), help="folder for the results"),
-        click.option("--overwrite", is_flag=True, help="replace existing files in --out"),
+        click.option("--format", "fmt", type=click.Choice(["png", "jpg", "webp"]),
+                     help="write every result in this format [default: each input's own (png for others)]"),
+        click.option("--overwrite", is_flag=True, help="redo finished items and replace existing files in --out"),
         click.option("-q", "--quiet", is_flag=True, help="no progress bar"),
+        click.option("--progress", type=click.Choice(["bar", "plain", "json"]),
+                     help="bar, a plain line every few seconds, or one JSON event per image on stderr"),
         device_options,
     ]
     for option in reversed(options):

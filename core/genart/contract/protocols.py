@@ -223,6 +223,19 @@ class PostProcessor(Protocol):
 
 
 @runtime_checkable
+class OutputSize(Protocol):
+    """An optional post-processor capability: the size it makes of an image, known without running it.
+
+    A chain's memory is checked with it before any image is processed (``genart post`` of a 512 px photo
+    through three x4 upsamples is refused in one line instead of being killed by the system); a
+    post-processor without it is taken to keep the size."""
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """``(height, width)`` of the output for an input of ``height`` x ``width``."""
+        ...
+
+
+@runtime_checkable
 class WritesBeside(Protocol):
     """An optional post-processor capability: files of its own beside a batch's outputs.
 

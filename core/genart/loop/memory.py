@@ -8,6 +8,9 @@ still run out later, which the error mapping in errors.py reports as one line.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import OutOfMemory
@@ -70,3 +73,78 @@ def free_disk_bytes(folder: Any) -> int | None:
     except (OSError, AttributeError):
         return None
     return int(stats.f_bavail * stats.f_frsize)
+
+
+# -- a --post chain -----------------------------------------------------------------------------------
+# ``genart post photo.png --post upsample:scale=4`` three times makes a 32768 x 32768 image from a 512 px
+# one: 12 GiB of float32 for the last result alone. Each step's output size is learnt first, from the
+# post-processor's own ``output_size(height, width)``; one without it is taken to keep the size (a lower
+# bound, never a wrong refusal; running it on a probe image instead would feed a stateful processor, such
+# as a palette that locks to the first image it sees, a grey square). The chain's peak is bounded from
+# below by what ``apply_chain`` must hold during each step: the step's input, the post-processor's
+# returned tensor and the result it is copied into.
+
+FLOAT = 4
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    spec: str
+    before: tuple[int, int, int, int]  # N, C, H, W
+    after: tuple[int, int, int, int]
+
+    @property
+    def held_bytes(self) -> int:
+        """The input, the processor's output and apply_chain's result tensor, all float32."""
+        return FLOAT * (math.prod(self.before) + 2 * math.prod(self.after))
+
+
+def output_shape(processor: Any, shape: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The shape ``processor`` makes of a batch of ``shape``, from its ``output_size`` (else the same)."""
+    n, c, h, w = shape
+    from ..contract.protocols import OutputSize
+
+    if isinstance(processor, OutputSize):
+        oh, ow = processor.output_size(h, w)
+        return n, c, int(oh), int(ow)
+    return shape
+
+
+def plan_chain(chain: Sequence[tuple[str, Any]], shape: tuple[int, int, int, int]) -> list[ChainStep]:
+    steps = []
+    for spec, processor in chain:
+        after = output_shape(processor, shape)
+        steps.append(ChainStep(spec, shape, after))
+        shape = after
+    return steps
+
+
+def check_chain(chain: Sequence[tuple[str, Any]], shape: tuple[int, ...],
+                available: int | None = None) -> list[ChainStep]:
+    """Raise OutOfMemory (one line, with the estimate) when the chain's largest step cannot fit."""
+    n, c, h, w = (int(extent) for extent in shape)
+    steps = plan_chain(chain, (n, c, h, w))
+    if not steps:
+        return steps
+    free = available if available is not None else available_bytes()
+    worst = max(steps, key=lambda step: step.held_bytes)
+    if free is not None and worst.held_bytes > free:
+        n, c, h, w = worst.after
+        _, _, bh, bw = worst.before
+        raise OutOfMemory(f"the --post chain needs at least {gib(worst.held_bytes)} at {worst.spec!r} "
+                          f"({n} image(s) of {bw}x{bh} become {w}x{h}x{c}), more than the {gib(free)} of memory "
+                          "available; use fewer or smaller steps, or smaller images")
+    return steps
+
+
+class ChainBudget:
+    """:func:`check_chain` for every new input shape, once: a folder of same-size images is planned once."""
+
+    def __init__(self, chain: Sequence[tuple[str, Any]]) -> None:
+        self.chain = chain
+        self.checked: set[tuple[int, ...]] = set()
+
+    def check(self, shape: tuple[int, ...]) -> None:
+        if shape not in self.checked and self.chain:
+            check_chain(self.chain, shape)
+            self.checked.add(shape)

@@ -10,7 +10,7 @@ from typing import Any
 from ..contract.protocols import GenerativeModel
 from ..errors import DiskFullError
 from ..loop import memory
-from ..loop.memory import MIN_PNG_BYTES, gib, refuse_if_too_big
+from ..loop.memory import MIN_PNG_BYTES, ChainBudget, gib, refuse_if_too_big
 from .pipeline import SAMPLE_BATCH, Chain, finish_chain
 
 #: grid.png (and grid-raw.png, comparison.png) show the first this many samples (a 16 x 16 grid)
@@ -36,8 +36,10 @@ def render_samples(model: Any, chain: list[Any], n: int, seed: int, device: Any,
     raws: list[Any] = []
     finals: list[Any] = []
     kept = index = 0
+    budget = ChainBudget(chain)
     bar = progress_bar(total=n, desc="sample", disable=not progress)
     for raw in sample_batches(model, n, seed):
+        budget.check(tuple(raw.shape))  # before the chain's first step: refused in one line, not killed
         final = apply_chain(chain, raw, device) if chain else raw
         if each is not None:
             for image in final:

@@ -9,8 +9,8 @@ import torch
 
 from genart.api import App, build_chain
 from genart.errors import OutOfMemory
+from genart.loop.memory import check_chain, plan_chain
 from genart.testing import build_context
-from genart_models.chain_memory import check_chain, plan_chain
 
 THREE_X4 = ["upsample:scale=4", "upsample:scale=4", "upsample:scale=4"]
 
@@ -45,12 +45,12 @@ def test_three_x4_upsamples_of_512_px_are_refused_before_allocating(builtin_app:
     with pytest.raises(OutOfMemory, match=r"needs at least 24\.8 GiB at 'upsample:scale=4' \(1 image\(s\) of "
                                           r"8192x8192 become 32768x32768x3\), more than the 16\.0 GiB"):
         check_chain(chain, (1, 3, 512, 512), available=16 * 2**30)
-    assert seen and max(max(shape[-2:]) for shape in seen) <= 64  # only the 64 px probes ran
+    assert seen == []  # sizes come from the processors' output_size: nothing ran
 
 
 def test_this_machine_refuses_it_too(builtin_app: App) -> None:
     """On any machine with less than 24.8 GiB free (every CI runner), with the real MemAvailable."""
-    from genart_models.chain_memory import available_bytes
+    from genart.api import available_bytes
 
     free = available_bytes()
     if free is None or free > 24 * 2**30:
@@ -65,12 +65,12 @@ def test_a_chain_that_fits_passes_and_declared_sizes_skip_the_probe(builtin_app:
     seen = spy(chain)
     steps = check_chain(chain, (2, 4, 100, 60))
     assert [step.after for step in steps] == [(2, 4, 200, 120), (2, 4, 800, 480)]
-    assert [shape[-1] for shape in seen] == [64]  # the model post-processor declares its output size
+    assert seen == []  # both declare their output size (genart.OutputSize)
 
 
 def test_the_model_post_processor_refuses_an_output_that_cannot_fit(builtin_app: App, model_file: Any,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import genart_models.chain_memory as memory
+    import genart.loop.memory as memory
 
     processor = build_context(builtin_app).build("post", f"model:file={model_file('ESRGAN')}")
     monkeypatch.setattr(memory, "available_bytes", lambda: 2**20)

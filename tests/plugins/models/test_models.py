@@ -145,3 +145,15 @@ def test_extra_architectures_need_the_package_and_the_opt_in(builtin_app: App, t
     assert processor.info.architecture == "SRFormer" and processor.info.licence.startswith("restricted")
     assert processor(make_tiny_images(1, 3, 16)).shape == (1, 3, 32, 32)
     assert extra is not None
+
+
+@pytest.mark.slow
+def test_tiled_equals_untiled_on_a_2048_px_image(builtin_app: App, model_file: Callable[..., Path]) -> None:
+    """The issue's size: a 2048 px photo through the default tiles (384 px, with the default context) against
+    one whole-image pass of the same (tiny, random) RRDBNet; about 9 GB at its peak (the whole-image pass)."""
+    path = model_file("ESRGAN")
+    images = make_tiny_images(1, 3, 2048, seed=5)
+    tiled = build(builtin_app, f"model:file={path}")
+    assert tiled.tile < 2048
+    whole = build(builtin_app, f"model:file={path},tile=0")(images)
+    assert (tiled(images) - whole).abs().max() <= ONE_LEVEL

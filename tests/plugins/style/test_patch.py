@@ -252,3 +252,17 @@ def test_style_mask_errors(context, style_png: Path, tmp_path: Path) -> None:
         context.build("post", f"style:image={style_png},mask={tmp_path / 'none.png'},{FAST}")
     with pytest.raises(UsageError, match="mask"):
         context.build("post", f"style:image={style_png}+{style_png},mask={full},{FAST}")
+
+
+def test_stylize_a_folder_mirrors_it_and_resumes(genart_cli, builtin_app, style_png: Path,
+                                                 tmp_path: Path) -> None:
+    for name in ("a/one.png", "b/two.png"):
+        save_image(make_tiny_images(1, 3, (20, 30))[0], tmp_path / "in" / name)
+    args = ["stylize", str(tmp_path / "in"), "--style", str(style_png), "--out", str(tmp_path / "out"), "--size", "30",
+            "--method", "patch", "--patch-sizes", "7+5", "--iterations", "1", "--device", "cpu", "-q"]
+    first = genart_cli(args, app=builtin_app)
+    assert first.exit_code == 0, first.output
+    assert load_image(tmp_path / "out" / "a" / "one.png").shape == (3, 20, 30)
+    assert load_image(tmp_path / "out" / "b" / "two.png").shape == (3, 20, 30)
+    again = genart_cli(args, app=builtin_app)
+    assert again.exit_code == 0 and "2 already done" in again.output

@@ -1,19 +1,21 @@
 """Folder jobs that survive anything: a tree of images in, the same tree out, resumable after a kill.
 
-Written for ``genart post`` (and ``genart stylize``) to host once the core refactor lands (REQUESTS.md);
-it uses public names only. What it guarantees:
+``genart post`` (and a plugin's command over a folder, through ``genart.api.folder_job``) hands this
+engine its sources and a ``process(source, target)`` that makes and atomically writes one output.
+Why it is built this way:
 
 - the input tree is mirrored into ``out`` (same relative paths; ``fmt`` changes the suffix), so two
-  ``x.png`` in different folders stay two files; two inputs that would still meet (``x.png`` and
-  ``x.jpg`` written as png): the one that changes suffix keeps its old one in the name (``x.jpg.png``);
-- junk (hidden files, ``Thumbs.db``, ``desktop.ini``, ``__MACOSX``) and non-images are skipped and counted;
+  ``x.png`` in different folders stay two files; of two inputs that would still meet (``x.png`` and
+  ``x.jpg`` written as png) the one that changes suffix keeps its old one in the name (``x.jpg.png``);
+- junk (hidden files, ``Thumbs.db``, ``desktop.ini``, ``__MACOSX``) and non-images are skipped and
+  counted, and so is anything already inside ``out`` (``genart post photos --out photos/big``);
 - a file that cannot be read or processed is reported at the end and the job goes on;
-- every output is written atomically, and *then* a line naming it is appended to a journal in ``out``
-  (flushed at once, fsynced at most every second: fsync per item would cost more than small items
-  do); a rerun skips every journalled item whose source is unchanged (size and modification time)
-  and whose output exists, so a kill, a reboot or a full disk loses at most the item
-  in flight. An output that exists without its journal line (a kill between the two) is adopted when it
-  is a PNG whose recipe names the same input SHA-256 and the same chain, so it is not written twice;
+- every output is written atomically and *then* a line naming it is appended to a journal in ``out``
+  (flushed at once, fsynced at most every second: an fsync per item would cost more than small items
+  do). A rerun skips every journalled item whose source is unchanged (size and modification time) and
+  whose output exists, so a kill, a reboot or a full disk loses at most the item in flight. An output
+  that exists without its journal line (a kill between the two) is adopted when it is a PNG whose
+  recipe names the same input SHA-256 and the same chain, so it is not written twice;
 - under torchrun each rank takes every ``world``-th item and keeps its own journal.
 """
 
@@ -37,7 +39,9 @@ SYNC_SECONDS = 1.0
 
 @dataclass
 class Plan:
-    items: list[tuple[Path, str]] = field(default_factory=list)  # (source, output path relative to out)
+    """What to make: (source, output path relative to ``out``) pairs, and what was left out."""
+
+    items: list[tuple[Path, str]] = field(default_factory=list)
     junk: int = 0
     not_images: int = 0
 
@@ -46,14 +50,20 @@ def is_junk(path: Path) -> bool:
     return path.name.startswith(".") or path.name.lower() in JUNK_NAMES or any(p in JUNK_DIRS for p in path.parts)
 
 
-def plan(sources: Iterable[Path], fmt: str | None, is_image: Callable[[Path], bool]) -> Plan:
-    """What to make: each source file's output path, mirroring folders; junk and non-images counted."""
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and (path == folder or folder in path.parents)
+
+
+def plan(sources: Iterable[Path], fmt: str | None, is_image: Callable[[Path], bool], out: Path | None = None) -> Plan:
+    """Each source file's output path, mirroring folders; junk, non-images and files under ``out`` counted."""
     result = Plan()
     sources = list(sources)
+    skip = out.resolve() if out is not None else None
     for source in sources:
         if source.is_dir():  # one folder: its tree; several: each under its own name, as cp -r does
             top = Path(source.name) if len(sources) > 1 else Path()
-            entries = [(p, top / p.relative_to(source)) for p in sorted(source.rglob("*")) if p.is_file()]
+            entries = [(p, top / p.relative_to(source)) for p in sorted(source.rglob("*")) if p.is_file()
+                       and not _inside(p.resolve(), skip)]
         else:
             entries = [(source, Path(source.name))]
         for path, inner in entries:
@@ -63,16 +73,21 @@ def plan(sources: Iterable[Path], fmt: str | None, is_image: Callable[[Path], bo
                 result.not_images += 1
             else:
                 result.items.append((path, inner.as_posix()))
-    suffix = FORMATS[fmt] if fmt else None
+    result.items = _unique_outputs(result.items, FORMATS[fmt] if fmt else None)
+    return result
+
+
+def _unique_outputs(items: list[tuple[Path, str]], suffix: str | None) -> list[tuple[Path, str]]:
+    targets = []
     taken: dict[str, int] = {}
-    outputs = []
-    for _path, name in result.items:
+    for _path, name in items:
         own = Path(name).suffix.lower()
         target = Path(name).with_suffix(suffix or (own if own in WRITABLE else ".png")).as_posix()
         taken[target] = taken.get(target, 0) + 1
-        outputs.append(target)
+        targets.append(target)
     used: set[str] = set()
-    for index, ((path, name), target) in enumerate(zip(result.items, outputs, strict=True)):
+    unique = []
+    for (path, name), target in zip(items, targets, strict=True):
         # x.png and x.jpg both becoming x.png: x.png keeps its name, x.jpg becomes x.jpg.png
         chosen = name + (suffix or ".png") if taken[target] > 1 and name != target else target
         stem, dot, ext = chosen.rpartition(".")
@@ -81,8 +96,8 @@ def plan(sources: Iterable[Path], fmt: str | None, is_image: Callable[[Path], bo
             chosen = f"{stem}-{number}{dot}{ext}"
             number += 1
         used.add(chosen)
-        result.items[index] = (path, chosen)
-    return result
+        unique.append((path, chosen))
+    return unique
 
 
 def source_key(path: Path) -> list[int]:
@@ -112,6 +127,12 @@ class Journal:
         return (entry is not None and entry.get("chain") == self.chain_key
                 and entry.get("source_key") == source_key(source) and (self.out / output).is_file())
 
+    def made(self, output: str) -> bool:
+        """Whether this chain wrote ``output`` here (from a source that has changed since, or the same):
+        the same command may replace it; another chain's outputs are the user's to give up."""
+        entry = self.done.get(output)
+        return entry is not None and entry.get("chain") == self.chain_key
+
     def record(self, source: Path, output: str, adopted: bool = False) -> None:
         if self.handle is None:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -131,23 +152,26 @@ class Journal:
             self.handle.flush()
             os.fsync(self.handle.fileno())
             self.handle.close()
+            self.handle = None
 
 
-def adoptable(target: Path, source: Path, post: list[str]) -> bool:
+def adoptable(target: Path, source: Path, chain_key: str) -> bool:
     """A PNG already written for this source by this chain (the kill came between write and journal)."""
     if target.suffix.lower() != ".png" or not target.is_file():
         return False
     from PIL import Image
 
-    from .files import sha256_of
+    from ..records.recipe import sha256_file
 
     try:
         with Image.open(target) as image:
             recipe = json.loads(getattr(image, "text", {}).get("genart", "{}"))
     except Exception:  # not a readable PNG: it will be made again
         return False
-    entry = recipe.get("input") or {} if isinstance(recipe, dict) else {}
-    return recipe.get("post") == post and entry.get("sha256") == sha256_of(source)
+    if not isinstance(recipe, dict) or chain_key not in (recipe.get("job"), json.dumps(recipe.get("post"))):
+        return False  # a job names itself in its recipes with "job" (genart post: its "post" chain)
+    entry = recipe.get("input") or recipe.get("content") or {}
+    return isinstance(entry, dict) and entry.get("sha256") == sha256_file(source)
 
 
 @dataclass
@@ -155,14 +179,30 @@ class Outcome:
     written: int = 0
     skipped: int = 0
     adopted: int = 0
-    failed: list[str] = field(default_factory=list)
+    failed: list[tuple[Path, BaseException]] = field(default_factory=list)
 
 
-def run(job: Plan, out: Path, process: Callable[[Path, Path], None], *, post: list[str], overwrite: bool = False,
-        rank: int = 0, world: int = 1, events: Callable[[dict[str, Any]], None] | None = None,
+def foreign_outputs(job: Plan, out: Path, chain_key: str, rank: int = 0, world: int = 1) -> list[Path]:
+    """Existing files the job would replace that this chain did not make here (the user's, or another
+    chain's results): never replaced without ``--overwrite``."""
+    journal = Journal(out, rank, chain_key)
+    return [out / output for source, output in job.items[rank::world]
+            if (out / output).exists() and not journal.made(output) and not adoptable(out / output, source, chain_key)]
+
+
+def _fatal(error: BaseException) -> bool:
+    """An error after which no later item can succeed (a full disk): stop, keep what is done."""
+    from ..errors import DiskFullError, explain
+
+    return isinstance(explain(error) or error, DiskFullError)
+
+
+def run(job: Plan, out: Path, process: Callable[[Path, Path], None], *, chain_key: str, overwrite: bool = False,
+        share: tuple[int, int] = (0, 1), events: Callable[[dict[str, Any]], None] | None = None,
         bar: Any = None) -> Outcome:
-    """``process(source, target)`` makes and atomically writes one output; everything else is here."""
-    chain_key = json.dumps(post)
+    """``process(source, target)`` makes and atomically writes one output; everything else is here.
+    ``share`` is (rank, world size): this process does every world-th item."""
+    rank, world = share
     journal = Journal(out, rank, chain_key)
     outcome = Outcome()
     mine = job.items[rank::world]
@@ -174,7 +214,7 @@ def run(job: Plan, out: Path, process: Callable[[Path, Path], None], *, post: li
             if not overwrite and journal.finished(source, output):
                 status = "skipped"
                 outcome.skipped += 1
-            elif not overwrite and adoptable(target, source, post):
+            elif not overwrite and adoptable(target, source, chain_key):
                 journal.record(source, output, adopted=True)
                 status = "adopted"
                 outcome.adopted += 1
@@ -185,14 +225,13 @@ def run(job: Plan, out: Path, process: Callable[[Path, Path], None], *, post: li
                     journal.record(source, output)
                     outcome.written += 1
                 except Exception as error:  # one bad file must not end the job
-                    from genart.errors import one_line
-
+                    if _fatal(error):
+                        raise
                     status = "failed"
-                    outcome.failed.append(f"{source}: {one_line(error)}")
+                    outcome.failed.append((source, error))
             if events is not None:
-                events({"event": "item", "index": index, "total": len(mine), "source": str(source),
-                        "output": str(target), "status": status,
-                        "seconds": round(time.perf_counter() - started, 4)})
+                events({"index": index, "total": len(mine), "source": str(source), "output": str(target),
+                        "status": status, "seconds": round(time.perf_counter() - started, 4)})
             if bar is not None:
                 bar.update(1)
     finally:

@@ -1,22 +1,17 @@
-"""Folder jobs: tree mirroring, junk, bad files, resume after kills, ranks."""
+"""The folder-job engine: tree mirroring, junk, bad files, resume, ranks (genart post end to end: test_post_folder)."""
 
 from __future__ import annotations
 
 import json
-import random
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from genart.images import is_image_path
-from genart_models.folder_job import JOURNAL, plan, run
+from genart.runner.folder import JOURNAL, plan, run
 
-DRIVER = Path(__file__).with_name("folder_driver.py")
+COPY = json.dumps(["copy"])
 
 
 def png(path: Path, seed: int, size: int = 24) -> Path:
@@ -45,7 +40,7 @@ def copy_process(source: Path, target: Path) -> None:
 def test_tree_is_mirrored_and_junk_counted(tmp_path: Path) -> None:
     job = plan([tree(tmp_path / "in")], None, is_image_path)
     assert job.junk == 3 and job.not_images == 1  # Thumbs.db, .DS_Store, __MACOSX/img0.png; notes.txt
-    outcome = run(job, tmp_path / "out", copy_process, post=["copy"])
+    outcome = run(job, tmp_path / "out", copy_process, chain_key=COPY)
     made = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png"))
     given = sorted(p.relative_to(tmp_path / "in").as_posix() for p in (tmp_path / "in").rglob("img*.png")
                    if "__MACOSX" not in p.parts)
@@ -59,7 +54,7 @@ def test_same_names_in_different_folders_are_both_kept(tmp_path: Path) -> None:
     Image.open(tmp_path / "in" / "b" / "y.png").convert("RGB").save(tmp_path / "in" / "b" / "y.jpg")
     job = plan([tmp_path / "in"], "png", is_image_path)
     assert sorted(output for _, output in job.items) == ["a/x.png", "b/x.png", "b/y.jpg.png", "b/y.png"]
-    run(job, tmp_path / "out", copy_process, post=["copy"])
+    run(job, tmp_path / "out", copy_process, chain_key=COPY)
     assert (tmp_path / "out" / "a" / "x.png").read_bytes() != (tmp_path / "out" / "b" / "x.png").read_bytes()
 
 
@@ -82,10 +77,9 @@ def test_a_bad_file_is_reported_and_the_rest_done(tmp_path: Path) -> None:
     root = tree(tmp_path / "in")
     (root / "a" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     seen: list[dict[str, object]] = []
-    outcome = run(plan([root], None, is_image_path), tmp_path / "out", copy_process, post=["copy"], events=seen.append)
-    assert outcome.written == 6 and len(outcome.failed) == 1 and "broken.png" in outcome.failed[0]
+    outcome = run(plan([root], None, is_image_path), tmp_path / "out", copy_process, chain_key=COPY, events=seen.append)
+    assert outcome.written == 6 and len(outcome.failed) == 1 and outcome.failed[0][0].name == "broken.png"
     assert [e["status"] for e in seen].count("failed") == 1 and len(seen) == 7
-    assert "\n" not in outcome.failed[0]
 
 
 def test_rerun_skips_finished_items_and_overwrite_redoes_them(tmp_path: Path) -> None:
@@ -96,64 +90,21 @@ def test_rerun_skips_finished_items_and_overwrite_redoes_them(tmp_path: Path) ->
         calls.append(source)
         copy_process(source, target)
 
-    run(plan([root], None, is_image_path), tmp_path / "out", counting, post=["copy"])
-    again = run(plan([root], None, is_image_path), tmp_path / "out", counting, post=["copy"])
+    run(plan([root], None, is_image_path), tmp_path / "out", counting, chain_key=COPY)
+    again = run(plan([root], None, is_image_path), tmp_path / "out", counting, chain_key=COPY)
     assert len(calls) == 6 and again.skipped == 6
     png(root / "a" / "img0.png", 99)  # a changed source is made again
-    assert run(plan([root], None, is_image_path), tmp_path / "out", counting, post=["copy"]).written == 1
-    other = run(plan([root], None, is_image_path), tmp_path / "out", counting, post=["other"])
+    assert run(plan([root], None, is_image_path), tmp_path / "out", counting, chain_key=COPY).written == 1
+    other = run(plan([root], None, is_image_path), tmp_path / "out", counting, chain_key=json.dumps(["other"]))
     assert other.written == 6  # another chain: nothing it made before
-    redone = run(plan([root], None, is_image_path), tmp_path / "out", counting, post=["copy"], overwrite=True)
+    redone = run(plan([root], None, is_image_path), tmp_path / "out", counting, chain_key=COPY, overwrite=True)
     assert redone.written == 6
 
 
 def test_ranks_share_the_items(tmp_path: Path) -> None:
     root = tree(tmp_path / "in", count=7)
-    outcomes = [run(plan([root], None, is_image_path), tmp_path / "out", copy_process, post=["copy"], rank=r, world=3)
+    outcomes = [run(plan([root], None, is_image_path), tmp_path / "out", copy_process, chain_key=COPY, share=(r, 3))
                 for r in range(3)]
     assert [o.written for o in outcomes] == [3, 2, 2]
     assert len(list((tmp_path / "out").glob(f"{JOURNAL}*.jsonl"))) == 3
-    assert run(plan([root], None, is_image_path), tmp_path / "out", copy_process, post=["copy"]).skipped == 7
-
-
-def driver(source: Path, out: Path, spec: str) -> list[str]:
-    return [sys.executable, str(DRIVER), str(source), str(out), spec]
-
-
-@pytest.mark.slow
-def test_killed_five_times_then_rerun_writes_each_output_once_and_identically(
-        tmp_path: Path, model_file: Callable[..., Path]) -> None:
-    source = tmp_path / "in"
-    for i in range(24):
-        png(source / f"d{i % 3}" / f"img{i}.png", i, size=32)
-    spec = f"model:file={model_file('ESRGAN')}"
-    clean = subprocess.run(driver(source, tmp_path / "clean", spec), capture_output=True, text=True, timeout=600)
-    assert clean.returncode == 0, clean.stderr[-2000:]
-    rng = random.Random(0)
-    out = tmp_path / "killed"
-    for _ in range(5):
-        stop_after = rng.randint(1, 4)
-        process = subprocess.Popen(driver(source, out, spec), stdout=subprocess.PIPE, text=True)
-        assert process.stdout is not None
-        items = 0
-        for line in process.stdout:
-            if json.loads(line).get("status") == "written":
-                items += 1
-            if items >= stop_after:
-                break
-        import time
-
-        time.sleep(rng.uniform(0, 0.05))  # somewhere inside the next item
-        process.kill()
-        process.wait()
-    final = subprocess.run(driver(source, out, spec), capture_output=True, text=True, timeout=600)
-    assert final.returncode == 0, final.stderr[-2000:]
-    end = json.loads(final.stdout.strip().splitlines()[-1])
-    assert end["written"] + end["adopted"] < 24  # the killed runs' work was kept
-    lines = [json.loads(line) for journal in out.glob(f"{JOURNAL}*.jsonl")
-             for line in journal.read_text().splitlines() if line.strip()]
-    outputs = [entry["output"] for entry in lines]
-    assert sorted(outputs) == sorted(set(outputs)) and len(outputs) == 24  # each output journalled exactly once
-    for made in (tmp_path / "clean").rglob("*.png"):
-        assert (out / made.relative_to(tmp_path / "clean")).read_bytes() == made.read_bytes()
-    assert not [p for p in out.rglob("*") if p.is_file() and ".tmp" in p.name]
+    assert run(plan([root], None, is_image_path), tmp_path / "out", copy_process, chain_key=COPY).skipped == 7
