@@ -44,7 +44,7 @@ from .records.runs import (
 from .runner.class_samples import LabelPlan, PlannedSampler, sample_classes, set_guidance
 from .runner.context import make_context, precision_label, versions
 from .runner.jobs import train_job
-from .runner.labelled import LabelledData, load_labelled_data, restore_classes
+from .runner.labelled import LabelledData, load_labelled_data, recorded_classes, restore_classes
 from .runner.loading import load_run_model
 from .runner.pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
 from .runner.post_job import FilesRequest, files_job
@@ -102,6 +102,7 @@ __all__ = [
     "precision_label",
     "progress",
     "read_json",
+    "recorded_classes",
     "resolve_labels",
     "resolve_params",
     "restore_classes",

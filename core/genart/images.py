@@ -20,6 +20,7 @@ from .records.runs import write_bytes_atomic
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "class_grid",
     "ImageError",
     "MAX_PIXELS",
     "convert_channels",
@@ -181,6 +182,37 @@ def make_grid(images: Any, nrow: int | None = None, padding: int = 2, pad_value:
         top, left = padding + row * (h + padding), padding + col * (w + padding)
         grid[:, top:top + h, left:left + w] = images[index].to(grid.device)
     return grid
+
+
+def class_grid(rows: Sequence[Any], names: Sequence[str], padding: int = 2, pad_value: float = 1.0) -> Any:
+    """One row per class, its name written to the left: ``rows[i]`` ``[M_i, C, H, W]`` images of class
+    ``names[i]`` (rows may be shorter than the longest). A ``[C, H', W']`` picture, pixels at 1:1."""
+    import numpy as np
+    import torch
+    from PIL import Image, ImageDraw, ImageFont
+
+    if not rows or len(rows) != len(names):
+        raise GenartError("class_grid needs one name per row of images")
+    c, h, w = rows[0].shape[1:]
+    columns = max(1, max(int(row.shape[0]) for row in rows))
+    images = torch.full((len(rows) * columns, c, h, w), pad_value, dtype=torch.float32)
+    for r, row in enumerate(rows):
+        images[r * columns:r * columns + row.shape[0]] = row.float().cpu()
+    grid = make_grid(images, nrow=columns, padding=padding, pad_value=pad_value)
+    font = ImageFont.load_default()
+    texts = [str(name) for name in names]
+    text_width = max(int(math.ceil(font.getlength(text))) for text in texts)
+    label = Image.new("L", (text_width + 3 * padding + 4, grid.shape[1]), int(round(pad_value * 255)))
+    draw = ImageDraw.Draw(label)
+    for r, text in enumerate(texts):
+        top = padding + r * (h + padding)
+        box = draw.textbbox((0, 0), text, font=font)
+        draw.text((2 * padding, top + max(0, (h - (box[3] - box[1])) // 2) - box[1]), text, fill=0, font=font)
+    column = torch.from_numpy(np.asarray(label, dtype=np.float32) / 255)[None]
+    column = convert_channels(column, c) if c in (3, 4) else column
+    if c == 4:
+        column[3] = 1.0
+    return torch.cat([column, grid], 2)
 
 
 def side_by_side(left: Any, right: Any, gap: int = 8, pad_value: float = 1.0) -> Any:

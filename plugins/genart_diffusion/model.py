@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -25,7 +26,7 @@ from genart import BuildContext, UsageError
 from genart.tiling import circular_padding, wrap_crops
 from genart.trainkit import follow_schedule
 
-from .nets import UNet
+from .nets import UNet, unet_of
 from .samplers import HeunSampler, edm_sigmas
 
 SIGMA_DATA = 0.5
@@ -107,6 +108,34 @@ class Diffusion:
         self.scaler = context.scaler
         self.sampler = context.build("sampler", params.sampler)
         self.step = 0
+        #: the classes (genart.Conditional); empty: the unconditional model
+        self.names: list[str] = []
+        #: the classifier-free guidance scale of sample_labelled (genart.Guided)
+        self.guidance = float(params.guidance)
+
+    # -- classes (genart.Conditional) ---------------------------------------------------------------
+    def set_classes(self, names: Sequence[str]) -> None:
+        """A label embedding of ``len(names)`` classes plus "no class" (index ``len(names)``) in the U-Net
+        and its EMA, trained by the same optimiser; called once, before training or loading a checkpoint."""
+        if self.names:
+            raise UsageError("diffusion: set_classes called twice")
+        self.names = list(names)
+        embedding = unet_of(self.net).set_classes(len(self.names))
+        unet_of(self.ema).set_classes(len(self.names)).requires_grad_(False)
+        self.optimizer.add_param_group({"params": list(embedding.parameters())})
+
+    @property
+    def null_class(self) -> int:
+        """The "no class" index: dropped labels in training, the unconditional half of guidance."""
+        return len(self.names)
+
+    def drop_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Each label replaced by "no class" with probability ``cond_drop`` (so one network also learns the
+        unconditional model that classifier-free guidance extrapolates from)."""
+        if self.params.cond_drop <= 0:
+            return labels
+        dropped = torch.rand(labels.shape[0], device=labels.device) < self.params.cond_drop
+        return torch.where(dropped, torch.full_like(labels, self.null_class), labels)
 
     # -- the denoiser ------------------------------------------------------------------------------
     def network_input(self, x: torch.Tensor) -> torch.Tensor:
@@ -114,30 +143,63 @@ class Diffusion:
         x = x.to(self.device)
         return x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
 
-    def predict(self, net: torch.nn.Module, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        """E[x0 | x] for ``x = x0 + sigma * eps`` (images in [-1, 1]); ``sigma`` per image, ``[N]``."""
+    def predict(self, net: torch.nn.Module, x: torch.Tensor, sigma: torch.Tensor,
+                labels: torch.Tensor | None = None) -> torch.Tensor:
+        """E[x0 | x] for ``x = x0 + sigma * eps`` (images in [-1, 1]); ``sigma`` per image, ``[N]``; ``labels``
+        (a conditional model's classes, see UNet.class_embedding) or None."""
+        extra = () if labels is None else (labels,)
         s = sigma.view(-1, 1, 1, 1)
         if self.params.objective == "flow":
             t = sigma / (1 + sigma)
             x_t = x / (1 + s)
-            velocity = net(self.network_input(x_t), t).float()
+            velocity = net(self.network_input(x_t), t, *extra).float()
             return x_t - t.view(-1, 1, 1, 1) * velocity
         c_in = 1 / (s ** 2 + SIGMA_DATA ** 2).sqrt()
         c_skip = SIGMA_DATA ** 2 / (s ** 2 + SIGMA_DATA ** 2)
         c_out = s * SIGMA_DATA * c_in
-        out = net(self.network_input(x * c_in), sigma.log() / 4).float()
+        out = net(self.network_input(x * c_in), sigma.log() / 4, *extra).float()
         return c_skip * x + c_out * out
 
-    def denoiser(self) -> Any:
-        """``denoise(x, sigma)`` with the EMA network under the run's precision, for the samplers."""
+    def denoiser(self, labels: torch.Tensor | None = None, guidance: float = 1.0) -> Any:
+        """``denoise(x, sigma)`` with the EMA network under the run's precision, for the samplers. With
+        ``labels`` (class indices, or class weights ``[N, classes]``), classifier-free guidance (Ho and
+        Salimans 2022): ``D = D_none + guidance * (D_class - D_none)``, so 0 is the unconditional model,
+        1 the conditional one and more pushes further toward the class; both halves run as one batch.
+        A conditional model without labels denoises as "no class"."""
         autocast = (torch.autocast(self.device.type, dtype=self.precision) if self.precision is not None
                     else contextlib.nullcontext())
+        unconditional = None
+        if labels is not None:
+            labels, unconditional = self.guided_labels(labels)
+            if guidance == 0:
+                labels, guidance = unconditional, 1.0
 
         def denoise(x: torch.Tensor, sigma: float) -> torch.Tensor:
+            level = torch.full((x.shape[0],), float(sigma), device=x.device)
             with autocast:
-                return self.predict(self.ema, x, torch.full((x.shape[0],), float(sigma), device=x.device))
+                if labels is None and not self.names:  # the unconditional model, called as it always was
+                    return self.predict(self.ema, x, level)
+                if labels is None or unconditional is None or guidance == 1:
+                    plain = None if not self.names else torch.full((x.shape[0],), self.null_class, device=x.device)
+                    return self.predict(self.ema, x, level, labels if labels is not None else plain)
+                both = self.predict(self.ema, torch.cat([x, x]), torch.cat([level, level]),
+                                    torch.cat([labels, unconditional]))
+            conditional, plain = both.chunk(2)
+            return plain + guidance * (conditional - plain)
 
         return denoise
+
+    def guided_labels(self, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the labels, "no class" in the same form) on the device: indices stay indices, class weights
+        ``[N, classes]`` get a "no class" column."""
+        if not self.names:
+            raise UsageError("diffusion: this model was not trained on labels")
+        k = self.null_class
+        labels = labels.to(self.device)
+        if labels.is_floating_point():
+            labels = F.pad(labels.float(), (0, 1))
+            return labels, F.one_hot(torch.full_like(labels[:, 0], k, dtype=torch.int64), k + 1).float()
+        return labels, torch.full_like(labels, k)
 
     # -- pixels <-> the model's space ---------------------------------------------------------------
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
@@ -161,6 +223,17 @@ class Diffusion:
 
     # -- training --------------------------------------------------------------------------------
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
+        return self.learn(batch, None)
+
+    def train_step_labelled(self, batch: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        """A step on labelled images (genart.Conditional): labels dropped to "no class" at ``cond_drop``."""
+        if not self.names:
+            raise UsageError("diffusion: train_step_labelled before set_classes")
+        return self.learn(batch, self.drop_labels(labels.to(self.device)))
+
+    def learn(self, batch: torch.Tensor, labels: torch.Tensor | None) -> dict[str, float]:
+        """One step of the objective; ``labels`` None: the unconditional network, exactly as it always was."""
+        extra = () if labels is None else (labels,)
         self.net.train()
         x0 = self.encode_images((wrap_crops(batch) if self.params.tileable else batch).to(self.device))
         n = x0.shape[0]
@@ -169,7 +242,7 @@ class Diffusion:
             t = training_times(n, self.t_mean, self.params.t_std, x0.device)
             tt = t.view(-1, 1, 1, 1)
             x_t = (1 - tt) * x0 + tt * eps
-            pred = self.net(self.network_input(x_t), t)
+            pred = self.net(self.network_input(x_t), t, *extra)
             loss = F.mse_loss(pred.float(), eps - x0)
         else:
             sigma = (torch.randn(n, device=x0.device) * P_STD + P_MEAN).exp()
@@ -178,7 +251,7 @@ class Diffusion:
             c_skip = SIGMA_DATA ** 2 / (s ** 2 + SIGMA_DATA ** 2)
             c_out = s * SIGMA_DATA * c_in
             x = x0 + s * eps
-            pred = self.net(self.network_input(x * c_in), sigma.log() / 4)
+            pred = self.net(self.network_input(x * c_in), sigma.log() / 4, *extra)
             # EDM's weighting lambda(sigma) = 1 / c_out^2 makes the loss a plain MSE on the network's target
             loss = F.mse_loss(pred.float(), (x0 - c_skip * x) / c_out)
         self.optimizer.zero_grad(set_to_none=True)
@@ -222,23 +295,39 @@ class Diffusion:
         p = self.params
         return edm_sigmas(steps or self.sample_steps, p.sigma_min, sigma_max or p.sigma_max, p.rho)
 
-    def generate(self, noise: torch.Tensor, sampler: Any, generator: torch.Generator | None) -> torch.Tensor:
-        """Unit Gaussian noise ``[N, C, H, W]`` -> images in [0, 1] through ``sampler``."""
+    def generate(self, noise: torch.Tensor, sampler: Any, generator: torch.Generator | None,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Unit Gaussian noise ``[N, C, H, W]`` -> images in [0, 1] through ``sampler`` (of the classes
+        ``labels`` with the model's ``guidance``, where given)."""
         self.ema.eval()
         with torch.no_grad():
             x = noise.to(self.device, torch.float32) * self.params.sigma_max
-            out = sampler(self.denoiser(), x, self.sigmas(), generator)
+            out = sampler(self.denoiser(labels, self.guidance), x, self.sigmas(), generator)
         return self.decode_images(out).cpu()
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` samples; a conditional model draws each one's class uniformly (after the noise, from the
+        same generator) and samples it with its guidance."""
         noise = torch.randn(n, *self.image_shape, generator=generator)
-        return self.generate(noise, self.sampler, generator)
+        labels = torch.randint(0, len(self.names), (n,), generator=generator) if self.names else None
+        return self.generate(noise, self.sampler, generator, labels)
+
+    def sample_labelled(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Images of the classes ``labels`` (genart.Conditional), from the same noise ``sample`` draws."""
+        noise = torch.randn(labels.shape[0], *self.image_shape, generator=generator)
+        return self.generate(noise, self.sampler, generator, labels.to(torch.int64))
+
+    def walk_sampler(self) -> Any:
+        return self.sampler if getattr(self.sampler, "deterministic", False) else HeunSampler()
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Initial noise -> image through a deterministic sampler (Heun when the chosen one is stochastic),
-        so nearby noise gives nearby images and walks are smooth."""
-        sampler = self.sampler if getattr(self.sampler, "deterministic", False) else HeunSampler()
-        return self.generate(z.reshape(-1, *self.image_shape), sampler, None)
+        so nearby noise gives nearby images and walks are smooth (a conditional model: "no class")."""
+        return self.generate(z.reshape(-1, *self.image_shape), self.walk_sampler(), None)
+
+    def decode_labelled(self, z: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """``decode`` under a blend of classes (genart.ConditionalDecoder): ``weights`` ``[N, classes]``."""
+        return self.generate(z.reshape(-1, *self.image_shape), self.walk_sampler(), None, weights.float())
 
     def noise_level(self, strength: float) -> float:
         """The sigma at which a share ``strength`` of the signal is noise (rectified flow's t), capped at sigma_max."""
@@ -259,7 +348,7 @@ class Diffusion:
             x0 = self.encode_images(images.to(self.device, torch.float32))
             noise = torch.randn(x0.shape, generator=generator).to(self.device)
             x = x0 + sigma * noise
-            out = self.sampler(self.denoiser(), x, self.sigmas(steps, sigma_max=sigma), generator)
+            out = self.sampler(self.denoiser(None, self.guidance), x, self.sigmas(steps, sigma_max=sigma), generator)
         return self.decode_images(out).cpu()
 
     # -- state ------------------------------------------------------------------------------------

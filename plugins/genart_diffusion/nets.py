@@ -111,7 +111,10 @@ class UNet(nn.Module):
         widths = level_channels(width, levels, max_mult)
         emb = 4 * width
         self.emb_dim = width
+        self.emb_channels = emb
         self.embed = nn.Sequential(nn.Linear(width, emb), nn.SiLU(), nn.Linear(emb, emb))
+        #: the class embedding, added to the time embedding; None until set_classes (an unconditional net)
+        self.classes: nn.Embedding | None = None
         self.stem = nn.Conv2d(channels * patch ** 2, width, 3, padding=1)
         attend = [i >= levels - attention for i in range(levels)]
         self.down = nn.ModuleList()
@@ -142,8 +145,27 @@ class UNet(nn.Module):
                 self.upsample.append(nn.Conv2d(c, c, 3, padding=1))
         self.head = nn.Sequential(norm(c), nn.SiLU(), zero(nn.Conv2d(c, channels * patch ** 2, 3, padding=1)))
 
-    def forward(self, x: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+    def set_classes(self, count: int) -> nn.Embedding:
+        """Give the network ``count`` classes plus the "no class" index ``count`` (for label dropout and
+        classifier-free guidance): an embedding added to the time embedding, starting at zero, so the
+        untrained conditional network is the unconditional one (and no random numbers are drawn)."""
+        self.classes = nn.Embedding(count + 1, self.emb_channels).to(self.stem.weight.device)
+        nn.init.zeros_(self.classes.weight)
+        return self.classes
+
+    def class_embedding(self, labels: torch.Tensor) -> torch.Tensor:
+        """int64 ``[N]`` class indices, or float class weights (a blend) ``[N, count]`` (classes only) or
+        ``[N, count + 1]`` (the last column: "no class"), to ``[N, emb]``."""
+        assert self.classes is not None
+        if labels.is_floating_point():
+            weight = self.classes.weight if labels.shape[1] == self.classes.num_embeddings else self.classes.weight[:-1]
+            return labels.to(weight.dtype) @ weight
+        return cast(torch.Tensor, self.classes(labels))
+
+    def forward(self, x: torch.Tensor, level: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         emb = self.embed(timestep_features(level, self.emb_dim).to(x.dtype))
+        if labels is not None:
+            emb = emb + self.class_embedding(labels).to(emb.dtype)
         h = self.stem(F.pixel_unshuffle(x, self.patch) if self.patch > 1 else x)
         stack = [h]
         for i, module in enumerate(self.down):
@@ -169,3 +191,10 @@ class UNet(nn.Module):
                 h = self.upsample[i](h)
         out = self.head(h)
         return F.pixel_shuffle(out, self.patch) if self.patch > 1 else out
+
+
+def unet_of(module: nn.Module) -> UNet:
+    """The UNet a model holds (its networks are UNets, prepared in place)."""
+    if not isinstance(module, UNet):
+        raise TypeError(f"expected the diffusion UNet, got {type(module).__name__}")
+    return module

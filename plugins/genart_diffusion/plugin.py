@@ -52,6 +52,11 @@ class DiffusionParams:
     rho: float = param(7.0, "EDM schedule exponent (higher spends more steps at low noise)")
     tileable: bool = param(False, "samples tile seamlessly: circular padding in every convolution and training "
                                   "images rolled by random offsets (wrapping around)")
+    cond_drop: float = param(0.1, "labelled data: share of training labels replaced by \"no class\", so the same "
+                                  "network also learns the unconditional model guidance needs")
+    guidance: float = param(2.0, "labelled data: classifier-free guidance scale when sampling a class (0: "
+                                 "unconditional, 1: conditional, more: stronger class, less variety). Change at "
+                                 "sample time: genart sample --guidance G")
 
     def validate(self) -> None:
         if not 28 <= self.image_size <= 128:
@@ -66,6 +71,8 @@ class DiffusionParams:
             raise ValueError("image_size must be a multiple of patch")
         if self.depth < 1 or self.levels < 0 or self.attention < 0:
             raise ValueError("depth must be >= 1, levels and attention >= 0")
+        if not 0 <= self.cond_drop < 1 or self.guidance < 0:
+            raise ValueError("cond_drop must be in [0, 1) and guidance >= 0")
         if not 0 <= self.dropout < 1 or not 0 <= self.ema < 1:
             raise ValueError("dropout and ema must be in [0, 1)")
         if self.lr <= 0 or self.t_std <= 0:

@@ -63,21 +63,28 @@ def eval_command(app: Any, run_dir: str, data: str, k: int, batch_size: int, see
 @click.option("--duration", default=60, show_default=True, type=click.IntRange(min=10),
               help="milliseconds per frame")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed of the latent points")
+@click.option("--label", "labels", multiple=True, metavar="NAME",
+              help="a run trained on labels: walk within this class; given twice, blend from the first class "
+                   "to the second (and back around the loop; left to right in the grid)")
+@click.option("--guidance", type=click.FloatRange(min=0), default=None, metavar="G",
+              help="classifier-free guidance scale [default: the model's]")
 @click.option("--overwrite", is_flag=True, help="replace existing output files")
 @device_option
 @click.pass_obj
 def walk_command(app: Any, run_dir: str, points: int, frames: int, size: int, post: tuple[str, ...],
-                 out: str | None, columns: int, duration: int, seed: int, overwrite: bool, device: str) -> None:
+                 out: str | None, columns: int, duration: int, seed: int, labels: tuple[str, ...],
+                 guidance: float | None, overwrite: bool, device: str) -> None:
     """Animate a smooth loop through random points of a model's latent space (VAE, GAN, ...).
 
     Gaussian latents are interpolated spherically, with frames spread evenly by angle so the
-    motion keeps one speed. Writes a looping GIF/WebP and an interpolation grid PNG.
+    motion keeps one speed. Writes a looping GIF/WebP and an interpolation grid PNG. With --label,
+    a model trained on labels walks within a class, or between two.
     """
     from .walk import walk_run
 
     target = Path(out) if out else Path(run_dir) / f"walk-seed{seed}.gif"
     walk_run(app, Path(run_dir), target, points=points, frames=frames, size=size, post=post, columns=columns,
-             duration=duration, seed=seed, overwrite=overwrite, device=device)
+             duration=duration, seed=seed, overwrite=overwrite, device=device, labels=labels, guidance=guidance)
 
 
 @click.command("reconstruct")

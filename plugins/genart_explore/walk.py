@@ -94,14 +94,17 @@ def frame_changes(frames: Any) -> Any:
     return (torch.roll(frames, -1, 0) - frames).abs().flatten(1).mean(1)
 
 
-def decode_all(model: Any, latents: Any, latent_shape: tuple[int, ...]) -> Any:
+def decode_all(model: Any, latents: Any, latent_shape: tuple[int, ...], weights: Any = None) -> Any:
+    """Decode every latent, or with ``weights`` (class weights per latent) under those classes."""
     import torch
 
     images = []
     with torch.inference_mode():
         for start in range(0, latents.shape[0], DECODE_BATCH):
             z = latents[start:start + DECODE_BATCH].view(-1, *latent_shape)
-            images.append(model.decode(z).detach().float().clamp(0, 1).cpu())
+            decoded = model.decode(z) if weights is None else \
+                model.decode_labelled(z, weights[start:start + DECODE_BATCH])
+            images.append(decoded.detach().float().clamp(0, 1).cpu())
     return torch.cat(images)
 
 
@@ -119,8 +122,13 @@ def resize(images: Any, size: int) -> Any:
 
 
 def walk_run(app: Any, run_dir: Path, out: Path, *, points: int, frames: int, size: int, post: Sequence[str],
-             columns: int, duration: int, seed: int, overwrite: bool, device: str) -> dict[str, float]:
+             columns: int, duration: int, seed: int, overwrite: bool, device: str, labels: Sequence[str] = (),
+             guidance: float | None = None) -> dict[str, float]:
+    """Write the loop and its grid; ``labels`` (one or two classes of a conditional run): walk within that
+    class or between the two (see walk_labels)."""
     import torch
+
+    from .walk_labels import loop_weights, row_weights, walk_classes
 
     if out.suffix.lower() not in ANIMATION_SUFFIXES:
         raise UsageError(f"--out must end in .gif or .webp, got {out.name!r}")
@@ -135,6 +143,7 @@ def walk_run(app: Any, run_dir: Path, out: Path, *, points: int, frames: int, si
     if not isinstance(model, LatentDecoder):
         raise UsageError(f"model {name!r} has no latent space to walk (it needs latent_shape and decode)")
     latent_shape = tuple(int(d) for d in model.latent_shape)
+    asked = walk_classes(model, manifest, labels, guidance)
     chain = build_chain(context, post)
     spherical = not isinstance(model, LatentPrior) or model.latent_prior == "gaussian"
     generator = torch.Generator().manual_seed(seed)
@@ -144,13 +153,15 @@ def walk_run(app: Any, run_dir: Path, out: Path, *, points: int, frames: int, si
         anchors = torch.randn(points, math.prod(latent_shape), generator=generator, dtype=torch.float64)
     if not spherical and not isinstance(model, LatentSampler):
         anchors = torch.rand(points, math.prod(latent_shape), generator=generator, dtype=torch.float64) * 2 - 1
-    raw = decode_all(model, loop_latents(anchors, frames, spherical), latent_shape)
+    raw = decode_all(model, loop_latents(anchors, frames, spherical), latent_shape,
+                     loop_weights(*asked, frames) if asked else None)
     changes = frame_changes(raw)
     median = float(changes.median())
     stats = {"max_change": float(changes.max()), "median_change": median,
              "ratio": float(changes.max()) / median if median > 0 else float("inf")}
     final = resize(apply_chain(chain, raw, context.device) if chain else raw, size)
-    grid_raw = decode_all(model, grid_latents(anchors, columns, spherical), latent_shape)
+    grid_raw = decode_all(model, grid_latents(anchors, columns, spherical), latent_shape,
+                          row_weights(*asked, points, columns) if asked else None)
     grid = resize(apply_chain(chain, grid_raw, context.device) if chain else grid_raw, size)
     if not torch.isfinite(final).all():
         raise GenartError(f"model {name!r} decoded non-finite images")

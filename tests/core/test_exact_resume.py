@@ -30,6 +30,8 @@ from genart.testing import make_tiny_images
 CASES = {
     "vae": ("vae:image_size=16,latent=4", "shapes:count=32", 9),
     "gan": ("gan:image_size=28", "shapes:count=32", 7),
+    # class-conditional: labels, label dropout and the class embedding's Adam state come back exactly
+    "diffusion-labelled": ("diffusion:image_size=28,width=8,steps=2", "shapes:count=32,labels=largest", 7),
     "restorer-trainer": ("restorer-trainer:task=denoise,patch=16,width=4,depth=1", None, 7),
     "sr-trainer": ("sr-trainer:scales=2,patch=16,width=4,depth=1", None, 7),
 }

@@ -132,3 +132,17 @@ def test_resume_continues_conditionally_and_exactly(app: App, tmp_path: Path) ->
     half = train_job(app, settings(tmp_path / "b", 4))
     resumed = train_job(app, settings(tmp_path / "b", 8), resume=half, given={"steps"})
     assert (whole / "checkpoint.safetensors").read_bytes() == (resumed / "checkpoint.safetensors").read_bytes()
+
+
+def test_weights_of_a_conditional_run_bring_their_classes(app: App, tmp_path: Path) -> None:
+    from genart.api import RunSettings, train_job
+
+    trained = make_tiny_run(app, tmp_path / "a", "toy-cond", "tiles:count=12", steps=20, batch_size=6)
+    settings = RunSettings(model="toy-cond", data="tiles:count=12", num_samples=3, device="cpu", precision="fp32",
+                           out=str(tmp_path / "b"), progress=False)
+    loaded = train_job(app, settings, weights=trained / "checkpoint.safetensors")
+    assert read_json(loaded / "manifest.json")["labels"] == {"names": ["red", "green", "blue"], "conditional": True}
+    model, _, _ = load_run_model(app, loaded, "cpu", "fp32")
+    reference, _, _ = load_run_model(app, trained, "cpu", "fp32")
+    asked = torch.tensor([2, 1])
+    assert torch.equal(sample_classes(model, asked, seed=1), sample_classes(reference, asked, seed=1))

@@ -127,13 +127,20 @@ def train_command(app: Any, **values: Any) -> None:
 
 @click.command("sample", cls=ListsPostProcessors)
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("-n", "--num-samples", default=16, show_default=True, type=click.IntRange(min=1),
+              help="images to sample (of each class with --label)")
 @click.option("--seed", default=0, show_default=True, type=SEED)
 @post_option
 @click.option("--model-args", default="", metavar="KEY=VALUE,...",
               help="sampling-time model parameters replacing the trained ones, e.g. steps=20")
 @click.option("--out", type=click.Path(file_okay=False), help="output folder [default: RUN_DIR/sample-seedS]")
 @click.option("--overwrite", is_flag=True, help="replace files in an existing output folder")
+@click.option("--label", "labels", multiple=True, metavar="NAME",
+              help="draw -n samples of this class (a name or index the run trained on; repeatable; all: every "
+                   "class); grid.png then has one row per class, named")
+@click.option("--guidance", type=click.FloatRange(min=0), default=None, metavar="G",
+              help="classifier-free guidance scale of a model trained on labels (0: unconditional; 1: "
+                   "conditional; more: stronger class) [default: the model's]")
 @device_options
 @click.pass_obj
 def sample_command(app: Any, /, run_dir: str, **options: Any) -> None:
@@ -144,7 +151,7 @@ def sample_command(app: Any, /, run_dir: str, **options: Any) -> None:
     request = SampleRequest(run_dir=Path(run_dir), out=Path(out) if out else None, post=tuple(options.pop("post")),
                             **options)
     target = sample_job(app, request)
-    echo(f"wrote {request.num_samples} samples to {target}")
+    echo(f"wrote {request.num_samples} samples{' per label' if request.labels else ''} to {target}")
 
 
 @click.command("post", cls=ListsPostProcessors)

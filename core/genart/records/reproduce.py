@@ -163,6 +163,7 @@ def _reproduce_sample(app: Any, recipe: dict[str, Any], locator: Locator, device
 
     torch.manual_seed(int(recipe.get("seed", 0)))
     model = build_model(context, recipe["model"]["spec"])
+    plan = _restore_labels(model, recipe)
     restore_checkpoint(model, checkpoint)
     chain = build_chain(context, recipe.get("post", []))
     wanted: dict[int, Any] = {}
@@ -171,12 +172,30 @@ def _reproduce_sample(app: Any, recipe: dict[str, Any], locator: Locator, device
         if recipe["kind"] == "sample" and index == int(recipe["index"]):
             wanted[index] = image
 
+    if plan is not None:  # a --label request: its samples and its class grid
+        from ..runner.class_samples import render_labelled
+
+        grid = render_labelled(model, chain, plan, int(recipe["seed"]), context.device, keep)
+        return wanted[int(recipe["index"])] if recipe["kind"] == "sample" else grid
     pictures = render_samples(model, chain, int(recipe["num_samples"]), int(recipe["seed"]), context.device, keep)
     if recipe["kind"] == "sample":
         return wanted[int(recipe["index"])]
     if recipe["kind"] not in pictures:
         raise UsageError(f"the recipe asks for a {recipe['kind']} but its chain makes none")
     return pictures[recipe["kind"]]
+
+
+def _restore_labels(model: Any, recipe: dict[str, Any]) -> Any:
+    """A conditional model's classes and guidance as the recipe records them (before its checkpoint is
+    loaded); the recipe's label plan, or None."""
+    if not recipe.get("classes"):
+        return None
+    from ..runner.class_samples import LabelPlan, set_guidance
+    from ..runner.labelled import restore_classes
+
+    names = restore_classes(model, {"labels": {"names": recipe["classes"], "conditional": True}})
+    set_guidance(model, recipe.get("guidance"))
+    return LabelPlan.from_recipe(recipe["labels"], names or []) if recipe.get("labels") else None
 
 
 def _reproduce_post(app: Any, recipe: dict[str, Any], locator: Locator, device: str | None) -> Any:

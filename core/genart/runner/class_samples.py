@@ -5,7 +5,9 @@ they are (sample ``i`` gets label ``plan.label(i)`` whatever the batch size)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..contract.labels import Conditional, Guided
@@ -63,6 +65,66 @@ class PlannedSampler:
         labels = self.plan.labels(self.position, n)
         self.position += n
         return self.model.sample_labelled(labels, generator)
+
+
+#: samples per class shown in a class grid's row
+CLASS_COLUMNS = 16
+
+
+def render_labelled(model: Any, chain: list[Any], plan: LabelPlan, seed: int, device: Any,
+                    each: Callable[[int, Any], None] | None = None, progress: bool = False) -> Any:
+    """Draw ``plan.total`` samples of the plan's classes (through the chain, each handed to ``each(index,
+    image)``) and return their class grid: one row per asked class, its first CLASS_COLUMNS samples, the
+    class names written on the left. ``genart sample --label`` and ``reproduce`` share it."""
+    import torch
+
+    from ..images import class_grid
+    from .sampling import render_samples
+
+    rows: list[list[Any]] = [[] for _ in plan.classes]
+
+    def keep(index: int, image: Any) -> None:
+        if each is not None:
+            each(index, image)
+        row = rows[index // plan.each]
+        if len(row) < CLASS_COLUMNS:
+            row.append(image)
+
+    render_samples(PlannedSampler(model, plan), chain, plan.total, seed, device, keep, progress=progress)
+    names = [plan.names[k] if plan.names else str(k) for k in plan.classes]
+    return class_grid([torch.stack(row) for row in rows], names)
+
+
+def write_labelled_samples(folder: Path, model: Any, chain: list[Any], plan: LabelPlan, seed: int, device: Any,
+                           recipe: dict[str, Any] | None = None, progress: bool = False) -> None:
+    """samples/NNNN.png (sample ``i`` of class ``plan.label(i)``, after the chain) and grid.png, the class
+    grid (see render_labelled); each PNG carries ``recipe`` with its kind (and index and label)."""
+    from ..images import save_image
+    from .pipeline import finish_chain
+
+    samples = folder / "samples"
+    samples.mkdir(parents=True, exist_ok=True)
+
+    def write(index: int, image: Any) -> None:
+        tagged = None if recipe is None else {**recipe, "kind": "sample", "index": index,
+                                              "label": plan.names[plan.label(index)] if plan.names else None}
+        save_image(image, samples / f"{index:04d}.png", overwrite=True, recipe=tagged)
+
+    grid = render_labelled(model, chain, plan, seed, device, write, progress)
+    save_image(grid, folder / "grid.png", overwrite=True, recipe=None if recipe is None else {**recipe, "kind": "grid"})
+    finish_chain(chain, folder)
+
+
+def label_recipe(recipe: dict[str, Any], names: list[str] | None, guidance: float | None,
+                 plan: LabelPlan | None = None) -> dict[str, Any]:
+    """A sample recipe with what a conditional model needs to draw it again: its classes, its guidance,
+    and the label plan of a ``--label`` request (nothing added for an unconditional run)."""
+    if not names:
+        return recipe
+    out = {**recipe, "classes": list(names), "guidance": guidance}
+    if plan is not None:
+        out["labels"] = plan.to_recipe()
+    return out
 
 
 def sample_classes(model: Any, labels: Any, seed: int, batch_size: int = 64) -> Any:

@@ -33,6 +33,7 @@ from ..loop.train import UNLIMITED, TrainConfig, train
 from ..records import console, runs
 from ..records.monitor import Events, Monitor, Watch, default_progress, default_sample_every
 from ..records.reproduce import run_recipe, sample_recipe
+from .class_samples import label_recipe, set_guidance
 from .context import make_context, precision_label
 from .labelled import attach_classes, labels_metadata, load_labelled_data, recorded_classes, restore_classes
 from .loading import find_checkpoint, pin_recorded_params
@@ -303,8 +304,10 @@ def _train_config(job: Job, monitor: Monitor | None) -> TrainConfig:
 
 def _sample(job: Job) -> None:
     settings = job.settings
-    recipe = sample_recipe(job.app, job.context, job.manifest, job.checkpoint, settings.post, settings.seed,
-                           settings.num_samples)
+    names = recorded_classes(job.manifest)
+    recipe = label_recipe(sample_recipe(job.app, job.context, job.manifest, job.checkpoint, settings.post,
+                                        settings.seed, settings.num_samples), names,
+                          set_guidance(job.model, None) if names else None)
     with blame("model", job.identity["name"], job.plugin, "sampling", "lower -n"):
         write_samples(job.run_dir, job.model, job.chain, settings.num_samples, settings.seed, job.context.device,
                       recipe=recipe, progress=job.events.mode == "bar" and settings.num_samples > SAMPLE_BATCH)

@@ -7,10 +7,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..contract.labels import resolve_labels
 from ..contract.plugins import App
 from ..contract.registry import MODEL
 from ..errors import Interrupted, UsageError, blame
 from ..records.reproduce import sample_recipe
+from .class_samples import LabelPlan, label_recipe, set_guidance, write_labelled_samples
+from .labelled import recorded_classes
 from .loading import find_checkpoint, load_run_model, model_name, with_options
 from .pipeline import SAMPLE_BATCH, build_chain
 from .sampling import check_samples, write_samples
@@ -31,6 +34,10 @@ class SampleRequest:
     overwrite: bool = False
     device: str = "auto"
     precision: str = "auto"
+    #: ``--label`` values (names, indices or ``all``): ``num_samples`` of each, and a class grid
+    labels: tuple[str, ...] = ()
+    #: ``--guidance``: the classifier-free guidance scale (None: the model's own)
+    guidance: float | None = None
 
     @property
     def target(self) -> Path:
@@ -45,25 +52,46 @@ def sample_job(app: App, request: SampleRequest) -> Path:
         manifest = {**manifest, "model": {**manifest["model"],
                                           "spec": with_options(manifest["model"]["spec"], request.model_args)}}
     chain = build_chain(context, request.post)
+    names = recorded_classes(manifest)
+    plan = label_plan(request, names)
+    guidance = set_guidance(model, request.guidance) if names else None
+    if request.guidance is not None and not names:
+        raise UsageError("--guidance: this run's model trained without labels (guidance steers toward a class)")
+    total = plan.total if plan is not None else request.num_samples
     target = request.target
     if target.exists() and not target.is_dir():
         raise UsageError(f"--out {target} is a file, not a folder")
     if target.exists() and any(target.iterdir()) and not request.overwrite:
         raise UsageError(f"{target} already exists and is not empty (use --overwrite or another --out)")
-    check_samples(request.num_samples, tuple(model.image_shape), target)
-    recipe = sample_recipe(app, context, manifest, find_checkpoint(request.run_dir), request.post, request.seed,
-                           request.num_samples)
+    check_samples(total, tuple(model.image_shape), target)
+    recipe = label_recipe(sample_recipe(app, context, manifest, find_checkpoint(request.run_dir), request.post,
+                                        request.seed, total), names, guidance, plan)
     name = model_name(manifest)
     plugin = context.registry.get(MODEL, name).plugin if name in context.registry.names(MODEL) else None
     before = set(target.rglob("*")) if target.exists() else None
     try:
         with blame("model", name, plugin, "sampling", "lower -n"):
-            write_samples(target, model, chain, request.num_samples, request.seed, context.device, recipe=recipe,
-                          progress=request.num_samples > SAMPLE_BATCH)  # a bar once there is more than one batch
+            if plan is not None:
+                write_labelled_samples(target, model, chain, plan, request.seed, context.device, recipe=recipe,
+                                       progress=total > SAMPLE_BATCH)
+            else:
+                write_samples(target, model, chain, total, request.seed, context.device, recipe=recipe,
+                              progress=total > SAMPLE_BATCH)  # a bar once there is more than one batch
     except KeyboardInterrupt:
         _remove_new(target, before)
         raise Interrupted(f"interrupted; nothing was kept in {target}, so the same command runs again") from None
     return target
+
+
+def label_plan(request: SampleRequest, names: list[str] | None) -> LabelPlan | None:
+    """The classes ``--label`` asks for, ``num_samples`` each (None without ``--label``); a one-line error for
+    an unconditional run or a label the run does not have (listing the names)."""
+    if not request.labels:
+        return None
+    if not names:
+        raise UsageError("--label: this run's model trained without labels (its data had none, or the model "
+                         "takes none); train on labelled data, e.g. --data folder:path=DIR,labels=folders")
+    return LabelPlan(tuple(resolve_labels(request.labels, names)), request.num_samples, tuple(names))
 
 
 def _remove_new(target: Path, before: set[Path] | None) -> None:
