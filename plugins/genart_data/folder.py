@@ -17,6 +17,18 @@ from .cache import NothingReadable, cache_base, read_cached, write_cached
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"})
 #: files looked at to choose the folder's shape (spread evenly over the sorted list)
 SHAPE_SAMPLE = 256
+#: modes with an alpha band (palette files carry theirs as "transparency" in the header)
+ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+#: at most this many alpha files are decoded to see whether any pixel is transparent (exported photos are
+#: often RGBA with a solid alpha: those stay colour)
+ALPHA_CHECKS = 16
+
+
+def transparent(image: Any) -> bool:
+    """Whether any pixel of the (open) PIL image is less than fully opaque."""
+    converted = image.convert("RGBA") if image.mode not in ("RGBA", "LA") else image
+    low, _ = converted.getchannel("A").getextrema()
+    return bool(low < 255)
 
 
 class FolderDataset:
@@ -40,21 +52,34 @@ class FolderDataset:
             self.classes, self.file_labels = folder_labels(root, self.files)
 
     def native_shape(self) -> tuple[int, int]:
-        """(channels, side) to train at: grey only when every sampled file is grey; the side is the
-        median short side, or ``size=``, rounded down to a multiple of 4 and kept within 28..64 px so
-        that the default GAN takes it and a CPU run stays minutes, not hours."""
+        """(channels, side) to train at. Channels: 1 when every sampled file is grey; 4 when every sampled
+        file has an alpha channel, some of it is really transparent, and ``background`` is left at white
+        (a folder of sprites cut out on transparency: the model learns the alpha and writes transparent
+        samples, instead of sprites pasted on white); else 3. A ``background`` other than white asks for the
+        sprites laid on that colour, so 3. The side is the median short side, or ``size=``, rounded down
+        to a multiple of 4 and kept within 28..64 px so that the default GAN takes it and a CPU run stays
+        minutes, not hours."""
         from PIL import Image
 
         step = max(1, len(self.files) // SHAPE_SAMPLE)
-        sides, colour = [], False
+        sides, colour, alpha, opaque_checks, see_through = [], False, True, 0, False
         for file in self.files[::step][:SHAPE_SAMPLE]:
             try:
-                with Image.open(file) as image:  # reads the header only
+                with Image.open(file) as image:  # the header, and for a few alpha files their alpha band
                     sides.append(min(image.size))
                     colour = colour or image.mode not in GREY_MODES
+                    has_alpha = image.mode in ALPHA_MODES or "transparency" in image.info
+                    alpha = alpha and has_alpha
+                    if has_alpha and not see_through and opaque_checks < ALPHA_CHECKS:
+                        opaque_checks += 1
+                        see_through = transparent(image)
             except (OSError, ValueError, Image.DecompressionBombError):
                 continue
-        channels = 3 if colour or not sides else 1
+        if not colour and sides:
+            channels = 1
+        else:
+            sprites = sides and alpha and see_through and self.background == (255, 255, 255)
+            channels = 4 if sprites else 3
         if self.params.size:
             return channels, self.params.size
         side = sorted(sides)[len(sides) // 2] if sides else 64

@@ -172,3 +172,29 @@ def test_tensorboard_event_files(genart_cli: Any, toy_app: App, tmp_path: Path) 
     events.Reload()
     assert [e.step for e in events.Scalars("mse")] == list(range(1, 7))
     assert [e.step for e in events.Images("snapshots")] == [0, 3, 6]
+
+
+def test_progress_strip_labels_are_large_and_black(tmp_path: Path) -> None:
+    """The step labels were the 11 px bitmap font in grey under 122 px thumbnails: unreadable once a report
+    shrank the strip. Each label is now at least 16 px tall, black on a light band, under a snapshot enlarged
+    to at least 256 px, with at most 6 snapshots to a row."""
+    import numpy as np
+    from PIL import Image
+
+    from genart.records.plots import progress_strip
+
+    snapshots = []
+    for step in (0, 500, 1000, 1500, 2000, 2500, 3000, 3500):
+        file = tmp_path / f"step-{step:06d}.png"
+        Image.new("RGB", (122, 122), (90, 140, 200)).save(file)
+        snapshots.append((step, file))
+    strip = progress_strip(snapshots)
+    pixels = np.asarray(strip.convert("L"))
+    side = 3 * 122  # enlarged by a whole multiple to at least 256 px
+    assert strip.width == 6 * side + 5 * 12 and strip.height > 2 * side, "two rows, not one very wide strip"
+    band = pixels[side + 2:side + 40, :side]  # under the first snapshot
+    ink_rows = np.nonzero((band < 60).any(1))[0]
+    assert len(ink_rows) and ink_rows.max() - ink_rows.min() + 1 >= 16, "label glyphs at least 16 px tall"
+    assert band.min() < 30, "black text"
+    second_row = pixels[strip.height - 30:, :side]
+    assert (second_row < 60).any(), "the snapshots after the sixth are on a second row, labelled"

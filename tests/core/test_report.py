@@ -147,3 +147,25 @@ def test_sample_figures_of_genart_eval_show_in_runs_and_the_report(genart_cli: A
     assert genart_cli(["report", str(run)], app=toy_app).exit_code == 0
     text = (run / "report.html").read_text()
     assert all(word in text for word in ("recall", "0.5234", "diversity", "0.97", "3.61", "3.25"))
+
+
+def test_run_report_shows_real_images_beside_labelled_samples_and_a_large_comparison(
+        genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    """The page showed the before/after comparison at its own 284 px with no labels, and no training image:
+    now real.png (training images picked at random) sits beside the samples, and the comparison is shown at
+    a whole multiple (up to 8x, about 900 px: a 16-sample grid's 284 px comparison shows at 852) under
+    "before" / "after: <chain>" labels."""
+    from PIL import Image
+
+    (run,) = make_runs(genart_cli, toy_app, tmp_path / "runs", 1)
+    assert (run / "real.png").is_file()
+    with Image.open(run / "real.png") as real, Image.open(run / "comparison.png") as comparison:
+        assert real.width > 8 and comparison.width < 400
+        comparison_width = comparison.width
+    text = (run / "report.html").read_text()
+    links = check_page(run / "report.html")
+    assert "real.png" in links.images and "grid.png" in links.images
+    assert text.index('src="grid.png"') < text.index('src="real.png"') < text.index('src="comparison.png"')
+    assert "before: raw samples" in text and "after: invert" in text
+    shown = int(text.split('src="comparison.png"')[1].split('width="')[1].split('"')[0])
+    assert shown == comparison_width * min(8, 900 // comparison_width) and shown >= 400

@@ -1,4 +1,5 @@
-"""The pictures of a run as a whole: ``curves.png`` (matplotlib) and ``progress.png`` (the snapshots in a strip)."""
+"""The pictures of a run as a whole: ``curves.png`` (matplotlib), ``progress.png`` (the snapshots in a
+labelled strip, in rows) and ``real.png`` (training images to set beside the samples)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from .runs import write_bytes_atomic
 _NOT_CURVES = {"step", "time", "unix"}
 #: at most this many snapshots in the progress strip (evenly spaced, the last always included)
 STRIP_MAX = 12
+#: the training images the report shows beside the samples
+REAL = "real.png"
 
 
 def smooth(values: Sequence[float], weight: float) -> list[float]:
@@ -88,23 +91,66 @@ def strip_choice(count: int, most: int = STRIP_MAX) -> list[int]:
     return sorted({round(i * (count - 1) / (most - 1)) for i in range(most)})
 
 
+#: the progress strip's snapshots are enlarged (whole multiples, nearest neighbour) to at least this height,
+#: so a 16-sample grid of 28 px digits is not a 122 px thumbnail under an unreadable label
+STRIP_MIN_HEIGHT = 256
+#: snapshots per row of the progress strip
+STRIP_COLUMNS = 6
+#: size of the step labels in pixels (a TrueType font: the bitmap default is 11 px and was unreadable)
+LABEL_SIZE = 24
+
+
+def label_font(size: int = LABEL_SIZE) -> Any:
+    """A TrueType font of ``size`` px: Pillow's bundled one (Pillow >= 10.1), else the bitmap default."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow older than 10.1: only the small bitmap font
+        return ImageFont.load_default()
+
+
 def progress_strip(snapshots: Sequence[tuple[int, Path]]) -> Any:
-    """The snapshots (step, file) side by side with their step written under each, as a PIL image."""
+    """The snapshots (step, file) in order, at most ``STRIP_COLUMNS`` to a row, each enlarged to a readable
+    height, with ``step N`` written in black on a light band under it, centred, as a PIL image. Rows keep
+    the picture about as wide as a report page, which shows it without shrinking the labels much."""
     from PIL import Image, ImageDraw
 
     chosen = [snapshots[i] for i in strip_choice(len(snapshots))]
     pictures = []
     for step, file in chosen:
         with Image.open(file) as image:
-            pictures.append((step, image.convert("RGB")))
-    gap, label = 6, 14
-    height = max(p.height for _, p in pictures) + label
-    width = sum(p.width for _, p in pictures) + gap * (len(pictures) - 1)
-    strip = Image.new("RGB", (width, height), "white")
+            picture = image.convert("RGB")
+        scale = max(1, -(-STRIP_MIN_HEIGHT // max(picture.height, 1)))
+        if scale > 1:
+            picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
+        pictures.append((step, picture))
+    font = label_font()
+    gap, band = 12, LABEL_SIZE + 14
+    cell_w, cell_h = max(p.width for _, p in pictures), max(p.height for _, p in pictures) + band
+    columns = min(STRIP_COLUMNS, len(pictures))
+    rows = -(-len(pictures) // columns)
+    strip = Image.new("RGB", (columns * cell_w + gap * (columns - 1), rows * cell_h + gap * (rows - 1)), "white")
     draw = ImageDraw.Draw(strip)
-    left = 0
-    for step, picture in pictures:
-        strip.paste(picture, (left, 0))
-        draw.text((left + 2, height - label + 1), f"step {step}", fill=(40, 40, 40))
-        left += picture.width + gap
+    for index, (step, picture) in enumerate(pictures):
+        row, column = divmod(index, columns)
+        left, top = column * (cell_w + gap), row * (cell_h + gap)
+        strip.paste(picture, (left, top))
+        bottom = top + picture.height + band
+        draw.rectangle((left, bottom - band, left + picture.width - 1, bottom - 1), fill=(236, 236, 236))
+        draw.text((left + picture.width // 2, bottom - band // 2), f"step {step:,}", fill=(0, 0, 0), font=font,
+                  anchor="mm")
     return strip
+
+
+def write_real_grid(run_dir: Path, data: Any, seed: int, count: int = 64) -> Path:
+    """``real.png``: ``count`` training images picked at random (seeded), so the report can show what the
+    model learnt from beside what it draws."""
+    import torch
+
+    from ..images import make_grid, save_image
+
+    pick = torch.randperm(int(data.shape[0]), generator=torch.Generator().manual_seed(seed))[:count]
+    images = torch.as_tensor(data)[pick.sort().values]
+    images = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+    return save_image(make_grid(images), Path(run_dir) / REAL, overwrite=True)

@@ -20,8 +20,13 @@ from .runs import MANIFEST, read_json, write_bytes_atomic
 
 REPORT = "report.html"
 #: the pictures a run may have, in page order, with their headings
-PICTURES = (("grid.png", "samples"), ("comparison.png", "before | after the post chain"),
+PICTURES = (("grid.png", "samples"), ("real.png", "training images (64 at random)"),
+            ("comparison.png", "before | after the post chain"),
             ("progress.png", "progress (snapshots during training)"), ("curves.png", "curves"))
+#: pictures the run page lays out itself (samples beside real images, the labelled comparison)
+_PAIRED = ("grid.png", "real.png", "comparison.png")
+#: about how wide (px) the run page shows the before/after comparison (a whole multiple of its width)
+COMPARISON_WIDTH = 900
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.2em; color: #222; }
@@ -31,6 +36,10 @@ td, th { border: 1px solid #ccc; padding: .2em .5em; text-align: left; vertical-
 th { background: #f2f2f2; }
 img { max-width: 100%; image-rendering: pixelated; border: 1px solid #ddd; }
 img.plot { image-rendering: auto; }
+.pair { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
+.pair figure { margin: 0; }
+figcaption, .halves { font-size: .95em; font-weight: 600; margin: .2em 0; }
+.halves { display: flex; } .halves span { flex: 1; text-align: center; }
 .compare { table-layout: fixed; width: 100%; }
 .compare td img { width: 100%; }
 tr.diff td { background: #fff3bf; font-weight: 600; }
@@ -70,20 +79,45 @@ def _link(image: Path, page_folder: Path) -> str:
     return Path(os.path.relpath(image.resolve(), page_folder.resolve())).as_posix()
 
 
-def _img(image: Path, page_folder: Path, alt: str) -> str:
+def _img(image: Path, page_folder: Path, alt: str, width: int | None = None) -> str:
     """The picture, linked to itself so a click opens it at full size."""
-    css = ' class="plot"' if image.name == "curves.png" else f' width="{_display_width(image)}"'
+    css = ' class="plot"' if image.name == "curves.png" else f' width="{width or _display_width(image)}"'
     link = html.escape(_link(image, page_folder), quote=True)
     return f'<a href="{link}"><img src="{link}" alt="{html.escape(alt, quote=True)}"{css}></a>'
 
 
-def _display_width(image: Path) -> int:
-    """Small grids (16 samples of 32 px are 138 px wide) shown at a whole multiple, up to about 420 px."""
+def _display_width(image: Path, most: int = 420, largest: int = 4) -> int:
+    """Small grids (16 samples of 32 px are 138 px wide) shown at a whole multiple (at most ``largest``), up
+    to about ``most`` px."""
     from PIL import Image
 
     with Image.open(image) as picture:
         width = int(picture.width)
-    return width * max(1, min(4, 420 // max(width, 1)))
+    return width * max(1, min(largest, most // max(width, 1)))
+
+
+def _pictures(run_dir: Path, folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """The run page's pictures: the samples beside real training images at one width, the before/after
+    comparison large with each half labelled, then the progress strip and the curves."""
+    body: list[str] = []
+    pair = [(run_dir / name, heading) for name, heading in PICTURES[:2] if (run_dir / name).is_file()]
+    if pair:
+        width = max(_display_width(image) for image, _ in pair)
+        figures = [f"<figure><figcaption>{html.escape(heading)}</figcaption>{_img(image, folder, heading, width)}"
+                   "</figure>" for image, heading in pair]
+        body += ["<h2>samples and the images they learnt from</h2>", '<div class="pair">', *figures, "</div>"]
+    comparison = run_dir / "comparison.png"
+    if comparison.is_file():
+        width = _display_width(comparison, COMPARISON_WIDTH, 8)
+        chain = " → ".join(str(step) for step in manifest.get("post") or []) or "the post chain"
+        body += ["<h2>before | after the post chain</h2>",
+                 f'<div class="halves" style="width:{width}px"><span>before: raw samples</span>'
+                 f"<span>after: {html.escape(chain)}</span></div>",
+                 _img(comparison, folder, f"before | after {chain}", width)]
+    for name, heading in PICTURES:
+        if name not in _PAIRED and (run_dir / name).is_file():
+            body += [f"<h2>{html.escape(heading)}</h2>", _img(run_dir / name, folder, heading)]
+    return body
 
 
 def eval_rows(manifest: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -145,9 +179,7 @@ def run_report(run_dir: Path, page_folder: Path | None = None) -> str:
             f"<p class=\"muted\">{html.escape(facts['model'])} on {html.escape(facts['data'])} · "
             f"{html.escape(facts['steps'])} steps · {html.escape(facts['status'])}</p>",
             _table([[k, v] for k, v in facts.items()])]
-    for name, heading in PICTURES:
-        if (run_dir / name).is_file():
-            body += [f"<h2>{html.escape(heading)}</h2>", _img(run_dir / name, folder, heading)]
+    body += _pictures(run_dir, folder, manifest)
     header, rows = eval_rows(manifest)
     if rows:
         body += ["<h2>eval</h2>", _table(rows, header)]

@@ -30,7 +30,7 @@ from ..loop.device import describe_device
 from ..loop.memory import check_training_batch
 from ..loop.resume import check_resume, resume_history
 from ..loop.train import UNLIMITED, TrainConfig, train
-from ..records import console, runs
+from ..records import console, plots, runs
 from ..records.monitor import Events, Monitor, Watch, default_progress, default_sample_every
 from ..records.reproduce import run_recipe, sample_recipe
 from .class_samples import label_recipe, set_guidance
@@ -237,8 +237,7 @@ def _load_weights(job: Job) -> None:
 
 def _train(job: Job, timings: dict[str, float]) -> None:
     manifest, settings, model = job.manifest, job.settings, job.model
-    job.say(f"data: {settings.data} ({job.data.shape[0]} images of {model.image_shape[0]}x{model.image_shape[1]}x"
-            f"{model.image_shape[2]})")
+    job.say(f"data: {settings.data} ({job.data.shape[0]} images of {'x'.join(map(str, model.image_shape))})")
     start_step = 0
     if job.resume is not None:
         start_step = restore_checkpoint(model, job.checkpoint, job.context.scaler, expected=job.identity)
@@ -277,13 +276,14 @@ def _train(job: Job, timings: dict[str, float]) -> None:
 
 
 def _monitor(job: Job) -> Monitor | None:
-    """Metrics, snapshots and progress events of the run (main process only)."""
+    """Metrics, snapshots, progress events and real.png of the run (main process only)."""
     steps = None if job.steps == UNLIMITED else job.steps
     sample_every = (job.settings.sample_every if job.settings.sample_every is not None
                     else default_sample_every(job.model, steps))
     job.manifest["train"]["sample_every"] = sample_every
     if not job.world.is_main:
         return None
+    plots.write_real_grid(job.run_dir, job.data, job.settings.seed)
     watch = Watch(recipe=run_recipe(job.app, job.context, job.manifest, job.checkpoint),
                   minutes=job.settings.minutes, tensorboard=job.settings.tensorboard)
     return Monitor(job.run_dir, job.model, seed=job.settings.seed, batch_size=job.batch_size, steps=steps,

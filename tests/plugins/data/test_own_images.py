@@ -149,3 +149,31 @@ def test_gan_colour_augmentation_leaves_alpha_alone() -> None:
     jittered = color(images)
     assert torch.equal(jittered[:, 3], images[:, 3])
     assert not torch.allclose(jittered[:, :3], images[:, :3])
+
+
+def test_a_folder_of_transparent_sprites_fits_an_alpha_model(context: Any, tmp_path: Path) -> None:
+    """The folder reports 4 channels for sprites cut out on transparency, so the model keeps the alpha and
+    asking for ``channels=4`` draws no warning that the data is 3 channels (it did: the shape never said 4)."""
+    sprites = write_sprites(tmp_path / "sprites")
+    fitted = fit_model_to_data(context, "gan", f"folder:path={sprites}")
+    assert fitted.filled == {"image_size": 28, "channels": 4} and not fitted.warnings
+    asked = fit_model_to_data(context, "vae:channels=4", f"folder:path={sprites}")
+    assert asked.spec == "vae:channels=4,image_size=28" and not asked.warnings
+    opaque = fit_model_to_data(context, "gan:channels=3", f"folder:path={sprites}")
+    assert len(opaque.warnings) == 1 and "is 4 channels" in opaque.warnings[0]
+
+
+def test_solid_alpha_or_a_chosen_background_stays_colour(context: Any, tmp_path: Path) -> None:
+    """RGBA files whose alpha is solid everywhere (exported photos) are colour; so are sprites the user asks
+    to lay on a background."""
+    solid = tmp_path / "solid"
+    solid.mkdir()
+    for index in range(3):
+        Image.new("RGBA", (30, 30), (10, 20, 30, 255)).save(solid / f"{index}.png")
+    assert fit_model_to_data(context, "gan", f"folder:path={solid}").filled["channels"] == 3
+    sprites = write_sprites(tmp_path / "sprites")
+    on_black = fit_model_to_data(context, "gan", f"folder:path={sprites},background=black")
+    assert on_black.filled["channels"] == 3
+    mixed = write_sprites(tmp_path / "mixed")
+    Image.new("RGB", (28, 28), "white").save(mixed / "photo.png")
+    assert fit_model_to_data(context, "gan", f"folder:path={mixed}").filled["channels"] == 3

@@ -64,3 +64,22 @@ def test_trained_on_sprites_it_samples_transparent_backgrounds(builtin_app: App)
     centres = samples[:, 3, 12:16, 12:16].flatten()
     assert corners.mean() < 0.25 and (corners < 0.5).float().mean() > 0.75, corners
     assert centres.mean() > 0.75 and (centres > 0.5).float().mean() > 0.75, centres
+
+
+def test_residue_under_transparent_pixels_decodes_to_black_not_to_noise(builtin_app: App) -> None:
+    """A sampled background is (0, 0, 0, 0) plus a small residue in the premultiplied space: decoding must not
+    blow it up into random straight colours (dividing 0.01 by 0.01 gave bright pixels under alpha 0.01), and
+    the veil of alpha is cut to 0, as in the sprites."""
+    model = build(builtin_app, TINY4)
+    images = sprites().float() / 255
+    residue = 0.02 * torch.randn(images.shape, generator=torch.Generator().manual_seed(3))
+    decoded = model.decode_images(model.encode_images(images) + residue)
+    hidden = (images[:, 3:] == 0).expand(-1, 3, -1, -1)
+    assert decoded[:, :3][hidden].mean() < 0.03, "near-transparent pixels got random straight colours"
+    assert torch.equal(decoded[:, 3:][images[:, 3:] == 0], torch.zeros(int((images[:, 3:] == 0).sum()))), \
+        "a faint veil of alpha over the background is cut to fully transparent"
+    visible = (images[:, 3:] == 1).expand(-1, 3, -1, -1)
+    assert torch.allclose(decoded[:, :3][visible], images[:, :3][visible], atol=0.05)
+    on_white = decoded[:, :3] * decoded[:, 3:] + 1 - decoded[:, 3:]
+    truth = images[:, :3] * images[:, 3:] + 1 - images[:, 3:]
+    assert float((on_white - truth).abs().max()) < 0.1, "what a viewer sees moves by less than the residue"
