@@ -128,19 +128,32 @@ def train_genart(ctx: BuildContext, data: torch.Tensor, budget: float, seed: int
     ``batch=None``: the model's own default batch size."""
     import torch
 
+    from genart import FollowsProgress
     from genart.api import build_model, train
 
     torch.manual_seed(seed)
-    model = build_model(ctx, spec)
+    model: Any = build_model(ctx, spec)
     batch = default_batch_size(model) if batch is None else batch
     torch.manual_seed(seed)
     steps, seconds, losses = 0, 0.0, {}
-    while seconds < budget:
-        config = train_config(ctx, steps + chunk, batch, seed=seed)
-        result = train(model, data, config, device=ctx.device, checkpoint_path=None, start_step=steps)
-        steps, seconds, losses = result.step, seconds + result.seconds, result.losses
-        if after_chunk is not None:
-            after_chunk(model, steps, seconds)
+    # A model that follows the run's progress (a learning-rate schedule: diffusion, vae) would be told by each
+    # chunk's loop that the run is nearly over (step / (step + chunk)), so its rate would sit near 0 after the
+    # first chunk. It is told the share of the budget spent instead, once per chunk, as a --minutes run does.
+    follows = isinstance(model, FollowsProgress)
+    if follows:
+        model.set_progress = lambda progress: None  # the loop's calls; the instance attribute shadows the method
+    try:
+        while seconds < budget:
+            if follows:
+                type(model).set_progress(model, seconds / budget)
+            config = train_config(ctx, steps + chunk, batch, seed=seed)
+            result = train(model, data, config, device=ctx.device, checkpoint_path=None, start_step=steps)
+            steps, seconds, losses = result.step, seconds + result.seconds, result.losses
+            if after_chunk is not None:
+                after_chunk(model, steps, seconds)
+    finally:
+        if follows:
+            del model.set_progress
     return {"model": model, "steps": steps, "seconds": seconds, "images_per_s": steps * batch / seconds,
             "losses": " ".join(f"{k} {v:.3f}" for k, v in losses.items()), "params": trained_parameters(model)}
 

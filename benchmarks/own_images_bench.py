@@ -16,12 +16,15 @@ for two halves of that split (real vs real).
   precision, sampled from the EMA generator.
 * with ``--vae``, also genart's default ``vae:image_size=64,channels=3`` through the same loop at its own default
   batch size, sampled as ``genart sample`` does (from the prior it fits when training ends).
+* with ``--diffusion``, also genart's default ``diffusion:image_size=64,channels=3`` through the same loop at its
+  own default batch size, sampled as ``genart sample`` does (the EMA network, its default sampler and steps).
 
   python -m benchmarks.own_images_bench --budget 600 --threads 2                  pokemon, DCGAN and genart
   python -m benchmarks.own_images_bench --data shapes --budget 180 --threads 2    the synthetic shapes
   python -m benchmarks.own_images_bench --skip-dcgan --seeds 1+2 --extra r1_gamma=1   genart only, variants
   python -m benchmarks.own_images_bench --score-at 300 ...                        also score genart at 300 s
   python -m benchmarks.own_images_bench --skip-dcgan --skip-genart --vae          genart's VAE only
+  python -m benchmarks.own_images_bench --skip-dcgan --diffusion                 genart's GAN and diffusion
 
 Grids go to --out (default /tmp/genart-own-images; a folder inside the repository is refused, since the
 images of a user's folder are not ours to commit). Run under the shared lock:
@@ -101,6 +104,8 @@ def main() -> int:
                         help="train the DCGAN only (to keep each locked command short; the split is fixed, so "
                              "figures of separate runs compare)")
     parser.add_argument("--vae", action="store_true", help="also train genart's default VAE (same budget)")
+    parser.add_argument("--diffusion", action="store_true",
+                        help="also train genart's default diffusion model (same budget)")
     parser.add_argument("--holdout", type=int, default=300, help="images held out for scoring (random, fixed)")
     parser.add_argument("--score-at", default="", help="also score genart after these training seconds, "
                                                        "'+'-joined (outside the timed budget)")
@@ -165,6 +170,13 @@ def main() -> int:
         samples = sample_genart(run["model"], n_samples, args.seed)
         save_grid(samples, out / f"genart_vae_seed-{args.seed}.png")
         results["genart vae"] = add(f"genart vae seed={args.seed}", samples, run)
+
+    if args.diffusion:
+        diffusion_spec = f"diffusion:image_size={args.size},channels=3"
+        run = train_genart(ctx, train, args.budget, args.seed, spec=diffusion_spec, batch=None)
+        samples = sample_genart(run["model"], n_samples, args.seed)
+        save_grid(samples, out / f"genart_diffusion_seed-{args.seed}.png")
+        results["genart diffusion"] = add(f"genart diffusion seed={args.seed}", samples, run)
 
     print()
     print(f"{'':<34}{'held out (' + str(held.shape[0] // 2) + ' samples)':<29}  |"

@@ -1,9 +1,15 @@
-"""The ``gan`` model: alternates one D step and one G step per batch, keeps an EMA of G for sampling."""
+"""The ``gan`` model: alternates one D step and one G step per batch, keeps an EMA of G for sampling.
+
+On labelled data (the core calls ``set_classes``, genart.Conditional) it is a class-conditional GAN:
+conditional BatchNorm in G, a projection discriminator (nets.py); each fake batch is drawn with the real
+batch's labels, so D, R1 and a loss's own penalties always judge images of known classes. Without
+labels nothing of this is built and the model trains exactly as before."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -12,6 +18,7 @@ from genart import BuildContext, GANLoss, RelativisticGANLoss, Scored, UsageErro
 from genart.tiling import circular_padding, wrap_crops
 
 from .augment import augment
+from .checkpoint import blocks_in, check_classes, upgrade_discriminator_keys
 from .nets import Discriminator, Generator, MinibatchStd, category_of
 from .params import augment_policy
 
@@ -41,6 +48,7 @@ class GAN:
                              "and g_loss(d, fake)); try ns, hinge, lsgan or wgan-gp")
         context.check_tag("loss", params.loss, "gan")
         self.prepare = context.prepare  # device + memory layout
+        self.class_names: list[str] = []  # set by the core on labelled data (set_classes)
         self.build_networks()
         self.scaler = context.scaler  # loss scaling under fp16 (a pass-through otherwise)
         self.step = 0
@@ -52,8 +60,9 @@ class GAN:
     def build_networks(self) -> None:
         """G, D, the EMA of G and both optimisers, from ``self.params`` (again when a checkpoint differs)."""
         p = self.params
-        g = Generator(p.latent, p.width, p.image_size, p.channels, p.upsample, p.categories, p.blocks)
-        d = Discriminator(p.width, p.image_size, p.channels, p.spectral_norm, p.categories, p.mbstd_group)
+        k = len(self.class_names)
+        g = Generator(p.latent, p.width, p.image_size, p.channels, p.upsample, p.categories, p.blocks, k)
+        d = Discriminator(p.width, p.image_size, p.channels, p.spectral_norm, p.categories, p.mbstd_group, k)
         if p.tileable:  # both wrap: D judges the image as the torus G makes
             circular_padding(g), circular_padding(d)
         self.g, self.d = self.prepare(g), self.prepare(d)
@@ -62,12 +71,34 @@ class GAN:
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=p.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=p.lr_d, betas=betas)
 
+    def set_classes(self, names: Sequence[str]) -> None:
+        """genart.Conditional: the data's class names; G and D are rebuilt class-conditional for them."""
+        names = [str(name) for name in names]
+        if names != self.class_names:
+            self.class_names = names
+            self.build_networks()
+
+    def class_weights(self, labels: torch.Tensor) -> torch.Tensor:
+        """Labels ``[N]`` to the nets' one-hot class weights ``[N, K]`` (a one-line error when out of range)."""
+        k = len(self.class_names)
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= k):
+            raise UsageError(f"label {int(labels.max()) if int(labels.max()) >= k else int(labels.min())} is not "
+                             f"one of this GAN's {k} classes (0-{k - 1}: {', '.join(self.class_names)})")
+        return torch.nn.functional.one_hot(labels.long(), k).float().to(self.device)
+
     # -- training --------------------------------------------------------------------------------
     def discriminate(self, images: torch.Tensor) -> torch.Tensor:
         """D's logits ``[N]`` on augmented images: the ``d`` a loss is handed for images of its own."""
         return self.features_and_scores(images)[1]
 
-    def features_and_scores(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def critic(self, weights: torch.Tensor | None) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The ``d`` handed to a loss: D's logits on images of the batch's classes (``weights``)."""
+        if weights is None:
+            return self.discriminate
+        return lambda images: self.features_and_scores(images, weights)[1]
+
+    def features_and_scores(self, images: torch.Tensor,
+                            weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """D's body features and logits on augmented images: what every loss sees, real and fake alike.
 
         Each image is augmented with probability ``aug_p``. A loss in the plugin API 1 form hands its
@@ -81,11 +112,11 @@ class GAN:
             if chosen.numel():
                 x = images.index_copy(0, chosen, augment(images.index_select(0, chosen), self.policy))
         features = self.d.body(x)
-        return features, self.d.head(features).squeeze(1)
+        return features, self.d.score(features, weights)
 
-    def score_real(self, real: torch.Tensor) -> Scored:
+    def score_real(self, real: torch.Tensor, weights: torch.Tensor | None = None) -> Scored:
         """The D step's real batch scored; D's verdicts are tallied for the adaptive ``aug_p``."""
-        _, scores = self.features_and_scores(real)
+        _, scores = self.features_and_scores(real, weights)
         self.ada_sum += float(scores.detach().float().sign().sum())
         self.ada_count += scores.shape[0]
         return Scored(real, scores)
@@ -104,7 +135,18 @@ class GAN:
         return torch.randn(n, *self.latent_shape, device=self.device)
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
+        return self.step_with(batch, None)
+
+    def train_step_labelled(self, batch: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        """genart.Conditional: one step on a labelled batch (fakes are drawn with the same labels)."""
+        if not self.class_names:
+            raise UsageError("the gan was given labels before its classes (set_classes)")
+        return self.step_with(batch, self.class_weights(labels))
+
+    def step_with(self, batch: torch.Tensor, weights: torch.Tensor | None) -> dict[str, float]:
+        """One D step and one G step; ``weights`` ``[B, K]`` are the batch's classes (None: unconditional)."""
         p = self.params
+        d = self.critic(weights)
         self.g.train()
         self.d.train()
         real = (wrap_crops(batch) if p.tileable else batch).to(self.device) * 2 - 1
@@ -115,17 +157,17 @@ class GAN:
         self.d.requires_grad_(True)
         z = self.noise(n)
         with torch.no_grad():
-            fake = self.g(z)
-        scored_real = self.score_real(real)
-        features, scores = self.features_and_scores(fake)
-        d_loss = self.loss.d_loss(self.discriminate, scored_real, Scored(fake, scores))
+            fake = self.generate(z, weights)
+        scored_real = self.score_real(real, weights)
+        features, scores = self.features_and_scores(fake, weights)
+        d_loss = self.loss.d_loss(d, scored_real, Scored(fake, scores))
         logs["d_loss"] = float(d_loss.detach())
         if p.categories:
             info = self.code_loss(features, z)
             logs["info"] = float(info.detach())
             d_loss = d_loss + p.info_weight * info
         if p.r1_gamma > 0 and self.step % p.r1_every == 0:
-            r1 = self.r1_penalty(real)
+            r1 = self.r1_penalty(real, d)
             logs["r1"] = float(r1.detach())
             d_loss = d_loss + 0.5 * p.r1_gamma * p.r1_every * r1
         self.opt_d.zero_grad(set_to_none=True)
@@ -135,14 +177,14 @@ class GAN:
         # generator (D frozen so its weights collect no gradient)
         self.d.requires_grad_(False)
         z = self.noise(n)
-        fake = self.g(z)
+        fake = self.generate(z, weights)
         if isinstance(self.loss, RelativisticGANLoss):  # its G objective compares with the reals (scored first)
-            scored_real = Scored(real, self.discriminate(real))
-            features, scores = self.features_and_scores(fake)
-            g_loss = self.loss.g_loss_given_real(self.discriminate, Scored(fake, scores), scored_real)
+            scored_real = Scored(real, d(real))
+            features, scores = self.features_and_scores(fake, weights)
+            g_loss = self.loss.g_loss_given_real(d, Scored(fake, scores), scored_real)
         else:
-            features, scores = self.features_and_scores(fake)
-            g_loss = self.loss.g_loss(self.discriminate, Scored(fake, scores))
+            features, scores = self.features_and_scores(fake, weights)
+            g_loss = self.loss.g_loss(d, Scored(fake, scores))
         if p.categories:
             g_loss = g_loss + p.info_weight * self.code_loss(features, z)
         self.opt_g.zero_grad(set_to_none=True)
@@ -158,6 +200,10 @@ class GAN:
             logs["aug_p"] = self.aug_p
         return logs
 
+    def generate(self, z: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+        """The training G on ``z`` (and the classes, when conditional)."""
+        return self.g(z) if weights is None else self.g(z, weights)
+
     def code_loss(self, features: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """InfoGAN's mutual-information term: D's Q head must tell which category G drew from.
 
@@ -169,12 +215,12 @@ class GAN:
         return torch.nn.functional.cross_entropy(logits, category_of(z, self.params.categories))
 
     @torch.compiler.disable  # double backward: eager even under --compile
-    def r1_penalty(self, real: torch.Tensor) -> torch.Tensor:
-        """Mean squared gradient norm of D at the real images (Mescheder et al. 2018).
-
-        The gradient is taken of the scaled output and unscaled, so fp16 loss scaling covers it too."""
+    def r1_penalty(self, real: torch.Tensor,
+                   d: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """Mean squared gradient norm of D (``d``: of the batch's classes) at the real images (Mescheder et
+        al. 2018). The gradient is taken of the scaled output and unscaled, so fp16 loss scaling covers it too."""
         real = real.detach().requires_grad_(True)
-        scaled = self.scaler.scale_loss(self.discriminate(real).float().sum())
+        scaled = self.scaler.scale_loss((d or self.discriminate)(real).float().sum())
         (grad,) = torch.autograd.grad(scaled, real, create_graph=True)
         return (grad.float() / self.scaler.scale).pow(2).flatten(1).sum(1).mean()
 
@@ -191,14 +237,34 @@ class GAN:
 
     # -- sampling ---------------------------------------------------------------------------------
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents ``[N, latent]`` to images in [0, 1] with the EMA generator."""
+        """Latents ``[N, latent]`` to images in [0, 1] with the EMA generator. A conditional GAN takes the
+        class from z's last entry (K equally likely bins of the normal CDF), so ``sample`` draws every
+        class equally often and a latent alone still names one image."""
+        if self.class_names:
+            k = len(self.class_names)
+            return self.decode_labelled(z, self.class_weights(category_of(z[:, -1:], k)))
         self.g_ema.eval()
         with torch.no_grad():
             out = self.g_ema(z.to(self.device, torch.float32))
         return ((out.float() + 1) / 2).clamp(0, 1)
 
+    def decode_labelled(self, z: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """genart.ConditionalDecoder: latents and class weights ``[N, K]`` (one-hot, or a blend for a walk
+        between classes) to images in [0, 1]."""
+        if not self.class_names:
+            raise UsageError("this gan was trained without labels; it cannot draw a class")
+        self.g_ema.eval()
+        with torch.no_grad():
+            out = self.g_ema(z.to(self.device, torch.float32), weights.to(self.device, torch.float32))
+        return ((out.float() + 1) / 2).clamp(0, 1)
+
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return self.decode(torch.randn(n, *self.latent_shape, generator=generator))
+
+    def sample_labelled(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """genart.Conditional: image ``i`` of class ``labels[i]``, z drawn from ``generator`` as ``sample`` does."""
+        weights = self.class_weights(labels)
+        return self.decode_labelled(torch.randn(labels.shape[0], *self.latent_shape, generator=generator), weights)
 
     # -- checkpoints ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -224,6 +290,7 @@ class GAN:
         categories = int(d_state["classify.weight"].shape[0]) if "classify.weight" in d_state else 0
         # Likewise G's depth: runs from before `blocks` existed have none.
         blocks = blocks_in(state["g"], self.g.levels)
+        check_classes(d_state, len(self.class_names))
         if (categories, blocks) != (self.params.categories, self.params.blocks):
             self.params = dataclasses.replace(self.params, categories=categories, blocks=blocks)
             self.build_networks()
@@ -245,16 +312,3 @@ class GAN:
         self.aug_p = float(augment_state.get("p", self.aug_p))
         self.ada_sum = float(augment_state.get("sum", 0.0))
         self.ada_count = int(augment_state.get("count", 0))
-
-
-def blocks_in(g_state: dict[str, Any], levels: int) -> int:
-    """G's ``blocks`` from its weights: one conv per 2x step, the output conv, and ``blocks`` per step."""
-    convs = sum(1 for key, value in g_state.items() if key.startswith("body.") and key.endswith(".weight")
-                and value.dim() == 4)
-    return (convs - levels - 1) // levels
-
-
-def upgrade_discriminator_keys(state: dict[str, Any], body_length: int) -> dict[str, Any]:
-    """D's output layer was the last entry of ``body`` before it became ``head``: rename its keys."""
-    old = f"body.{body_length}."
-    return {("head." + key[len(old):] if key.startswith(old) else key): value for key, value in state.items()}
