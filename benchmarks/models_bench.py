@@ -117,7 +117,8 @@ def available_bytes() -> float:
 
 
 def folder_overhead(count: int, rounds: int) -> dict[str, Any]:
-    """genart's folder job vs a plain loop over the same small files (load, bicubic x2, atomic PNG save),
+    """genart's folder job (``genart.api.files_job``, what ``genart post`` runs) vs a plain loop over the same
+    small files (load, bicubic x2, atomic PNG save),
     in alternating rounds so machine drift hits both alike."""
     import shutil
     import tempfile
@@ -125,9 +126,8 @@ def folder_overhead(count: int, rounds: int) -> dict[str, Any]:
     import numpy as np
     from PIL import Image
 
-    from genart.api import App, apply_chain, build_chain
-    from genart.images import is_image_path, load_image, save_image
-    from genart.runner.folder import plan, run
+    from genart.api import App, FilesRequest, apply_chain, build_chain, files_job
+    from genart.images import load_image, save_image
     from genart.testing import build_context
 
     root = Path(tempfile.mkdtemp(prefix="genart-folder-bench-"))
@@ -151,7 +151,7 @@ def folder_overhead(count: int, rounds: int) -> dict[str, Any]:
                 process(source, target)
 
         def job(out: Path) -> None:
-            run(plan([root / "in"], None, is_image_path), out, process, chain_key=json.dumps([spec]))
+            files_job(FilesRequest(images=(str(root / "in"),), out=out, quiet=True), json.dumps([spec]), process)
 
         times: dict[str, list[float]] = {"plain": [], "genart": [], "rerun": []}
         for index in range(rounds):

@@ -54,7 +54,7 @@ class DiffusionParams:
                                   "images rolled by random offsets (wrapping around)")
     cond_drop: float = param(0.1, "labelled data: share of training labels replaced by \"no class\", so the same "
                                   "network also learns the unconditional model guidance needs")
-    guidance: float = param(2.0, "labelled data: classifier-free guidance scale when sampling a class (0: "
+    guidance: float = param(1.5, "labelled data: classifier-free guidance scale when sampling a class (0: "
                                  "unconditional, 1: conditional, more: stronger class, less variety). Change at "
                                  "sample time: genart sample --guidance G")
 
