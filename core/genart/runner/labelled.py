@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..contract.components import BuildContext, resolve_params
+from ..contract.components import BuildContext
 from ..contract.labels import Conditional, Labelled, class_names_valid
 from ..contract.params import split_spec
-from ..contract.protocols import Dataset
-from ..contract.registry import DATASET
 from ..errors import GenartError, UsageError
-from .pipeline import select_split
+from .pipeline import decode_dataset, select_split
 
 #: the checkpoint metadata key holding the class names (JSON list) a conditional model trained on
 LABELS_KEY = "genart.labels"
@@ -39,17 +37,8 @@ class LabelledData:
 def load_labelled_data(context: BuildContext, spec: str, size: int, channels: int) -> LabelledData:
     """``genart.api.load_data`` with the dataset's labels (None where it has none): the same checks, and
     ``split``/``holdout`` applied to images and labels alike."""
-    import torch
-
-    request = split_spec(spec)
-    params = resolve_params(context, DATASET, request)
-    dataset = context.registry.get(DATASET, request.name).factory(params, context)
-    if not isinstance(dataset, Dataset):
-        raise GenartError(f"dataset {request.name!r} does not implement the Dataset protocol (it needs load)")
-    images = dataset.load(size, channels)
-    if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.dim() != 4:
-        raise GenartError(f"dataset {request.name!r} returned {type(images).__name__}, expected uint8 [N,C,H,W]")
-    labels, names = dataset_labels(dataset, request.name, images.shape[0])
+    dataset, params, images = decode_dataset(context, spec, size, channels)
+    labels, names = dataset_labels(dataset, split_spec(spec).name, images.shape[0])
     images = select_split(images, params)
     if images.shape[0] == 0:
         raise GenartError(f"dataset {spec!r} has no images")

@@ -31,8 +31,9 @@ def select_split(images: Any, params: Any) -> Any:
     return images
 
 
-def load_data(context: BuildContext, spec: str, size: int, channels: int) -> Any:
-    """Build the dataset from ``spec`` and decode it once into a uint8 tensor at the given size."""
+def decode_dataset(context: BuildContext, spec: str, size: int, channels: int) -> tuple[Dataset, Any, Any]:
+    """Build the dataset from ``spec`` and decode all of it once: (dataset, its params, uint8 images)
+    before ``split``/``holdout``, so a caller can select its labels the same way."""
     import torch
 
     request = split_spec(spec)
@@ -43,6 +44,12 @@ def load_data(context: BuildContext, spec: str, size: int, channels: int) -> Any
     images = dataset.load(size, channels)
     if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.dim() != 4:
         raise GenartError(f"dataset {request.name!r} returned {type(images).__name__}, expected uint8 [N,C,H,W]")
+    return dataset, params, images
+
+
+def load_data(context: BuildContext, spec: str, size: int, channels: int) -> Any:
+    """Build the dataset from ``spec`` and decode it once into a uint8 tensor at the given size."""
+    _, params, images = decode_dataset(context, spec, size, channels)
     images = select_split(images, params)
     if images.shape[0] == 0:
         raise GenartError(f"dataset {spec!r} has no images")
