@@ -164,19 +164,13 @@ def main() -> int:
         results[f"genart seed={seed}"] = add(f"genart seed={seed} {args.extra}".strip(), samples, run)
         print(f"  (losses: {run['losses']}; aug_p {getattr(run['model'], 'aug_p', 0):.3f})", flush=True)
 
-    if args.vae:
-        vae_spec = f"vae:image_size={args.size},channels=3"
-        run = train_genart(ctx, train, args.budget, args.seed, spec=vae_spec, batch=None)
+    for kind in [k for k, wanted in (("vae", args.vae), ("diffusion", args.diffusion)) if wanted]:
+        # genart's other models through the same loop and budget, each at its own default batch size
+        run = train_genart(ctx, train, args.budget, args.seed, spec=f"{kind}:image_size={args.size},channels=3",
+                           batch=None)
         samples = sample_genart(run["model"], n_samples, args.seed)
-        save_grid(samples, out / f"genart_vae_seed-{args.seed}.png")
-        results["genart vae"] = add(f"genart vae seed={args.seed}", samples, run)
-
-    if args.diffusion:
-        diffusion_spec = f"diffusion:image_size={args.size},channels=3"
-        run = train_genart(ctx, train, args.budget, args.seed, spec=diffusion_spec, batch=None)
-        samples = sample_genart(run["model"], n_samples, args.seed)
-        save_grid(samples, out / f"genart_diffusion_seed-{args.seed}.png")
-        results["genart diffusion"] = add(f"genart diffusion seed={args.seed}", samples, run)
+        save_grid(samples, out / f"genart_{kind}_seed-{args.seed}.png")
+        results[f"genart {kind}"] = add(f"genart {kind} seed={args.seed}", samples, run)
 
     print()
     print(f"{'':<34}{'held out (' + str(held.shape[0] // 2) + ' samples)':<29}  |"
