@@ -108,3 +108,18 @@ def test_ranks_share_the_items(tmp_path: Path) -> None:
     assert [o.written for o in outcomes] == [3, 2, 2]
     assert len(list((tmp_path / "out").glob(f"{JOURNAL}*.jsonl"))) == 3
     assert run(plan([root], None, is_image_path), tmp_path / "out", copy_process, chain_key=COPY).skipped == 7
+
+
+def test_rerun_deletes_temporaries_a_kill_left_beside_its_own_outputs_only(tmp_path: Path) -> None:
+    png(tmp_path / "in" / "a.png", 1)
+    png(tmp_path / "in" / "b.png", 2)
+    job = plan([tmp_path / "in"], None, is_image_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    left = out / ".a.png.6ifbvbj5.tmp"  # what kill -9 mid-write leaves (atomic_path's naming)
+    others = out / ".b.png.k3j2h1ab.tmp"  # rank 1's output, possibly being written right now
+    users = out / ".a.png.notes.tmp"  # not atomic_path's pattern: a user's file
+    for path in (left, others, users):
+        path.write_bytes(b"half")
+    run(job, out, copy_process, chain_key=COPY, share=(0, 2))
+    assert not left.exists() and others.exists() and users.exists()

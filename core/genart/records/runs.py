@@ -73,6 +73,13 @@ def remove_stale_temp_files(folder: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def temp_target(name: str) -> str | None:
+    """The file name an atomic_path temporary ``name`` was going to become, or None when ``name`` is not one."""
+    if not _TEMP_NAME.match(name):
+        return None
+    return name[1:].rsplit(".", 2)[0]
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         handle.write(data)

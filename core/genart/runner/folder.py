@@ -15,12 +15,14 @@ Why it is built this way:
   do). A rerun skips every journalled item whose source is unchanged (size and modification time) and
   whose output exists, so a kill, a reboot or a full disk loses at most the item in flight. An output
   that exists without its journal line (a kill between the two) is adopted when it is a PNG whose
-  recipe names the same input SHA-256 and the same chain, so it is not written twice;
+  recipe names the same input SHA-256 and the same chain, so it is not written twice; the temporary
+  file a kill left mid-write is deleted by the rerun;
 - under torchrun each rank takes every ``world``-th item and keeps its own journal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -190,6 +192,26 @@ def foreign_outputs(job: Plan, out: Path, chain_key: str, rank: int = 0, world: 
             if (out / output).exists() and not journal.made(output) and not adoptable(out / output, source, chain_key)]
 
 
+def remove_stale_temps(out: Path, outputs: list[str]) -> None:
+    """Delete the temporary files a killed run left beside outputs this process owns.
+
+    Only temporaries of this process's own outputs go, so a torchrun rank never touches another rank's
+    file being written at this moment; one listing per folder keeps this cheap for 10,000 files."""
+    from ..records.runs import temp_target
+
+    wanted: dict[Path, set[str]] = {}
+    for output in outputs:
+        target = out / output
+        wanted.setdefault(target.parent, set()).add(target.name)
+    for folder, names in wanted.items():
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if temp_target(entry.name) in names and entry.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+
+
 def _fatal(error: BaseException) -> bool:
     """An error after which no later item can succeed (a full disk): stop, keep what is done."""
     from ..errors import DiskFullError, explain
@@ -206,6 +228,7 @@ def run(job: Plan, out: Path, process: Callable[[Path, Path], None], *, chain_ke
     journal = Journal(out, rank, chain_key)
     outcome = Outcome()
     mine = job.items[rank::world]
+    remove_stale_temps(out, [output for _, output in mine])
     try:
         for index, (source, output) in enumerate(mine):
             target = out / output
