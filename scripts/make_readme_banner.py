@@ -6,7 +6,8 @@ own script makes from data we may publish (a Kodak photo and public-domain paint
 
 Panels: a photo painted with the patch method (docs/images/style-gallery.jpg, scripts/make_style_gallery.py),
 a noisy sample and the learned restorer's output (restore-denoise.png), a 4x upsample against the
-input's pixels (upsample-x4.png), diffusion samples (diffusion-shapes-300s.png), GameBoy pixel art
+input's pixels (upsample-x4.png), class-conditional diffusion digits (labels-mnist-classes.png,
+scripts/make_label_figures.py), GameBoy pixel art
 (pixel-gameboy.png, scripts/make_pixel_figures.py) and a tileable painting repeated (style-tileable.jpg).
 """
 
@@ -53,7 +54,8 @@ def panels() -> list[tuple[str, np.ndarray]]:
                                                         crop("restore-denoise.png", (3 * cell, 3 * row, 1, 4 * row)))),
         ("input pixels | learned x4 upsample", side_by_side(crop("upsample-x4.png", (0, 3 * row, cell, 4 * row)),
                                                             crop("upsample-x4.png", (3 * cell, 3 * row, 1, 4 * row)))),
-        ("diffusion samples of shapes\n(300 s on a 2-core CPU)", crop("diffusion-shapes-300s.png", (0.675, 0, 1, 1))),
+        ("diffusion digits, one row per digit asked for\n(10 min of MNIST on a 2-core CPU)",
+         crop("labels-mnist-classes.png", (0.035, 0, 1, 1))),
         ("shapes | pixelize + GameBoy palette", np.concatenate([
             crop("pixel-gameboy.png", (0, 0.024, 0.5, 0.187)), np.full((6, 530, 3), 255, np.uint8),
             crop("pixel-gameboy.png", (0, 0.632, 0.5, 0.795))], axis=0)),

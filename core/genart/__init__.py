@@ -13,6 +13,7 @@ from .contract.hookspecs import hookimpl
 from .contract.labels import Conditional, ConditionalDecoder, Guided, Labelled
 from .contract.params import DatasetParams, param
 from .contract.protocols import (
+    Bands,
     CompileAware,
     Dataset,
     DefaultBatchSize,
@@ -58,6 +59,7 @@ __all__ = [
     "LOSS",
     "MODEL",
     "POST",
+    "Bands",
     "BuildContext",
     "CheckpointMismatch",
     "CompileAware",

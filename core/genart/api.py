@@ -49,6 +49,7 @@ from .runner.loading import load_run_model
 from .runner.pipeline import Chain, apply_chain, build_chain, build_model, load_data, sample, select_split
 from .runner.post_job import FilesRequest, files_job
 from .runner.settings import RunSettings
+from .runner.streamed import save_streamed, streams_into
 
 __all__ = [
     "App",
@@ -109,9 +110,11 @@ __all__ = [
     "sample",
     "sample_classes",
     "save_checkpoint",
+    "save_streamed",
     "select_split",
     "set_guidance",
     "split_spec",
+    "streams_into",
     "train",
     "train_job",
     "versions",

@@ -17,7 +17,7 @@ local operator, e.g. a classical filter).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "run_learned",
     "self_ensemble",
     "tiled",
+    "tiled_bands",
     "wrap_crops",
     "wrap_pad",
     "wrapped",
@@ -77,6 +78,28 @@ def _starts(length: int, tile: int) -> list[int]:
     return list(range(0, length, tile)) if length > 0 else [0]
 
 
+def _tiles(fn: Callable[[Any], Any], images: Any, tile: int, overlap: int, scale: int,
+           multiple: int) -> Iterator[tuple[int, int, int, int, Any]]:
+    """Each tile's ``(top, bottom, left, right, output centre)`` in input pixels, row by row."""
+    _, _, h, w = images.shape
+    if h % multiple or w % multiple:
+        raise ValueError(f"image size {h}x{w} is not a multiple of {multiple}; pad it first")
+    tile = max(multiple, tile - tile % multiple)
+    overlap = -(-overlap // multiple) * multiple
+    if h <= tile and w <= tile:
+        yield 0, h, 0, w, fn(images)
+        return
+    for top in _starts(h, tile):
+        for left in _starts(w, tile):
+            bottom, right = min(h, top + tile), min(w, left + tile)
+            y0, x0 = max(0, top - overlap), max(0, left - overlap)
+            y1, x1 = min(h, bottom + overlap), min(w, right + overlap)
+            result = fn(images[:, :, y0:y1, x0:x1])
+            yield top, bottom, left, right, result[
+                :, :, (top - y0) * scale:(bottom - y0) * scale, (left - x0) * scale:(right - x0) * scale]
+            del result  # not held while the next tile is made
+
+
 def tiled(fn: Callable[[Any], Any], images: Any, *, tile: int = 512, overlap: int = 32, scale: int = 1,
           multiple: int = 1) -> Any:
     """Apply ``fn`` (``[N, C, h, w] -> [N, C', h*scale, w*scale]``) to ``images`` tile by tile.
@@ -88,26 +111,44 @@ def tiled(fn: Callable[[Any], Any], images: Any, *, tile: int = 512, overlap: in
     import torch
 
     n, _, h, w = images.shape
-    if h % multiple or w % multiple:
-        raise ValueError(f"image size {h}x{w} is not a multiple of {multiple}; pad it first")
-    tile = max(multiple, tile - tile % multiple)
-    overlap = -(-overlap // multiple) * multiple
-    if h <= tile and w <= tile:
-        return fn(images)
     out = None
-    for top in _starts(h, tile):
-        for left in _starts(w, tile):
-            bottom, right = min(h, top + tile), min(w, left + tile)
-            y0, x0 = max(0, top - overlap), max(0, left - overlap)
-            y1, x1 = min(h, bottom + overlap), min(w, right + overlap)
-            result = fn(images[:, :, y0:y1, x0:x1])
-            if out is None:
-                out = torch.empty(n, result.shape[1], h * scale, w * scale, dtype=result.dtype,
-                                  device=result.device)
-            out[:, :, top * scale:bottom * scale, left * scale:right * scale] = result[
-                :, :, (top - y0) * scale:(bottom - y0) * scale, (left - x0) * scale:(right - x0) * scale]
-            del result
+    for top, bottom, left, right, centre in _tiles(fn, images, tile, overlap, scale, multiple):
+        if (bottom - top, right - left) == (h, w):  # one tile: its output is the result, no copy
+            return centre
+        if out is None:
+            out = torch.empty(n, centre.shape[1], h * scale, w * scale, dtype=centre.dtype, device=centre.device)
+        out[:, :, top * scale:bottom * scale, left * scale:right * scale] = centre
+        del centre
     return out
+
+
+def tiled_bands(fn: Callable[[Any], Any], images: Any, *, tile: int = 512, overlap: int = 32, scale: int = 1,
+                multiple: int = 1) -> Iterator[Any]:
+    """:func:`tiled`'s output as full-width horizontal bands, top to bottom, one row of tiles each.
+
+    A caller that writes each band to a file as it comes (``genart post`` of a huge upscale into a
+    PNG) never holds the whole output: only one band of it and the input."""
+    import torch
+
+    n, _, h, w = images.shape
+    band = None
+    band_top = 0
+    for top, bottom, left, right, centre in _tiles(fn, images, tile, overlap, scale, multiple):
+        if (bottom - top, right - left) == (h, w):
+            yield centre
+            return
+        if band is not None and top != band_top:
+            finished, band = band, None
+            yield finished
+            del finished
+        if band is None:
+            band_top = top
+            band = torch.empty(n, centre.shape[1], (bottom - top) * scale, w * scale, dtype=centre.dtype,
+                               device=centre.device)
+        band[:, :, :, left * scale:right * scale] = centre
+        del centre
+    if band is not None:
+        yield band
 
 
 def _wrap_pad_hw(images: Any, before: int, after_h: int, after_w: int) -> Any:

@@ -9,6 +9,7 @@ descriptor to it: channel conversion for grey models, the model's dtype and devi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 
 from genart.api import check_chain
 from genart.errors import UsageError
-from genart.tiling import pad_to_multiple, run_learned, tiled
+from genart.tiling import pad_to_multiple, run_learned, tiled, tiled_bands
 
 from .detect import describe, load_descriptor
 
@@ -124,3 +125,23 @@ class ModelPost:
                 return out[:, :, :h * self.scale, :w * self.scale]
             return run_learned(self.network, images, scale=self.scale, multiple=self.info.multiple, tile=self.tile,
                                overlap=self.overlap, keep_mean=False, resize_alpha=bicubic)
+
+    def bands(self, images: torch.Tensor) -> Iterator[torch.Tensor]:
+        """The output one row of tiles at a time (``genart.Bands``), so ``genart post`` writes a huge upscale
+        into its PNG as it comes. Colour images only; grey and alpha need the whole image, so they come as one band."""
+        n, c, h, w = images.shape
+        if c != 3:
+            yield self(images)
+            return
+        check_chain([("model", self)], (n, c, h, w), streamed=True)
+        padded = pad_to_multiple(images.float(), self.info.multiple)
+        rows_left = h * self.scale
+        for band in tiled_bands(self.network, padded, scale=self.scale, multiple=self.info.multiple, tile=self.tile,
+                                overlap=self.overlap):
+            if rows_left <= 0:  # rows of padding only
+                break
+            kept = band[:, :, :rows_left, :w * self.scale]
+            rows_left -= band.shape[-2]
+            del band
+            yield kept
+            del kept  # not held while the next row of tiles is made

@@ -15,6 +15,7 @@ from typing import Any
 from genart.api import write_bytes_atomic
 from genart.errors import UsageError
 
+from .clean import majority
 from .colour import oklab_to_srgb, srgb_to_oklab, to_space
 from .dither import map_indices, nearest_by_runs
 from .palettes import Colour, gpl_text, read_palette_file, resolve
@@ -152,6 +153,8 @@ class PaletteMapper:
             else:
                 indices = map_indices(to_space(colour[rows], space), to_space(table, space), dither,
                                       self.params.strength, space, opaque[rows])
+            if self.params.clean:
+                indices = majority(indices, len(colours), opaque[rows], self.params.clean)
             out[rows] = table[indices]
         grey = all(r == g == b for colours in groups for r, g, b in colours)
         result = out.permute(0, 3, 1, 2)

@@ -28,12 +28,16 @@ class PaletteParams:
     alpha: float = param(0.5, "alpha at or above this is opaque, below is transparent (alpha becomes 0 or 1)")
     stretch: bool = param(False, "first stretch each image's lightness (2nd-98th percentile) onto the palette's "
                                  "range: for ramps such as gameboy")
+    clean: int = param(0, "passes of a 3x3 majority vote after mapping: lone pixels take their neighbours' colour, "
+                          "so a model's mottled areas come out flat (0: off, each pixel its nearest colour)")
 
     def validate(self) -> None:
         from .palettes import resolve
 
         if self.n < 0 or self.n > 256:
             raise ValueError("n must be between 1 and 256 (0: the palette's size)")
+        if not 0 <= self.clean <= 16:
+            raise ValueError("clean must be between 0 and 16 passes")
         if not 0 <= self.strength <= 1:
             raise ValueError("strength must be in [0, 1]")
         if not 0 < self.alpha <= 1:

@@ -115,3 +115,37 @@ def test_run_refuses_a_chain_that_cannot_fit_before_it_runs(genart_cli: Any, toy
                          "--out", str(tmp_path), "-q"], app=toy_app)
     assert result.exit_code == 7 and "the --post chain needs at least" in result.output and "'grow'" in result.output
     assert calls == []
+
+
+def test_a_last_step_with_bands_is_written_band_by_band_and_reproduced_byte_for_byte(
+        genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    """A post-processor whose whole output cannot be asked for (``__call__`` fails): ``genart post`` takes
+    its bands into the PNG, with the recipe, and ``genart reproduce`` writes the same bytes again."""
+    from plugin_modules import make_module
+
+    class Doubler:
+        def output_size(self, height: int, width: int) -> tuple[int, int]:
+            return 2 * height, 2 * width
+
+        def __call__(self, images: Any) -> Any:
+            raise AssertionError("the whole output was asked for")
+
+        def bands(self, images: Any) -> Any:
+            big = images.repeat_interleave(2, -2).repeat_interleave(2, -1)
+            for top in range(0, big.shape[-2], 6):
+                yield big[:, :, top:top + 6]
+
+    def register_post_processors(register: Any) -> None:
+        register("doubler", lambda p, c: Doubler(), description="nearest x2, in bands only")
+
+    toy_app.register(make_module("genart_bands_test", register_post_processors=register_post_processors), "bands")
+    save_image(torch.rand(3, 11, 9), tmp_path / "in" / "a.png")
+    result = genart_cli(["post", str(tmp_path / "in"), "--post", "doubler", "--out", str(tmp_path / "out")],
+                        app=toy_app)
+    assert result.exit_code == 0, result.output
+    written = load_image(tmp_path / "out" / "a.png")
+    source = load_image(tmp_path / "in" / "a.png")
+    assert torch.equal(written, source.repeat_interleave(2, -2).repeat_interleave(2, -1))
+    again = genart_cli(["reproduce", str(tmp_path / "out" / "a.png"), "--out", str(tmp_path / "again")], app=toy_app)
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "again" / "a.png").read_bytes() == (tmp_path / "out" / "a.png").read_bytes()

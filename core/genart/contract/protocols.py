@@ -16,7 +16,7 @@ subclass ``DatasetParams`` get ``split``/``holdout`` applied by the core after `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -232,6 +232,21 @@ class OutputSize(Protocol):
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         """``(height, width)`` of the output for an input of ``height`` x ``width``."""
+        ...
+
+
+@runtime_checkable
+class Bands(Protocol):
+    """An optional post-processor capability: its output in full-width horizontal bands, top to bottom.
+
+    When such a post-processor is the last of a ``genart post`` chain and the output is a PNG, each band
+    is encoded into the file as it comes, so a result larger than memory (a 4096 px photo through a x4
+    model is 16384 px) is never held whole. The bands, stacked, must equal ``__call__(images)``; a
+    processor that cannot split a given input may yield its whole output as one band. With
+    ``OutputSize`` the output's height is known before the first band (otherwise the input's)."""
+
+    def bands(self, images: Any) -> Iterator[Any]:
+        """``[N, C, h, W]`` pieces of the ``[N, C, H, W]`` output, top to bottom, together H rows."""
         ...
 
 

@@ -92,11 +92,13 @@ class ChainStep:
     spec: str
     before: tuple[int, int, int, int]  # N, C, H, W
     after: tuple[int, int, int, int]
+    streamed: bool = False  # its output goes into the file band by band (genart.Bands), never whole
 
     @property
     def held_bytes(self) -> int:
-        """The input, the processor's output and apply_chain's result tensor, all float32."""
-        return FLOAT * (math.prod(self.before) + 2 * math.prod(self.after))
+        """The input, the processor's output and apply_chain's result tensor, all float32 (a streamed
+        step holds one band of output: counted as nothing, the bound stays a lower one)."""
+        return FLOAT * (math.prod(self.before) + (0 if self.streamed else 2 * math.prod(self.after)))
 
 
 def output_shape(processor: Any, shape: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -110,20 +112,22 @@ def output_shape(processor: Any, shape: tuple[int, int, int, int]) -> tuple[int,
     return shape
 
 
-def plan_chain(chain: Sequence[tuple[str, Any]], shape: tuple[int, int, int, int]) -> list[ChainStep]:
+def plan_chain(chain: Sequence[tuple[str, Any]], shape: tuple[int, int, int, int],
+               streamed: bool = False) -> list[ChainStep]:
     steps = []
-    for spec, processor in chain:
+    for index, (spec, processor) in enumerate(chain):
         after = output_shape(processor, shape)
-        steps.append(ChainStep(spec, shape, after))
+        steps.append(ChainStep(spec, shape, after, streamed and index == len(chain) - 1))
         shape = after
     return steps
 
 
-def check_chain(chain: Sequence[tuple[str, Any]], shape: tuple[int, ...],
-                available: int | None = None) -> list[ChainStep]:
-    """Raise OutOfMemory (one line, with the estimate) when the chain's largest step cannot fit."""
+def check_chain(chain: Sequence[tuple[str, Any]], shape: tuple[int, ...], available: int | None = None,
+                streamed: bool = False) -> list[ChainStep]:
+    """Raise OutOfMemory (one line, with the estimate) when the chain's largest step cannot fit;
+    ``streamed``: the last step's output is written band by band (``genart.Bands``)."""
     n, c, h, w = (int(extent) for extent in shape)
-    steps = plan_chain(chain, (n, c, h, w))
+    steps = plan_chain(chain, (n, c, h, w), streamed)
     if not steps:
         return steps
     free = available if available is not None else available_bytes()
@@ -144,7 +148,7 @@ class ChainBudget:
         self.chain = chain
         self.checked: set[tuple[int, ...]] = set()
 
-    def check(self, shape: tuple[int, ...]) -> None:
-        if shape not in self.checked and self.chain:
-            check_chain(self.chain, shape)
-            self.checked.add(shape)
+    def check(self, shape: tuple[int, ...], streamed: bool = False) -> None:
+        if (*shape, streamed) not in self.checked and self.chain:
+            check_chain(self.chain, shape, streamed=streamed)
+            self.checked.add((*shape, streamed))

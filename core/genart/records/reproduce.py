@@ -123,7 +123,9 @@ def reproduce(app: Any, image: Path, out_dir: Path, *, device: str | None = None
     elif kind in SAMPLE_KINDS:
         tensor = _reproduce_sample(app, recipe, locator, device)
     elif kind == "post":
-        tensor = _reproduce_post(app, recipe, locator, device)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        _reproduce_post(app, recipe, locator, device, target, text)
+        return compare(Path(image), target)
     else:
         raise UsageError(f"{image}: a {kind!r} image cannot be reproduced from its recipe "
                          "(only samples, grids, post outputs and plugin images that name a reproducer)")
@@ -198,15 +200,23 @@ def _restore_labels(model: Any, recipe: dict[str, Any]) -> Any:
     return LabelPlan.from_recipe(recipe["labels"], names or []) if recipe.get("labels") else None
 
 
-def _reproduce_post(app: Any, recipe: dict[str, Any], locator: Locator, device: str | None) -> Any:
-    from ..images import load_image
+def _reproduce_post(app: Any, recipe: dict[str, Any], locator: Locator, device: str | None, target: Path,
+                    text: str) -> None:
+    """Written the way ``genart post`` wrote it (band by band where it did), so the bytes can match."""
+    from ..images import load_image, save_image
     from ..runner.pipeline import apply_chain, build_chain
+    from ..runner.streamed import save_streamed, streams_into
 
     context = _context(app, recipe, device)
     source = locator.find(recipe["input"], "input image")
     _check_files(recipe, locator)
     chain = build_chain(context, recipe["post"])
-    return apply_chain(chain, load_image(source)[None], context.device, batch_size=int(recipe.get("batch_size", 1)))[0]
+    image = load_image(source)[None]
+    if streams_into(chain, source, target):
+        save_streamed(chain, image, context.device, target, text)
+        return
+    result = apply_chain(chain, image, context.device, batch_size=int(recipe.get("batch_size", 1)))[0]
+    save_image(result, target, overwrite=True, recipe=text)
 
 
 def _check_files(recipe: dict[str, Any], locator: Locator) -> None:

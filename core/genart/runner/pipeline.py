@@ -134,6 +134,27 @@ def apply_chain(chain: Sequence[tuple[str, PostProcessor | Callable[[Any], Any]]
     return images
 
 
+def last_in_bands(chain: Sequence[tuple[str, Any]], images: Any, device: Any) -> Iterator[Any]:
+    """``apply_chain`` for one image whose last step is ``genart.Bands``: every step but the last runs
+    whole, the last one's output comes band by band, checked and clamped as apply_chain would."""
+    import torch
+
+    head = apply_chain(chain[:-1], images, device, batch_size=1)
+    spec, processor = chain[-1]
+    bands = processor.bands(head.to(device))
+    while True:  # inference mode only around each step of the generator: a yield must not leak it
+        with torch.inference_mode(), blame("post-processor", spec, _module_of(processor), "processing images",
+                                           "process fewer or smaller images, or use a smaller tile= where "
+                                           "the processor has one"):
+            band = next(bands, None)
+            if band is None:
+                return
+            check_post_output(spec, band)
+            band = band.detach().to("cpu", torch.float32).clamp(0, 1)
+        yield band
+        del band  # not held while the next band is made
+
+
 def finish_chain(chain: Sequence[tuple[str, Any]], folder: Any) -> list[Any]:
     """Call ``finish(folder)`` on every post-processor of a finished batch that writes files of its own
     (``genart.WritesBeside``); the paths they wrote."""

@@ -136,6 +136,7 @@ def post_job(app: Any, request: PostRequest) -> folder.Outcome:
     from ..records.reproduce import post_recipe
     from .context import make_context
     from .pipeline import apply_chain, build_chain, finish_chain
+    from .streamed import save_streamed, streams_into
 
     if not request.post:
         raise UsageError("give at least one --post SPEC")
@@ -146,9 +147,13 @@ def post_job(app: Any, request: PostRequest) -> folder.Outcome:
 
     def process(source: Path, target: Path) -> None:
         image = load_image(source)
+        file_recipe = {**recipe, "input": file_entry(source)}
+        if streams_into(chain, source, target):  # the last step's output is never held whole
+            budget.check(tuple(image[None].shape), streamed=True)
+            save_streamed(chain, image[None], context.device, target, file_recipe)
+            return
         budget.check(tuple(image[None].shape))
         result = apply_chain(chain, image[None], context.device, batch_size=1)[0]
-        file_recipe = {**recipe, "input": file_entry(source)}
         if target.suffix.lower() != ".png" or not save_16_bit(source, result, target, file_recipe):
             save_image(result, target, overwrite=True, recipe=file_recipe)
 
@@ -170,10 +175,10 @@ def save_16_bit(source: Path, result: Any, destination: Path, recipe: dict[str, 
 
     from ..records.recipe import dumps, png_info
     from ..records.runs import write_bytes_atomic
+    from .streamed import grey_16_bit
 
-    with Image.open(source) as probe:
-        if probe.mode not in ("I;16", "I;16B", "I;16L", "I") or result.shape[0] != 1:
-            return False
+    if not grey_16_bit(source) or result.shape[0] != 1:
+        return False
     array = result[0].detach().float().clamp(0, 1).mul(65535).round().cpu().numpy().astype(np.uint16)
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG", pnginfo=png_info(dumps(recipe)))

@@ -183,3 +183,21 @@ def test_models_command(builtin_app: App, genart_cli: Any, tmp_path: Path, model
     assert len(rows[0]["sha256"]) == 64 and "truncated" in rows[1]["error"]
     text = genart_cli(["models"], app=builtin_app).output
     assert "ESRGAN x4" in text and "unusable" in text
+
+
+def test_a_large_output_is_written_band_by_band_with_the_same_pixels(builtin_app: App, genart_cli: Any,
+                                                                     tmp_path: Path,
+                                                                     model_file: Callable[..., Path]) -> None:
+    """Tiles of 16 px make a 40 px image three rows of tiles: three bands into the PNG, each pixel the one
+    the whole tiled result has (the same tiles, the same arithmetic)."""
+    from genart.images import load_image, tensor_to_pil
+    from genart.testing import build_context
+
+    image = write_png(tmp_path / "in.png", size=40)
+    spec = f"model:file={model_file('ESRGAN')},tile=16"
+    assert post(genart_cli, builtin_app, image, spec, tmp_path / "out").exit_code == 0
+    whole = build_context(builtin_app).build("post", spec)(load_image(image)[None])[0]
+    with Image.open(tmp_path / "out" / "in.png") as written:
+        assert written.size == (160, 160)
+        assert np.array_equal(np.asarray(written), np.asarray(tensor_to_pil(whole)))
+        assert "model:file=" in written.text["genart"]
