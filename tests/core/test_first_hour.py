@@ -110,17 +110,25 @@ def test_post_help_lists_the_post_processors(genart_cli: Any, toy_app: App) -> N
         assert "Post-processors for --post" in result.output and "invert" in result.output
 
 
-def test_post_names_both_files_that_would_clash(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+def test_post_keeps_files_that_share_a_name_apart(genart_cli: Any, toy_app: App, tmp_path: Path) -> None:
+    """Before: two files with one name in different folders, or differing only by extension, refused the
+    whole job. Now the output mirrors the tree, and a format that would merge two names keeps the source's
+    extension in the output's."""
     from PIL import Image
 
-    for folder in ("a", "b"):
-        (tmp_path / "in" / folder).mkdir(parents=True)
-        Image.new("RGB", (8, 8)).save(tmp_path / "in" / folder / "x.png")
-    result = genart_cli(["post", str(tmp_path / "in"), "--post", "invert", "--out", str(tmp_path / "o")], app=toy_app)
-    if result.exit_code == 0:  # the folder job mirrors the tree (issue 37): nothing clashes any more
-        return
-    line = error_line(result)
-    assert str(Path("a") / "x.png") in line and str(Path("b") / "x.png") in line
+    for folder, name, shade in (("a", "x.png", 10), ("b", "x.png", 200), ("b", "y.png", 60), ("b", "y.jpg", 120)):
+        (tmp_path / "in" / folder).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8), (shade, shade, shade)).save(tmp_path / "in" / folder / name)
+    out = tmp_path / "o"
+    result = genart_cli(["post", str(tmp_path / "in"), "--post", "invert", "--format", "png", "--out", str(out)],
+                        app=toy_app)
+    assert result.exit_code == 0, result.output
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
+    assert written == [str(Path("a") / "x.png"), str(Path("b") / "x.png"), str(Path("b") / "y.jpg.png"),
+                       str(Path("b") / "y.png")]
+    shades = {name: Image.open(out / name).getpixel((0, 0))[0] for name in written}
+    assert shades[str(Path("a") / "x.png")] == 245 and shades[str(Path("b") / "x.png")] == 55
+    assert abs(shades[str(Path("b") / "y.jpg.png")] - 135) <= 2 and shades[str(Path("b") / "y.png")] == 195
 
 
 def test_ctrl_c_in_sample_exits_130_and_leaves_nothing_that_blocks_a_rerun(genart_cli: Any, toy_app: App,
@@ -165,3 +173,24 @@ def test_the_last_snapshot_is_what_grid_png_shows_for_the_vae(genart_cli: Any, t
     last = sorted((run / "snapshots").iterdir())[-1]
     assert last.name == "step-000004.png"
     assert torch.equal(load_image(last), load_image(run / "grid.png"))
+
+
+def test_sample_n_beyond_the_disk_is_refused_after_the_first_batch_and_leaves_nothing(
+        genart_cli: Any, toy_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The up-front check can count only a minimal PNG per sample; before, -n 10**8 passed it and filled the
+    disk. Now the first batch's real size decides, and the partial folder is removed so the rerun is not
+    refused as "not empty"."""
+    from genart.loop import memory
+
+    assert genart_cli(["train", "--model", "toy", "--data", "dots", "--steps", "2", "--out", str(tmp_path / "runs"),
+                       "-q"], app=toy_app).exit_code == 0
+    run = only_run(tmp_path / "runs")
+    count = 1000
+    monkeypatch.setattr(memory, "free_disk_bytes", lambda folder: count * memory.MIN_PNG_BYTES * 2)
+    refused = genart_cli(["sample", str(run), "-n", str(count)], app=toy_app)
+    assert refused.exit_code == 6, refused.output
+    line = error_line(refused)
+    assert f"-n {count} samples need about" in line and "the first 64 took" in line and "lower -n" in line
+    assert not (run / "sample-seed0").exists()
+    monkeypatch.undo()
+    assert genart_cli(["sample", str(run), "-n", "70"], app=toy_app).exit_code == 0

@@ -15,6 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 
+def autocast_for(device: Any, precision: Any) -> Any:
+    """The context each training step runs in: autocast at ``precision``, or nothing for fp32 (None).
+    The loop and the memory probe share it, so a probe step costs what a real step will."""
+    import contextlib
+
+    import torch
+
+    return torch.autocast(device.type, dtype=precision) if precision is not None else contextlib.nullcontext()
+
+
 class LossScaler:
     """Models call ``scaler.backward(loss)`` and ``scaler.step(optimizer)`` instead of
     ``loss.backward()`` and ``optimizer.step()``; the training loop calls :meth:`update` once per step."""

@@ -21,6 +21,7 @@ from ..contract.labels import Conditional
 from ..contract.protocols import FinishesTraining, FollowsProgress, GenerativeModel, supports_compile
 from ..errors import GenartError, TrainingDiverged
 from ..records.runs import save_checkpoint
+from .amp import autocast_for
 from .checkpoints import checkpoint_state
 
 #: ``steps`` when only ``minutes`` bounds a run
@@ -176,8 +177,7 @@ def train(model: GenerativeModel, data: Any, config: TrainConfig, *, device: Any
         keep_freed_memory()
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     data = data.to(device) if data.device != device and _fits_on_device(data, device) else data
-    autocast = (torch.autocast(device.type, dtype=config.precision) if config.precision is not None
-                else contextlib.nullcontext())
+    autocast = autocast_for(device, config.precision)
     window: dict[str, list[float]] = {}
     result = TrainResult(step=start_step)
     last_saved = start_step

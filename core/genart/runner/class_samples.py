@@ -101,14 +101,19 @@ def write_labelled_samples(folder: Path, model: Any, chain: list[Any], plan: Lab
     grid (see render_labelled); each PNG carries ``recipe`` with its kind (and index and label)."""
     from ..images import save_image
     from .pipeline import finish_chain
+    from .sampling import DiskWatch
 
     samples = folder / "samples"
     samples.mkdir(parents=True, exist_ok=True)
 
+    watch = DiskWatch(folder, plan.total)
+
     def write(index: int, image: Any) -> None:
         tagged = None if recipe is None else {**recipe, "kind": "sample", "index": index,
                                               "label": plan.names[plan.label(index)] if plan.names else None}
-        save_image(image, samples / f"{index:04d}.png", overwrite=True, recipe=tagged)
+        path = samples / f"{index:04d}.png"
+        save_image(image, path, overwrite=True, recipe=tagged)
+        watch.wrote(path)
 
     grid = render_labelled(model, chain, plan, seed, device, write, progress)
     save_image(grid, folder / "grid.png", overwrite=True, recipe=None if recipe is None else {**recipe, "kind": "grid"})

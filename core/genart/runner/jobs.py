@@ -27,7 +27,7 @@ from ..errors import Interrupted, PluginAPIDeprecation, UsageError, blame, failu
 from ..loop import distributed
 from ..loop.checkpoints import model_metadata, restore_checkpoint
 from ..loop.device import describe_device
-from ..loop.memory import check_training_batch
+from ..loop.probe import check_training_memory
 from ..loop.resume import check_resume, resume_history
 from ..loop.train import UNLIMITED, TrainConfig, train
 from ..records import console, plots, runs
@@ -174,7 +174,8 @@ def _prepare(app: App, settings: RunSettings, *, resume: Path | None, sample_aft
                                f"using {data.shape[0]}")
             batch_size = int(data.shape[0])
             manifest["train"]["batch_size"] = batch_size
-        check_training_batch(batch_size, tuple(model.image_shape), context.device)
+        check_training_memory(model, data, labels, max(1, batch_size // world.size), context.device,
+                              context.precision, context.channels_last)
     if run_dir is None:
         label = settings.name or split_spec(settings.model).name
         run_dir = distributed.broadcast_object(

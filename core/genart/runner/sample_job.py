@@ -80,6 +80,9 @@ def sample_job(app: App, request: SampleRequest) -> Path:
     except KeyboardInterrupt:
         _remove_new(target, before)
         raise Interrupted(f"interrupted; nothing was kept in {target}, so the same command runs again") from None
+    except BaseException:  # a full disk or a failing model: a partial folder would only block the rerun
+        _remove_new(target, before)
+        raise
     return target
 
 

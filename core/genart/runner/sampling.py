@@ -78,8 +78,12 @@ def write_samples(folder: Path, model: GenerativeModel, chain: Chain, n: int, se
     samples = folder / "samples"
     samples.mkdir(parents=True, exist_ok=True)
 
+    watch = DiskWatch(folder, n)
+
     def write(index: int, image: Any) -> None:
-        save_image(image, samples / f"{index:04d}.png", overwrite=True, recipe=tagged("sample", index=index))
+        path = samples / f"{index:04d}.png"
+        save_image(image, path, overwrite=True, recipe=tagged("sample", index=index))
+        watch.wrote(path)
 
     pictures = render_samples(model, chain, n, seed, device, write, progress=progress)
     for kind in ("grid", "grid-raw", "comparison"):
@@ -102,3 +106,24 @@ def check_samples(count: int, image_shape: tuple[int, ...], folder: Any = None) 
     if free is not None and needed > free:
         raise DiskFullError(f"-n {count} samples need at least {gib(needed)} on disk, more than the {gib(free)} "
                             f"free for {folder}; lower -n")
+
+
+class DiskWatch:
+    """check_samples can only bound the disk from below (a minimal PNG each); once the first batch is on
+    disk its real size is known, so ``-n 10**8`` is refused then, in one line, instead of filling the disk."""
+
+    def __init__(self, folder: Path, total: int) -> None:
+        self.folder, self.total = folder, total
+        self.count = self.bytes = 0
+
+    def wrote(self, path: Path) -> None:
+        self.count += 1
+        self.bytes += path.stat().st_size
+        if self.count == min(self.total, SAMPLE_BATCH) and self.count < self.total:
+            free = memory.free_disk_bytes(self.folder)
+            needed = (self.total - self.count) * self.bytes // self.count
+            if free is not None and needed > free:
+                raise DiskFullError(f"-n {self.total} samples need about {gib(needed + self.bytes)} on disk (the first "
+                                    f"{self.count} took {self.bytes / self.count / 1024:.1f} KiB each), more than the "
+                                    f"{gib(free + self.bytes)} free for {self.folder}; lower -n")
+
