@@ -35,6 +35,7 @@ from .contract.protocols import (
     Register,
     RegisterComponent,
     SampleEvery,
+    WorkingMemory,
     WritesBeside,
 )
 from .contract.registry import DATASET, LOSS, MODEL, POST
@@ -97,6 +98,7 @@ __all__ = [
     "PluginError",
     "PostProcessor",
     "OutputSize",
+    "WorkingMemory",
     "WritesBeside",
     "Register",
     "RegisterComponent",

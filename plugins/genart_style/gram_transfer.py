@@ -77,6 +77,18 @@ def checked_output_size(params: Any, h: int, w: int) -> tuple[int, int]:
     return fit_long_edge(h, w, long_edge) if params.size else (h, w)
 
 
+#: as PATCH_BYTES_PER_PIXEL for method=gram with the default random encoder (256-768 px: 1678-1920 bytes
+#: per added pixel); a VGG-19 encoder needs more, so this stays a lower bound for it too
+GRAM_BYTES_PER_PIXEL = 1200
+
+
+def working_share(bytes_per_pixel: int, params: Any, h: int, w: int) -> int:
+    """A style method's own memory for one output of an ``h`` x ``w`` input: per output pixel, less where
+    ``style_scale`` < 1 shrinks the style image and its patches (a lower bound: genart.WorkingMemory)."""
+    oh, ow = checked_output_size(params, h, w)
+    return int(bytes_per_pixel * oh * ow * min(1.0, float(params.style_scale) ** 2))
+
+
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     dh = (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean() if x.shape[-2] > 1 else x.new_zeros(())
     dw = (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean() if x.shape[-1] > 1 else x.new_zeros(())
@@ -115,6 +127,10 @@ class StyleTransfer:
     # -- sizes -------------------------------------------------------------------------------------
     def output_size(self, h: int, w: int) -> tuple[int, int]:
         return checked_output_size(self.params, h, w)
+
+    def working_bytes(self, count: int, channels: int, height: int, width: int) -> int:
+        """genart.WorkingMemory: images are stylised one at a time, so one output's share counts."""
+        return working_share(GRAM_BYTES_PER_PIXEL, self.params, height, width)
 
     def stages(self, h: int, w: int) -> list[tuple[int, int]]:
         """Coarse-to-fine sizes, halving from the output size; tiny stages are skipped."""

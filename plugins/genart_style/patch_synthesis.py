@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from genart import GenartError
 
 from . import color
-from .gram_transfer import checked_output_size, fit_long_edge, resize, stylize_each
+from .gram_transfer import checked_output_size, fit_long_edge, resize, stylize_each, working_share
 from .patch_coherence import MatchField, propagate
 from .patch_search import PatchBank
 
@@ -47,6 +47,11 @@ USAGE_TILES = 2  # the reuse penalty keeps coverage per tile of a USAGE_TILES x 
 EDGE_DIVERSITY = 0.1  # share of the reuse penalty on the content's edges (flat areas: about 1)
 COHERENCE_EDGE = 0.0  # share of the coherence tolerance on the content's edges (flat areas: 1): edges keep their match
 COHERENCE_REACH = 1 / 32  # no coherence within this share of the long edge of the content's edges (the skyline)
+
+#: peak memory per output pixel above the process's own, measured on chicago.jpg in Starry Night's style
+#: (between successive long edges of 512-2048 px: 264-474 bytes; docs/plugins/style.md); below all of them,
+#: so the chain's up-front check never refuses a size that would have fit
+PATCH_BYTES_PER_PIXEL = 200
 
 
 def stride_for(size: int) -> int:
@@ -80,6 +85,10 @@ class PatchTransfer:
     # -- sizes ---------------------------------------------------------------------------------------
     def output_size(self, h: int, w: int) -> tuple[int, int]:
         return checked_output_size(self.params, h, w)
+
+    def working_bytes(self, count: int, channels: int, height: int, width: int) -> int:
+        """genart.WorkingMemory: images are stylised one at a time, so one output's share counts."""
+        return working_share(PATCH_BYTES_PER_PIXEL, self.params, height, width)
 
     def pyramid(self, h: int, w: int) -> list[tuple[int, int]]:
         """Coarse-to-fine sizes, each level twice the previous; levels too small to hold patches are skipped."""

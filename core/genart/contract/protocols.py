@@ -236,6 +236,21 @@ class OutputSize(Protocol):
 
 
 @runtime_checkable
+class WorkingMemory(Protocol):
+    """An optional post-processor capability: the memory it needs of its own, known without running it.
+
+    The chain's memory check counts each step's input and output; a processor that builds much more
+    (style transfer's patch banks and pyramids: about 240 bytes per output pixel) says so here, so a
+    size the memory cannot hold is refused up front (exit 7) instead of the process being killed.
+    Return a lower bound: a refusal must never be wrong."""
+
+    def working_bytes(self, count: int, channels: int, height: int, width: int) -> int:
+        """Bytes beyond its input and output for a batch of ``count`` images of ``channels`` x ``height``
+        x ``width`` (its input)."""
+        ...
+
+
+@runtime_checkable
 class Bands(Protocol):
     """An optional post-processor capability: its output in full-width horizontal bands, top to bottom.
 

@@ -93,12 +93,15 @@ class ChainStep:
     before: tuple[int, int, int, int]  # N, C, H, W
     after: tuple[int, int, int, int]
     streamed: bool = False  # its output goes into the file band by band (genart.Bands), never whole
+    working: int = 0  # what the processor says it needs of its own (genart.WorkingMemory)
 
     @property
     def held_bytes(self) -> int:
         """The input, the processor's output and apply_chain's result tensor, all float32 (a streamed
-        step holds one band of output: counted as nothing, the bound stays a lower one)."""
-        return FLOAT * (math.prod(self.before) + (0 if self.streamed else 2 * math.prod(self.after)))
+        step holds one band of output: counted as nothing, the bound stays a lower one), and the
+        processor's own working memory."""
+        tensors = FLOAT * (math.prod(self.before) + (0 if self.streamed else 2 * math.prod(self.after)))
+        return tensors + self.working
 
 
 def output_shape(processor: Any, shape: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -112,12 +115,20 @@ def output_shape(processor: Any, shape: tuple[int, int, int, int]) -> tuple[int,
     return shape
 
 
+def working_bytes(processor: Any, shape: tuple[int, int, int, int]) -> int:
+    """What ``processor`` needs of its own for a batch of ``shape`` (genart.WorkingMemory), else 0."""
+    from ..contract.protocols import WorkingMemory
+
+    return max(0, int(processor.working_bytes(*shape))) if isinstance(processor, WorkingMemory) else 0
+
+
 def plan_chain(chain: Sequence[tuple[str, Any]], shape: tuple[int, int, int, int],
                streamed: bool = False) -> list[ChainStep]:
     steps = []
     for index, (spec, processor) in enumerate(chain):
         after = output_shape(processor, shape)
-        steps.append(ChainStep(spec, shape, after, streamed and index == len(chain) - 1))
+        steps.append(ChainStep(spec, shape, after, streamed and index == len(chain) - 1,
+                               working_bytes(processor, shape)))
         shape = after
     return steps
 
@@ -135,9 +146,10 @@ def check_chain(chain: Sequence[tuple[str, Any]], shape: tuple[int, ...], availa
     if free is not None and worst.held_bytes > free:
         n, c, h, w = worst.after
         _, _, bh, bw = worst.before
+        own = f", {gib(worst.working)} of it the step's own working memory" if worst.working else ""
         raise OutOfMemory(f"the --post chain needs at least {gib(worst.held_bytes)} at {worst.spec!r} "
-                          f"({n} image(s) of {bw}x{bh} become {w}x{h}x{c}), more than the {gib(free)} of memory "
-                          "available; use fewer or smaller steps, or smaller images")
+                          f"({n} image(s) of {bw}x{bh} become {w}x{h}x{c}{own}), more than the {gib(free)} of "
+                          "memory available; use fewer or smaller steps, or smaller images")
     return steps
 
 

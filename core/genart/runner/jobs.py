@@ -155,7 +155,8 @@ def _prepare(app: App, settings: RunSettings, *, resume: Path | None, sample_aft
     if explicit_steps == 0 and weights is None and resume is None and world.is_main:
         events.message("note: --steps 0 trains nothing: the samples come from the untrained model")
     if sample_after:
-        check_samples(settings.num_samples, tuple(model.image_shape), run_dir if run_dir is not None else settings.out)
+        check_samples(settings.num_samples, tuple(model.image_shape), run_dir if run_dir is not None else settings.out,
+                      chain)
     if steps == UNLIMITED:
         manifest["train"]["steps"] = None  # until the clock stops it
     data = labels = None

@@ -63,7 +63,7 @@ def sample_job(app: App, request: SampleRequest) -> Path:
         raise UsageError(f"--out {target} is a file, not a folder")
     if target.exists() and any(target.iterdir()) and not request.overwrite:
         raise UsageError(f"{target} already exists and is not empty (use --overwrite or another --out)")
-    check_samples(total, tuple(model.image_shape), target)
+    check_samples(total, tuple(model.image_shape), target, chain)
     recipe = label_recipe(sample_recipe(app, context, manifest, find_checkpoint(request.run_dir), request.post,
                                         request.seed, total), names, guidance, plan)
     name = model_name(manifest)

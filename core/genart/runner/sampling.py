@@ -92,15 +92,18 @@ def write_samples(folder: Path, model: GenerativeModel, chain: Chain, n: int, se
     finish_chain(chain, folder)
 
 
-def check_samples(count: int, image_shape: tuple[int, ...], folder: Any = None) -> None:
+def check_samples(count: int, image_shape: tuple[int, ...], folder: Any = None, chain: Chain | None = None) -> None:
     """``count`` samples: in memory one batch and the grid's share, raw and post-processed, in float32
-    (see render_samples); on disk at least a minimal PNG each in ``folder``."""
+    (see render_samples), and the ``chain`` on a batch (so ``genart run`` refuses it before training, not
+    after); on disk at least a minimal PNG each in ``folder``."""
     pixels = 1
     for extent in image_shape:
         pixels *= int(extent)
     shape = "x".join(str(int(extent)) for extent in image_shape)
     held = min(count, GRID_MAX + SAMPLE_BATCH)
     refuse_if_too_big(held * pixels * 4 * 2, f"-n {count} samples of {shape}", "-n (or sample in several runs)")
+    if chain and count > 0:
+        memory.check_chain(chain, (min(count, SAMPLE_BATCH), *image_shape))
     free = memory.free_disk_bytes(folder) if folder is not None else None
     needed = count * MIN_PNG_BYTES
     if free is not None and needed > free:

@@ -266,3 +266,23 @@ def test_stylize_a_folder_mirrors_it_and_resumes(genart_cli, builtin_app, style_
     assert load_image(tmp_path / "out" / "b" / "two.png").shape == (3, 20, 30)
     again = genart_cli(args, app=builtin_app)
     assert again.exit_code == 0 and "2 already done" in again.output
+
+
+@pytest.mark.parametrize(("method", "per_pixel"), [("patch", 200), ("gram", 1200)])
+def test_a_style_size_the_memory_cannot_hold_is_refused_up_front(context, style_png: Path, method: str,
+                                                                 per_pixel: int) -> None:
+    """Issue 38 ("style size ... checked before allocating"): the chain's check counted only the style step's
+    input and output, 1.5 GiB at 8000 px, not the patch banks and pyramids (measured 264-474 bytes per output
+    pixel for patch, 1678-1920 for gram), so size=8000 with max_size raised passed it and was killed."""
+    from genart.errors import OutOfMemory
+    from genart.loop.memory import check_chain
+
+    spec = f"style:image={style_png},method={method},size=8000,max_size=8000,progress=false"
+    chain = [(spec, context.build("post", spec))]
+    (step,) = check_chain(chain, (1, 3, 64, 64), available=128 * 2**30)
+    assert step.working == per_pixel * 8000 * 8000
+    with pytest.raises(OutOfMemory, match="of it the step's own working memory"):
+        check_chain(chain, (1, 3, 64, 64), available=4 * 2**30)
+    half = f"style:image={style_png},method={method},size=8000,max_size=8000,style_scale=0.5"
+    (step,) = check_chain([(half, context.build("post", half))], (1, 3, 64, 64), available=128 * 2**30)
+    assert step.working == per_pixel * 8000 * 8000 // 4  # a smaller style image, smaller banks
