@@ -45,12 +45,17 @@ def refuse_if_too_big(needed: int, what: str, lower: str, device: Any = None) ->
                           f"lower {lower}")
 
 
+#: bytes per image value the loop itself holds for a training batch: the uint8 gather, its float32 copy and
+#: that copy's channels_last copy
+BATCH_BYTES_PER_VALUE = 1 + 4 + 4
+
+
 def check_training_batch(batch_size: int, image_shape: tuple[int, ...], device: Any) -> None:
-    """One training batch: uint8 gather + float32 copy + its channels_last copy, on host or device."""
+    """One training batch (BATCH_BYTES_PER_VALUE per value), on host or device."""
     pixels = 1
     for extent in image_shape:
         pixels *= int(extent)
-    needed = batch_size * pixels * (1 + 4 + 4) + batch_size * 8  # + the int64 batch indices
+    needed = batch_size * pixels * BATCH_BYTES_PER_VALUE + batch_size * 8  # + the int64 batch indices
     shape = "x".join(str(int(extent)) for extent in image_shape)
     refuse_if_too_big(needed, f"a batch of {batch_size} images of {shape}", "--batch-size", device)
 

@@ -21,15 +21,12 @@ from typing import Any
 
 from ..errors import OutOfMemory
 from .amp import autocast_for
-from .memory import available_bytes, check_training_batch, gib
+from .memory import BATCH_BYTES_PER_VALUE, available_bytes, check_training_batch, gib
 
 #: probe only batches whose pixels, at this many bytes of activations per input byte (the largest ratio
 #: a built-in model measured is far below it; see tests/core/test_probe.py), could exceed the free memory:
 #: the default runs are never probed, so they pay nothing for it
 PROBE_RATIO = 1000
-
-#: bytes per input pixel the loop itself holds for a batch (uint8 gather, float32 copy, channels_last copy)
-BATCH_BYTES_PER_VALUE = 9
 
 
 @dataclass(frozen=True)
@@ -122,14 +119,12 @@ def measure_step(model: Any, method: str, batch_of: Callable[[int], tuple[Any, .
                 peaks.append(saved_peak(step))
             except Exception:  # noqa: BLE001 - a probe that cannot run says nothing; the real step will
                 return None
-            finally:
-                twin = None
     per_image = max(0, peaks[1] - peaks[0])
     return StepCost(per_image=per_image, fixed=max(0, peaks[0] - per_image))
 
 
-def worth_probing(batch_size: int, values_per_image: int, free: int | None) -> bool:
-    return free is not None and batch_size * values_per_image * BATCH_BYTES_PER_VALUE * PROBE_RATIO > free
+def worth_probing(batch_size: int, values_per_image: int, free: int) -> bool:
+    return batch_size * values_per_image * BATCH_BYTES_PER_VALUE * PROBE_RATIO > free
 
 
 def check_training_step(model: Any, method: str, batch_of: Callable[[int], tuple[Any, ...]], autocast: Any,
