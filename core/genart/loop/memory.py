@@ -50,14 +50,16 @@ def refuse_if_too_big(needed: int, what: str, lower: str, device: Any = None) ->
 BATCH_BYTES_PER_VALUE = 1 + 4 + 4
 
 
+def shape_text(shape: Sequence[int]) -> str:
+    """An image shape as the refusals print it: ``3x256x256``."""
+    return "x".join(str(int(extent)) for extent in shape)
+
+
 def check_training_batch(batch_size: int, image_shape: tuple[int, ...], device: Any) -> None:
     """One training batch (BATCH_BYTES_PER_VALUE per value), on host or device."""
-    pixels = 1
-    for extent in image_shape:
-        pixels *= int(extent)
-    needed = batch_size * pixels * BATCH_BYTES_PER_VALUE + batch_size * 8  # + the int64 batch indices
-    shape = "x".join(str(int(extent)) for extent in image_shape)
-    refuse_if_too_big(needed, f"a batch of {batch_size} images of {shape}", "--batch-size", device)
+    values = math.prod(int(extent) for extent in image_shape)
+    needed = batch_size * values * BATCH_BYTES_PER_VALUE + batch_size * 8  # + the int64 batch indices
+    refuse_if_too_big(needed, f"a batch of {batch_size} images of {shape_text(image_shape)}", "--batch-size", device)
 
 
 #: the smallest PNG file there is (signature, IHDR, one IDAT, IEND): a lower bound for any sample's file

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import OutOfMemory
 from .amp import autocast_for
-from .memory import BATCH_BYTES_PER_VALUE, available_bytes, check_training_batch, gib
+from .memory import BATCH_BYTES_PER_VALUE, available_bytes, check_training_batch, gib, shape_text
 
 #: probe only batches whose pixels, at this many bytes of activations per input byte (the largest ratio
 #: a built-in model measured is far below it; see tests/core/test_probe.py), could exceed the free memory:
@@ -140,12 +140,11 @@ def check_training_step(model: Any, method: str, batch_of: Callable[[int], tuple
         return None
     needed = cost.for_batch(batch_size, values)
     if needed > free:
-        shape = "x".join(str(int(extent)) for extent in image_shape)
         fits = cost.largest_batch(free, values)
         advice = f"at most {fits} could fit" if fits > 0 else "not even one image fits; use smaller images"
-        raise OutOfMemory(f"training a batch of {batch_size} images of {shape} needs at least {gib(needed)} "
-                          f"(a probe step kept {cost.per_image / 2**20:.1f} MiB of activations per image), more "
-                          f"than the {gib(free)} of memory available; lower --batch-size ({advice})")
+        raise OutOfMemory(f"training a batch of {batch_size} images of {shape_text(image_shape)} needs at least "
+                          f"{gib(needed)} (a probe step kept {cost.per_image / 2**20:.1f} MiB of activations per "
+                          f"image), more than the {gib(free)} of memory available; lower --batch-size ({advice})")
     return cost
 
 

@@ -3,6 +3,7 @@ disk a request for ``n`` of them needs, checked before any is drawn."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,10 +97,8 @@ def check_samples(count: int, image_shape: tuple[int, ...], folder: Any = None, 
     """``count`` samples: in memory one batch and the grid's share, raw and post-processed, in float32
     (see render_samples), and the ``chain`` on a batch (so ``genart run`` refuses it before training, not
     after); on disk at least a minimal PNG each in ``folder``."""
-    pixels = 1
-    for extent in image_shape:
-        pixels *= int(extent)
-    shape = "x".join(str(int(extent)) for extent in image_shape)
+    pixels = math.prod(int(extent) for extent in image_shape)
+    shape = memory.shape_text(image_shape)
     held = min(count, GRID_MAX + SAMPLE_BATCH)
     refuse_if_too_big(held * pixels * 4 * 2, f"-n {count} samples of {shape}", "-n (or sample in several runs)")
     if chain and count > 0:
